@@ -1,0 +1,41 @@
+# Everything a fresh machine needs: `make demo` and `make test` create .venv themselves.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+TSTAMP := $(VENV)/.installed-test
+
+.PHONY: demo test browser bench clean sample
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(TSTAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+# Audit the bundled sample; exit 1 only means some input was reported as unreadable.
+demo: $(STAMP)
+	$(BIN)/reconcile demo --out reconcile-report || test $$? -eq 1
+
+test: $(TSTAMP) browser
+	$(BIN)/python -m pytest -q
+
+# The HTML report is checked in headless Chromium (Debian's package; Playwright drives it).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  echo "installing Debian's chromium for the browser test"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null \
+	  || echo "WARNING: could not install chromium; the browser test will fail under CI=true"; }
+
+bench: $(TSTAMP)
+	$(BIN)/python bench/bench_audit.py
+
+sample: $(STAMP)
+	$(BIN)/python -m fixtures.scenario --out fixtures/sample
+
+clean:
+	rm -rf $(VENV) reconcile-report .pytest_cache

@@ -1,0 +1,331 @@
+"""Carrier invoice exports (CSV/TSV/XLSX): rows of charges, one or many invoices per file.
+
+Columns are found by alias (reconcile.columns) or by a known carrier dialect
+(parsers/dialects). An invoice total may come as a column repeated on each row or as a
+TOTAL row. Each row that can't be read becomes one `InputError` naming file and row; the
+rest of the file is still read.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from parsers.charge_types import charge_type_of
+from parsers.dialect import Dialect, all_signature_headers, find_dialect
+from parsers.tabular import TableError, cell_text, header_scorer, open_table
+from reconcile.columns import (INVOICE_FIELDS, INVOICE_REQUIRED, map_columns,
+                               missing_column_reason, norm_header)
+from reconcile.models import ChargeType, InputError, Invoice, InvoiceLine
+from reconcile.values import parse_date, parse_decimal, parse_money, parse_period
+
+_TOTAL_WORDS = {"total", "invoicetotal", "grandtotal", "totalcharges", "totaldue", "totalamountdue",
+                "totalcurrentcharges", "amountdue", "totalinvoice", "invoicetotals"}
+_SUBTOTAL = re.compile(r"^sub ?total", re.IGNORECASE)
+
+
+@dataclass
+class ParsedInvoices:
+    """What one file gave: invoices, their lines (ids local to the file), problems, notes."""
+
+    invoices: list[Invoice] = field(default_factory=list)
+    lines: list[InvoiceLine] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def read_invoice_table(path: Path, overrides: dict[str, str] | None = None) -> ParsedInvoices:
+    src = str(path)
+    out = ParsedInvoices()
+    extra = all_signature_headers() | set((overrides or {}).values())
+    try:
+        table = open_table(path, header_scorer(INVOICE_FIELDS, extra))
+    except TableError as e:
+        out.errors.append(InputError(file=src, reason=str(e), effect="file skipped"))
+        return out
+    except OSError as e:
+        out.errors.append(InputError(file=src, reason=f"cannot open ({e.strerror})", effect="file skipped"))
+        return out
+    out.notes.extend(f"{src}: {n}" for n in table.notes)
+    dialect = find_dialect(table.headers)
+    mapping = dict(dialect.columns) if dialect else {}
+    mapping.update(overrides or {})
+    if dialect:
+        out.notes.append(f"{src}: read as {dialect.name} ({dialect.carrier})")
+    cmap = map_columns(table.headers, INVOICE_FIELDS, mapping)
+    for name in (dialect.unmapped if dialect else []):
+        cmap.positions.pop(name, None)  # the export has no such column: don't guess one
+    required = [f for f in INVOICE_REQUIRED if not (dialect and dialect.melt and f == "amount")]
+    missing = cmap.missing(tuple(required))
+    if "invoice_number" in missing and ("invoice_date" in cmap.positions
+                                        or (dialect and dialect.invoice_number_from)):
+        missing.remove("invoice_number")  # built from account + bill date below
+    if missing:
+        for name in missing:
+            out.errors.append(InputError(file=src, reason=missing_column_reason(
+                cmap, INVOICE_FIELDS, name, "invoice"), effect="file skipped"))
+        return out
+    for header, cols in cmap.duplicates:
+        out.errors.append(InputError(
+            file=src, row=table.header_row,
+            reason=f"columns {[c + 1 for c in cols]} are all named {header!r}; using column {cols[0] + 1}",
+            effect="value ignored"))
+    melt_cols = []
+    normed = {norm_header(h): i for i, h in reversed(list(enumerate(table.headers)))}
+    if dialect and dialect.melt:
+        melt_cols = [(normed[norm_header(h)], h, t) for h, t in dialect.melt.items()
+                     if norm_header(h) in normed]
+    skip_cols = [(normed[norm_header(h)], vals) for h, vals in dialect.skip_rows.items()
+                 if norm_header(h) in normed] if dialect else []
+    reader = _RowReader(src, cmap.positions, dialect, melt_cols, out, skip_cols)
+    reader.read(table.rows)
+    if reader.skipped_rows:
+        out.notes.append(f"{src}: skipped {reader.skipped_rows} row(s) the {dialect.name} dialect "
+                         f"marks as not charges (skip_rows)")
+    if reader.skipped_zero:
+        out.notes.append(f"{src}: skipped {reader.skipped_zero} row(s) of 0.00 (zero-rated detail "
+                         f"such as usage within the plan: skip_zero)")
+    if not out.lines and not out.invoices and not any(e.row for e in out.errors):
+        out.errors.append(InputError(file=src, reason="no charge rows after the header",
+                                     effect="file skipped"))
+    return out
+
+
+class _RowReader:
+    def __init__(self, src, pos, dialect: Dialect | None, melt_cols, out: ParsedInvoices,
+                 skip_cols=()):
+        self.src, self.pos, self.dialect, self.melt_cols, self.out = src, pos, dialect, melt_cols, out
+        self.skip_cols = list(skip_cols)  # (position, normed values): rows that aren't charges
+        self.skipped_rows = self.skipped_zero = 0
+        self.invoices: dict[tuple[str, str], Invoice] = {}
+        self.last: Invoice | None = None
+        self.intern: dict[str, str] = {}
+        self.carrier = dialect.carrier if dialect else ""
+
+    def s(self, text: str) -> str:
+        # the same account/description repeats on thousands of rows: keep one copy
+        return self.intern.setdefault(text, text)
+
+    def read(self, rows) -> None:
+        for row_no, cells in rows:
+            texts = [cell_text(c) if not isinstance(c, str) else c.strip() for c in cells]
+            if not any(texts):
+                continue
+            try:
+                self.row(row_no, cells, texts)
+            except ValueError as e:
+                self.error(row_no, str(e))
+        self.out.invoices.extend(self.invoices.values())
+
+    def error(self, row_no: int, reason: str, effect: str = "row skipped") -> None:
+        self.out.errors.append(InputError(file=self.src, row=row_no, reason=reason, effect=effect))
+        if effect == "row skipped" and self.last is not None:
+            self.last.unreadable_rows += 1
+
+    def get(self, texts: list[str], name: str) -> str:
+        i = self.pos.get(name)
+        return texts[i] if i is not None and i < len(texts) else ""
+
+    def raw(self, cells: list, name: str):
+        i = self.pos.get(name)
+        return cells[i] if i is not None and i < len(cells) else None
+
+    def row(self, row_no: int, cells: list, texts: list[str]) -> None:
+        g = lambda name: self.get(texts, name)  # noqa: E731
+        if any(i < len(texts) and norm_header(texts[i]) in vals for i, vals in self.skip_cols):
+            self.skipped_rows += 1
+            return
+        labels = [g(n) for n in ("account", "invoice_number", "service_id", "description", "charge_type")]
+        if any(norm_header(x) in _TOTAL_WORDS for x in labels) and not self._is_service(g("service_id")):
+            self.total_row(row_no, cells, g)
+            return
+        if any(_SUBTOTAL.match(x) for x in labels if x):
+            return  # subtotals repeat lines already read
+        account = g("account")
+        if not account:
+            raise ValueError("account is blank")
+        invoice_date = parse_date(self.raw(cells, "invoice_date")) if g("invoice_date") else None
+        number = g("invoice_number") or self._built_number(account, invoice_date, g)
+        if not number:
+            raise ValueError("invoice number is blank")
+        inv = self.invoice(account, number, invoice_date, g)
+        if inv.invoice_date is None and invoice_date is not None:
+            inv.invoice_date = invoice_date
+        self.last = inv
+        if g("invoice_total"):
+            total = parse_money(self.raw(cells, "invoice_total"))
+            if inv.stated_total is not None and total != inv.stated_total:
+                self.error(row_no, f"invoice total {total} differs from {inv.stated_total} on earlier "
+                                   f"rows of invoice {number}", effect="value ignored")
+            elif total is not None:
+                inv.stated_total, inv.total_where = total, f"column on row {row_no}"
+        if self.melt_cols:
+            self.melt_row(row_no, cells, texts, inv, g)
+            return
+        amount_text = g("amount")
+        if not amount_text:
+            raise ValueError("amount is blank")
+        amount = parse_money(self.raw(cells, "amount"))
+        if self.dialect and self.dialect.skip_zero and amount == 0:
+            self.skipped_zero += 1
+            return
+        description = g("description")
+        ctype = self.charge_type(g("charge_type"), description)
+        start, end = self.period(row_no, cells, g, inv.invoice_date)
+        qty = unit = None
+        try:
+            qty = parse_decimal(self.raw(cells, "quantity"))
+            unit = parse_decimal(self.raw(cells, "unit_price"))
+        except ValueError as e:
+            self.error(row_no, f"quantity/rate: {e}", effect="value ignored")
+        self.add_line(inv, row_no, g("service_id"), description, ctype, start, end, qty, unit, amount)
+
+    def melt_row(self, row_no, cells, texts, inv, g) -> None:
+        start, end = self.period(row_no, cells, g, inv.invoice_date)
+        row_desc = g("description")
+        for i, header, ctype in self.melt_cols:
+            text = texts[i] if i < len(texts) else ""
+            if not text:
+                continue
+            amount = parse_money(cells[i] if not isinstance(cells[i], str) else text)
+            if amount is None or amount == 0:
+                continue
+            if ctype is None:  # melt type "row": typed like an unmelted row, named by it
+                description = row_desc or header
+                ctype = self.charge_type(g("charge_type"), description)
+            else:
+                description = f"{row_desc} ({header})" if row_desc else header
+            self.add_line(inv, row_no, g("service_id"), description, ctype, start, end, None, None,
+                          amount)
+
+    def add_line(self, inv, row_no, service_id, description, ctype, start, end, qty, unit, amount):
+        line = InvoiceLine(
+            line_id=len(self.out.lines), source=self.src, row=row_no, carrier=inv.carrier,
+            account=inv.account, invoice_number=inv.invoice_number, invoice_date=inv.invoice_date,
+            service_id=self.s(service_id), description=self.s(description), charge_type=ctype,
+            period_start=start, period_end=end, quantity=qty, unit_price=unit, amount=amount,
+        )
+        inv.line_ids.append(line.line_id)
+        self.out.lines.append(line)
+
+    def charge_type(self, type_text: str, description: str) -> ChargeType:
+        if self.dialect:
+            t = self.dialect.charge_type(type_text) if type_text else None
+            if t is not None:
+                return t
+            if self.dialect.default_charge_type and not type_text:
+                return self.dialect.default_charge_type
+        return charge_type_of(type_text, description)
+
+    def period(self, row_no, cells, g, bill=None):
+        try:
+            if g("period"):
+                if self.dialect and self.dialect.period_without_year:
+                    got = _yearless_period(g("period"), bill)
+                    if got:
+                        return got
+                got = parse_period(g("period"))
+                return got if got else (None, None)
+            start = parse_date(self.raw(cells, "period_start")) if g("period_start") else None
+            end = parse_date(self.raw(cells, "period_end")) if g("period_end") else None
+        except ValueError as e:
+            self.error(row_no, f"service period: {e}", effect="value ignored")
+            return None, None
+        if start and end and end < start:
+            self.error(row_no, f"service period ends ({end}) before it starts ({start})",
+                       effect="value ignored")
+            return None, None
+        return start, end
+
+    def invoice(self, account, number, invoice_date, g) -> Invoice:
+        key = (account, number)
+        inv = self.invoices.get(key)
+        if inv is None:
+            due = None
+            try:
+                due = parse_date(g("due_date")) if g("due_date") else None
+            except ValueError:
+                pass
+            inv = Invoice(carrier=g("carrier") or self.carrier, account=self.s(account),
+                          invoice_number=self.s(number), invoice_date=invoice_date, due_date=due,
+                          source=self.src)
+            self.invoices[key] = inv
+        return inv
+
+    def _built_number(self, account, invoice_date, g) -> str:
+        fields = (self.dialect.invoice_number_from if self.dialect else None) or ["account",
+                                                                                  "invoice_date"]
+        parts = []
+        for name in fields:
+            if name == "invoice_date":
+                if invoice_date is None:
+                    return ""
+                parts.append(f"{invoice_date:%Y%m%d}")
+            else:
+                value = account if name == "account" else g(name)
+                if not value:
+                    return ""
+                parts.append(value)
+        return "-".join(parts)
+
+    @staticmethod
+    def _is_service(sid: str) -> bool:
+        return bool(sid) and norm_header(sid) not in _TOTAL_WORDS
+
+    def total_row(self, row_no, cells, g) -> None:
+        amount = parse_money(self.raw(cells, "amount")) if g("amount") else None
+        if amount is None and g("invoice_total"):
+            amount = parse_money(self.raw(cells, "invoice_total"))
+        if amount is None:
+            raise ValueError("TOTAL row has no amount")
+        inv = None
+        if g("invoice_number") and norm_header(g("invoice_number")) not in _TOTAL_WORDS:
+            inv = self.invoices.get((g("account"), g("invoice_number")))
+            if inv is None:
+                inv = next((v for (a, n), v in self.invoices.items() if n == g("invoice_number")), None)
+        inv = inv or self.last
+        if inv is None:
+            raise ValueError("TOTAL row comes before any invoice line")
+        inv.stated_total, inv.total_where = amount, f"TOTAL row {row_no}"
+
+
+_YEARLESS = re.compile(r"^\s*([A-Za-z]{3,9})\.? ?(\d{1,2})\s*(?:-|–|to)\s*([A-Za-z]{3,9})\.? ?(\d{1,2})\s*$")
+
+
+def _yearless_period(text: str, bill) -> tuple | None:
+    """'Jul 17 -Aug 16' on the bill of 2021-08-16 -> (2021-07-17, 2021-08-16). The period ends
+    on or shortly before the bill date (never more than ~2 months after it); it may cross New
+    Year ('Dec 17 - Jan 16')."""
+    m = _YEARLESS.match(text)
+    if not m or bill is None:
+        return None
+    try:
+        s = datetime.strptime(f"{m.group(1)[:3]} {m.group(2)} 2000", "%b %d %Y")
+        e = datetime.strptime(f"{m.group(3)[:3]} {m.group(4)} 2000", "%b %d %Y")
+    except ValueError:
+        return None
+    end = _on_year(e, bill.year)
+    if end is None:
+        return None
+    if (end - bill).days > 62:
+        end = _on_year(e, bill.year - 1)
+    start = _on_year(s, end.year) if end else None
+    if start is not None and start > end:
+        start = _on_year(s, end.year - 1)
+    if start is None or end is None:
+        return None
+    return start, end
+
+
+def _on_year(d: datetime, year: int):
+    try:
+        return d.date().replace(year=year)
+    except ValueError:  # Feb 29 outside a leap year
+        return None
+
+
+def _debug(*a):  # pragma: no cover
+    print(*a, file=sys.stderr)

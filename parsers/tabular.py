@@ -1,0 +1,256 @@
+"""Reading messy spreadsheets: CSV exports and Excel workbooks as header + rows.
+
+Carrier portal exports come tab-, pipe- or semicolon-delimited, in UTF-8, UTF-8 with BOM or
+Windows-1252, with title lines above the header, sometimes a second header row in French
+(Bell), and quoted newlines. This module finds the header and hands back rows with the
+file's own row numbers so every error can name them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Iterator
+
+from reconcile.columns import norm_header
+from reconcile.values import parse_date, parse_money
+
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+DELIMITERS = [",", "\t", "|", ";"]
+SNIFF_BYTES = 256 * 1024
+HEADER_SEARCH_ROWS = 40
+
+
+class TableError(Exception):
+    """The whole file can't be read as a table; the message says why."""
+
+
+@dataclass
+class Table:
+    path: Path
+    headers: list[str]
+    header_row: int  # 1-based row of the header in the file
+    rows: Iterator[tuple[int, list]]  # (row number, cells)
+    encoding: str = ""
+    delimiter: str = ""
+    sheet: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def detect_encoding(sample: bytes) -> str:
+    """UTF-8 (with or without BOM) when it decodes, else Windows-1252 (a superset of Latin-1's
+    printable range, which is what Excel on Windows writes)."""
+    if sample.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    try:
+        sample.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as e:
+        # a multi-byte character cut by the sample boundary is still UTF-8
+        if e.start >= len(sample) - 3 and len(sample) >= SNIFF_BYTES:
+            return "utf-8"
+    try:
+        sample.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        return "latin-1"
+
+
+def detect_delimiter(text: str) -> str:
+    """The delimiter that splits the most leading lines into the same number (>1) of fields."""
+    lines = [ln for ln in text.splitlines()[:60] if ln.strip()]
+    if not lines:
+        return ","
+    best, best_score = ",", (-1, -1)
+    for d in DELIMITERS:
+        try:
+            counts = [len(r) for r in csv.reader(lines, delimiter=d)]
+        except csv.Error:
+            continue
+        modal, freq = Counter(counts).most_common(1)[0]
+        if modal < 2:
+            continue
+        score = (freq, modal)
+        if score > best_score:
+            best, best_score = d, score
+    return best
+
+
+def read_csv(path: Path, score_header, min_score: int = 2) -> Table:
+    """Open a delimited text file and find its header with `score_header(cells) -> int`."""
+    raw = path.read_bytes()[:SNIFF_BYTES] if path.stat().st_size else b""
+    if not raw.strip():
+        raise TableError("file is empty")
+    encoding = detect_encoding(raw)
+    sample = raw.decode(encoding, errors="replace")
+    delimiter = detect_delimiter(sample)
+    fh = open(path, encoding=encoding, errors="replace", newline="")
+    reader = csv.reader(fh, delimiter=delimiter)
+
+    def numbered() -> Iterator[tuple[int, list[str]]]:
+        start = 1
+        try:
+            for cells in reader:
+                yield start, cells
+                start = reader.line_num + 1
+        except csv.Error as e:
+            raise TableError(f"CSV is malformed near row {reader.line_num}: {e}") from None
+        finally:
+            fh.close()
+
+    it = numbered()
+    head: list[tuple[int, list[str]]] = []
+    for item in it:
+        head.append(item)
+        if len(head) >= HEADER_SEARCH_ROWS:
+            break
+    header_at = _pick_header(head, score_header, min_score)
+    if header_at is None:
+        fh.close()
+        first = next((c for _, c in head if any(x.strip() for x in c)), [])
+        raise TableError("no header row found in the first rows; first row seen: "
+                         + ", ".join(repr(c.strip()) for c in first[:12]))
+    row_no, headers = head[header_at]
+    rest = head[header_at + 1:]
+    notes: list[str] = []
+    if header_at:
+        notes.append(f"skipped {header_at} title line(s) above the header at row {row_no}")
+    if rest and _is_second_header(rest[0][1], headers):
+        notes.append(f"skipped a second header row at row {rest[0][0]}")
+        rest = rest[1:]
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        yield from rest
+        yield from it
+
+    if encoding not in ("utf-8", "utf-8-sig"):
+        notes.append(f"decoded as {encoding}")
+    return Table(path, [h.strip() for h in headers], row_no, rows(), encoding, delimiter, notes=notes)
+
+
+def _pick_header(head, score_header, min_score) -> int | None:
+    best, best_score = None, 0
+    for i, (_, cells) in enumerate(head):
+        s = score_header(cells)
+        if s > best_score:
+            best, best_score = i, s
+    return best if best_score >= min_score else None
+
+
+def _is_second_header(cells: list, headers: list) -> bool:
+    """A row right under the header with no number, money or date in it is a second header
+    (Bell repeats its header in French)."""
+    filled = [c for c in cells if str(c).strip()]
+    if len(filled) < max(2, len([h for h in headers if str(h).strip()]) // 2):
+        return False
+    for c in filled:
+        s = str(c).strip()
+        try:
+            if parse_money(s) is not None:
+                return False
+        except ValueError:
+            pass
+        try:
+            if parse_date(s) is not None:
+                return False
+        except ValueError:
+            pass
+    return True
+
+
+def read_xlsx(path: Path, score_header, min_score: int = 2, sheet: str | None = None) -> Table:
+    """Open a workbook and find the sheet and row holding the header. Without `sheet`, the first
+    sheet whose header is recognised wins, so data on the second sheet is still found."""
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as e:  # zip/xml errors of many kinds: the file is not a workbook we can read
+        raise TableError(f"not a readable Excel workbook ({type(e).__name__}: {e})") from None
+    names = wb.sheetnames
+    if sheet is not None and sheet not in names:
+        wb.close()
+        raise TableError(f"no sheet named {sheet!r}; sheets are {names}")
+    tried: list[str] = []
+    for name in [sheet] if sheet else names:
+        ws = wb[name]
+        it = ((i, list(r)) for i, r in enumerate(ws.iter_rows(values_only=True), start=1))
+        head = []
+        for item in it:
+            head.append(item)
+            if len(head) >= HEADER_SEARCH_ROWS:
+                break
+        text_head = [(n, [_cell_str(c) for c in cells]) for n, cells in head]
+        at = _pick_header(text_head, score_header, min_score)
+        if at is None:
+            tried.append(name)
+            continue
+        row_no, headers = text_head[at]
+        rest = head[at + 1:]
+        notes = []
+        if tried:
+            notes.append(f"sheet(s) {tried} hold no recognised header; read sheet {name!r}")
+
+        def rows(rest=rest, it=it):
+            yield from rest
+            yield from it
+            wb.close()
+
+        return Table(path, [h.strip() for h in headers], row_no, rows(), sheet=name, notes=notes)
+    wb.close()
+    raise TableError(f"no sheet has a recognised header row (sheets looked at: {tried or names})")
+
+
+def _cell_str(c) -> str:
+    return cell_text(c)
+
+
+def cell_text(c) -> str:
+    """A cell as text. Integral floats lose their '.0' (Excel stores 2125551234 as a float);
+    dates become ISO."""
+    if c is None:
+        return ""
+    if isinstance(c, str):
+        return c.strip()
+    if isinstance(c, bool):
+        return str(c)
+    if isinstance(c, float):
+        return str(int(c)) if c.is_integer() else repr(c)
+    if isinstance(c, datetime):
+        return c.date().isoformat() if not (c.hour or c.minute or c.second) else c.isoformat()
+    if isinstance(c, date):
+        return c.isoformat()
+    return str(c).strip()
+
+
+def open_table(path: Path, score_header, min_score: int = 2, sheet: str | None = None) -> Table:
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return read_xlsx(path, score_header, min_score, sheet)
+    return read_csv(path, score_header, min_score)
+
+
+def header_scorer(fields: dict[str, list[str]], extra: set[str] | None = None):
+    """Score a candidate header row by how many distinct known fields it names."""
+    from reconcile.columns import _alias_index
+
+    idx = _alias_index(fields)
+    extra_n = {norm_header(e) for e in (extra or set())}
+
+    def score(cells) -> int:
+        names = {idx[n][0] for n in (norm_header(c) for c in cells) if n in idx}
+        hits = len(names) + sum(1 for c in cells if norm_header(c) in extra_n)
+        return hits
+
+    return score
+
+
+__all__ = ["Table", "TableError", "open_table", "cell_text", "header_scorer", "io"]

@@ -1,0 +1,178 @@
+"""The audit pipeline: files -> normalised lines -> matches -> findings.
+
+    run_audit(invoice paths, inventory file) reads everything, then audit_parsed() does the
+    work that doesn't care where lines came from (CSV, PDF, later EDI 811).
+
+Bad input never stops the batch: each unreadable file or row is one InputError and the rest
+is audited.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Callable, Iterable
+
+from reconcile.columns import load_mapping
+from reconcile.ids import account_key
+from reconcile.matching import Matcher
+from reconcile.models import ChargeType, InputError, Invoice, InvoiceLine, Service
+from reconcile.periods import default_period
+from reconcile.result import AuditOptions, AuditResult
+from rules import run_rules
+from rules.context import AuditContext
+
+TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm"}
+PDF_SUFFIXES = {".pdf"}
+IGNORED_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
+
+
+def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[InputError]]:
+    """Files to read, folders recursed in name order; unsupported kinds become errors."""
+    files: list[Path] = []
+    errors: list[InputError] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            children = sorted(c for c in p.rglob("*") if c.is_file())
+        elif p.exists():
+            children = [p]
+        else:
+            errors.append(InputError(file=str(p), reason="no such file or folder", effect="file skipped"))
+            continue
+        for c in children:
+            if c.name.lower() in IGNORED_NAMES or c.name.startswith("~$"):
+                continue  # OS litter and Excel lock files are not input
+            suffix = c.suffix.lower()
+            if suffix in TABLE_SUFFIXES or suffix in PDF_SUFFIXES:
+                files.append(c)
+            else:
+                kind = suffix or "files without an extension"
+                errors.append(InputError(file=str(c), reason=f"{kind} invoices are not supported yet "
+                                         f"(supported: .csv, .tsv, .txt, .xlsx, .pdf)",
+                                         effect="file skipped"))
+    return files, errors
+
+
+def read_invoice_file(path: Path, overrides: dict[str, str], pdf_password: str | None = None,
+                      pdf_engine: str = "pdfium"):
+    if path.suffix.lower() in PDF_SUFFIXES:
+        try:
+            from parsers.pdf import read_pdf_invoices
+        except ImportError:
+            from parsers.invoice_csv import ParsedInvoices
+            return ParsedInvoices(errors=[InputError(file=str(path), reason="PDF invoices are not "
+                                                     "supported yet", effect="file skipped")])
+        return read_pdf_invoices(path, password=pdf_password, engine=pdf_engine)
+    from parsers.invoice_csv import read_invoice_table
+    return read_invoice_table(path, overrides)
+
+
+def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | None = None,
+              sheet: str | None = None, options: AuditOptions | None = None,
+              progress: Callable[[Iterable[Path]], Iterable[Path]] | None = None,
+              pdf_password: str | None = None, pdf_engine: str = "pdfium") -> AuditResult:
+    from parsers.inventory import read_inventory
+
+    mapping = load_mapping(columns)
+    services, inv_errors, inv_notes = read_inventory(Path(inventory), mapping["inventory"], sheet)
+    files, errors = collect_files(invoice_paths)
+    errors = inv_errors + errors
+    notes = [f"{inventory}: {n}" for n in inv_notes]
+    invoices: list[Invoice] = []
+    lines: list[InvoiceLine] = []
+    for path in (progress(files) if progress else files):
+        parsed = read_invoice_file(path, mapping["invoice"], pdf_password, pdf_engine)
+        offset = len(lines)
+        for ln in parsed.lines:
+            ln.line_id += offset
+        for inv in parsed.invoices:
+            inv.line_ids = [i + offset for i in inv.line_ids]
+        lines.extend(parsed.lines)
+        invoices.extend(parsed.invoices)
+        errors.extend(parsed.errors)
+        notes.extend(parsed.notes)
+    result = audit_parsed(services, invoices, lines, options or AuditOptions())
+    result.errors = errors + result.errors
+    result.notes = notes + result.notes
+    result.files = [str(f) for f in files]
+    result.inventory_file = str(inventory)
+    return result
+
+
+def audit_parsed(services: list[Service], invoices: list[Invoice], lines: list[InvoiceLine],
+                 options: AuditOptions) -> AuditResult:
+    """Match and run the rules on lines already read. Line ids must be 0..n-1 in order."""
+    result = AuditResult(invoices=invoices, lines=lines, services=services, options=options)
+    _merge_split_invoices(result)
+    _fill_carriers(result)
+    _infer_periods(result)
+    result.matches = Matcher(services, options).match_all(lines)
+    only = None
+    if not services:
+        # without an inventory every line would be "unknown": check only the invoices' arithmetic
+        only = {"invoice-total-mismatch"}
+        result.notes.append("no inventory services were read: only invoice totals were checked")
+    result.findings = run_rules(AuditContext(result), only)
+    result.findings.sort(key=lambda f: (-f.amount_at_issue, f.rule, f.account, f.invoice_number,
+                                        f.service_id))
+    return result
+
+
+def _fill_carriers(result: AuditResult) -> None:
+    """Exports often omit the carrier; the inventory knows which carrier bills each account."""
+    by_account: dict[str, str] = {}
+    for s in result.services:
+        if s.carrier and s.account:
+            by_account.setdefault(account_key(s.account), s.carrier)
+    for inv in result.invoices:
+        if not inv.carrier:
+            inv.carrier = by_account.get(account_key(inv.account), "")
+    carrier_of = {(inv.account, inv.invoice_number, inv.source): inv.carrier for inv in result.invoices}
+    for ln in result.lines:
+        if not ln.carrier:
+            ln.carrier = carrier_of.get((ln.account, ln.invoice_number, ln.source), "")
+
+
+def _merge_split_invoices(result: AuditResult) -> None:
+    """One invoice split over several files (a carrier's export per section) is one invoice."""
+    seen: dict[tuple, Invoice] = {}
+    merged: list[Invoice] = []
+    for inv in result.invoices:
+        key = (inv.carrier, account_key(inv.account), inv.invoice_number)
+        first = seen.get(key)
+        if first is None:
+            seen[key] = inv
+            merged.append(inv)
+            continue
+        first.line_ids.extend(inv.line_ids)
+        first.unreadable_rows += inv.unreadable_rows
+        if inv.stated_total is not None:
+            if first.stated_total is None:
+                first.stated_total, first.total_where = inv.stated_total, inv.total_where
+            elif first.stated_total != inv.stated_total:
+                result.errors.append(InputError(
+                    file=inv.source, reason=f"invoice {inv.invoice_number} states total "
+                    f"{inv.stated_total} here but {first.stated_total} in {first.source}",
+                    effect="value ignored"))
+        for i in inv.line_ids:
+            result.lines[i].account = first.account
+    result.invoices = merged
+
+
+def _infer_periods(result: AuditResult) -> None:
+    """A recurring line with no printed period covers the cycle its bill starts (billed in
+    advance); marked so the evidence says the period was inferred."""
+    for ln in result.lines:
+        if ln.charge_type is ChargeType.RECURRING and ln.period_start is None and ln.invoice_date:
+            ln.period_start, ln.period_end = default_period(ln.invoice_date)
+            ln.period_inferred = True
+        elif ln.period_start and ln.period_end is None:
+            ln.period_end = ln.period_start
+
+
+def summary_by_rule(result: AuditResult) -> dict:
+    out = defaultdict(lambda: [0, 0])
+    for f in result.findings:
+        out[f.rule][0] += 1
+    return dict(out)

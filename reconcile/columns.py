@@ -1,0 +1,180 @@
+"""Which header means which field: matched blind to case, spaces and punctuation, with aliases.
+
+The alias lists are the contract with users' spreadsheets and carriers' exports. A header
+the aliases miss is mapped with `--columns MAPPING.yaml`:
+
+    inventory:
+      service_id: "Ckt #"
+    invoice:
+      amount: "Amt Billed"
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from rapidfuzz import fuzz
+
+INVENTORY_FIELDS: dict[str, list[str]] = {
+    "service_id": ["service id", "circuit id", "circuit", "circuit number", "circuit no", "ckt id",
+                   "ckt", "tn", "telephone number", "phone number", "phone", "service number",
+                   "line", "btn", "wtn", "wireless number", "mobile number", "mdn", "ecckt"],
+    "account": ["account", "ban", "account number", "billing account", "account no", "acct",
+                "acct no", "acct number", "billing account number", "account #"],
+    "carrier": ["carrier", "vendor", "provider", "supplier"],
+    "description": ["description", "product", "service", "service description", "service type",
+                    "product name"],
+    "location": ["location", "address", "site", "service address", "site address"],
+    "monthly_rate": ["monthly rate", "mrc", "contracted mrc", "contract rate", "monthly charge",
+                     "contract mrc", "monthly cost", "rate"],
+    "install_date": ["install date", "installed", "start date", "service start",
+                     "commencement date", "installation date", "activation date", "in service date"],
+    "disconnect_date": ["disconnect date", "disconnected", "disconnect effective", "bill stop date",
+                        "disconnect effective date", "termination date", "cancel date"],
+    "contract_end": ["contract end", "term end", "contract end date", "expiration",
+                     "expiration date", "term end date", "contract expiration"],
+}
+INVENTORY_REQUIRED = ("service_id",)
+
+INVOICE_FIELDS: dict[str, list[str]] = {
+    "carrier": ["carrier", "vendor", "provider"],
+    "account": ["account", "ban", "account number", "billing account", "account no", "acct",
+                "acct no", "acct number", "billing account number", "account #"],
+    "invoice_number": ["invoice number", "invoice", "invoice no", "bill number", "invoice #",
+                       "invoice id", "bill no", "invoice num"],
+    "invoice_date": ["invoice date", "bill date", "billing date", "statement date", "bill cycle date"],
+    "due_date": ["due date", "date due", "payment due date"],
+    "service_id": INVENTORY_FIELDS["service_id"],
+    "description": ["description", "charge description", "item description", "charge", "product",
+                    "service description", "charge name"],
+    "charge_type": ["charge type", "type", "category", "charge category", "charge class"],
+    "period": ["service period", "period", "billing period", "bill period", "service dates"],
+    "period_start": ["period start", "service start", "from date", "start date", "period from",
+                     "service from", "from"],
+    "period_end": ["period end", "service end", "to date", "end date", "period to", "service to",
+                   "thru", "to"],
+    "quantity": ["quantity", "qty", "units"],
+    "unit_price": ["unit price", "rate", "unit rate", "price", "unit cost"],
+    "amount": ["amount", "charge amount", "total", "charge total", "amount billed", "billed amount",
+               "net amount", "extended amount", "cost", "line total"],
+    "invoice_total": ["invoice total", "invoice amount", "total current charges", "current charges",
+                      "total due", "amount due", "invoice total amount", "total amount due"],
+}
+INVOICE_REQUIRED = ("account", "invoice_number", "amount")
+
+
+def norm_header(text: object) -> str:
+    """'Circuit ID #' -> 'circuitid'. Case, space and punctuation blind."""
+    return re.sub(r"[^0-9a-z]", "", str(text or "").lower().replace("#", "no"))
+
+
+def _alias_index(fields: dict[str, list[str]]) -> dict[str, tuple[str, int]]:
+    idx: dict[str, tuple[str, int]] = {}
+    for name, aliases in fields.items():
+        for rank, alias in enumerate([name.replace("_", " ")] + aliases):
+            key = norm_header(alias)
+            if key not in idx or rank < idx[key][1]:
+                idx[key] = (name, rank)
+    return idx
+
+
+@dataclass
+class ColumnMap:
+    """Field name -> column position, plus what a person needs to understand a failure."""
+
+    positions: dict[str, int]
+    headers: list[str]
+    duplicates: list[tuple[str, list[int]]] = field(default_factory=list)
+
+    def missing(self, required: tuple[str, ...]) -> list[str]:
+        return [f for f in required if f not in self.positions]
+
+
+def map_columns(headers: list[str], fields: dict[str, list[str]],
+                overrides: dict[str, str] | None = None) -> ColumnMap:
+    """Assign each field the header that names it best: explicit mapping, then canonical name,
+    then the earliest alias in its list. A header serves one field only."""
+    idx = _alias_index(fields)
+    normed = [norm_header(h) for h in headers]
+    positions: dict[str, int] = {}
+    taken: set[int] = set()
+    for name, header in (overrides or {}).items():
+        want = norm_header(header)
+        for i, n in enumerate(normed):
+            if n == want and i not in taken:
+                positions[name] = i
+                taken.add(i)
+                break
+    # candidates: (rank, position, field)
+    cands = sorted(
+        (idx[n][1], i, idx[n][0]) for i, n in enumerate(normed) if n in idx and i not in taken
+    )
+    for _rank, i, name in cands:
+        if name in positions or i in taken:
+            continue
+        positions[name] = i
+        taken.add(i)
+    seen: dict[str, list[int]] = {}
+    for i, n in enumerate(normed):
+        if n:
+            seen.setdefault(n, []).append(i)
+    dups = [(headers[v[0]].strip(), v) for v in seen.values() if len(v) > 1 and v[0] in taken]
+    return ColumnMap(positions=positions, headers=headers, duplicates=dups)
+
+
+def recognised_count(headers: list[str], fields: dict[str, list[str]]) -> int:
+    idx = _alias_index(fields)
+    return len({idx[n][0] for n in (norm_header(h) for h in headers) if n in idx})
+
+
+def closest_alias(headers: list[str], fields: dict[str, list[str]], name: str) -> tuple[str, str, float] | None:
+    """The seen header most like any alias of `name`: (header, alias, score)."""
+    best = None
+    for h in headers:
+        nh = norm_header(h)
+        if not nh:
+            continue
+        for alias in [name.replace("_", " ")] + fields[name]:
+            score = fuzz.ratio(nh, norm_header(alias))
+            if best is None or score > best[2]:
+                best = (h.strip(), alias, score)
+    return best
+
+
+def missing_column_reason(cmap: ColumnMap, fields: dict[str, list[str]], name: str, kind: str) -> str:
+    seen = ", ".join(repr(h.strip()) for h in cmap.headers if str(h).strip()) or "none"
+    msg = f"required {kind} column '{name}' not found (headers seen: {seen})"
+    near = closest_alias(cmap.headers, fields, name)
+    if near and near[2] >= 50:
+        msg += f"; closest is {near[0]!r}, like alias {near[1]!r}"
+    msg += f"; map it with --columns, e.g. '{kind}: {{{name}: \"<header>\"}}'"
+    return msg
+
+
+def load_mapping(path: Path | None) -> dict[str, dict[str, str]]:
+    """--columns YAML -> {'invoice': {...}, 'inventory': {...}}; a flat mapping applies to both."""
+    if path is None:
+        return {"invoice": {}, "inventory": {}}
+    data = yaml.safe_load(Path(path).read_text()) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping of field: header")
+    known = set(INVOICE_FIELDS) | set(INVENTORY_FIELDS)
+    out: dict[str, dict[str, str]] = {"invoice": {}, "inventory": {}}
+    for key, value in data.items():
+        if key in ("invoice", "inventory"):
+            if not isinstance(value, dict):
+                raise ValueError(f"{path}: '{key}' must map field names to headers")
+            out[key].update({str(k): str(v) for k, v in value.items()})
+        elif key in known:
+            out["invoice"][str(key)] = str(value)
+            out["inventory"][str(key)] = str(value)
+        else:
+            raise ValueError(f"{path}: unknown field {key!r}; fields are {sorted(known)}")
+    for kind, fields in (("invoice", INVOICE_FIELDS), ("inventory", INVENTORY_FIELDS)):
+        for name in out[kind]:
+            if name not in fields:
+                raise ValueError(f"{path}: {kind} has no field {name!r}; fields are {sorted(fields)}")
+    return out

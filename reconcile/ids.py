@@ -1,0 +1,54 @@
+"""Normalising the many spellings of one circuit ID, phone number or account number.
+
+Circuit IDs follow the CLCI formats (ATIS-0300097): components delimited by '.' or '/',
+empty components still delimited, serial numbers zero-filled differently by different
+systems. `12.HCGS.123456..LY`, `12/HCGS/123456/LY`, `12 hcgs 0123456 ly` are one circuit.
+Telephone numbers lose punctuation and a leading country code 1. See docs: domain.md §3.4.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+_TOKEN = re.compile(r"[A-Z]+|[0-9]+")
+_DIGITS_ONLY = re.compile(r"^[\s\-\.\(\)\+/]*\d[\d\s\-\.\(\)/]*$")
+
+
+@lru_cache(maxsize=500_000)
+def service_key(raw: str) -> str:
+    """The matching key of a circuit ID or phone number; '' when there is none.
+
+    Phone numbers -> 'TN:2125551234'. Circuit IDs -> letter and digit runs with leading
+    zeros dropped, joined by '.', e.g. '12.HCGS.123456.LY'. Letter/digit runs are split
+    so a missing delimiter ('12HCGS123456LY') still gives the same key.
+    """
+    s = raw.strip().upper()
+    if not s:
+        return ""
+    if _DIGITS_ONLY.match(s):
+        digits = re.sub(r"\D", "", s)
+        if len(digits) == 11 and digits[0] == "1":
+            digits = digits[1:]
+        if len(digits) == 10:
+            return "TN:" + digits
+        if len(digits) == 7:
+            return "TN7:" + digits
+    tokens = [t.lstrip("0") or "0" if t.isdigit() else t for t in _TOKEN.findall(s)]
+    return ".".join(tokens)
+
+
+def is_phone_key(key: str) -> bool:
+    return key.startswith("TN")
+
+
+def compact(key: str) -> str:
+    """The key without delimiters, for fuzzy comparison."""
+    return key.replace(".", "")
+
+
+@lru_cache(maxsize=200_000)
+def account_key(raw: str) -> str:
+    """Account numbers compared blind to punctuation, case and leading zeros lost by Excel."""
+    s = re.sub(r"[^0-9A-Za-z]", "", raw).upper()
+    return s.lstrip("0") or s

@@ -1,0 +1,187 @@
+"""Tying each invoice line to an inventory service, and keeping why.
+
+1. Exact: the same key after normalising (reconcile.ids): dots/slashes/spaces, case,
+   zero-fill, phone punctuation and a leading 1.
+2. Partial: the billed ID is the inventory ID without its carrier-local prefix or suffix
+   (all its letter/digit runs appear, in order, in exactly one service of the account).
+3. Fuzzy: rapidfuzz ratio on the delimiter-free key, within the line's account when the
+   inventory knows that account, accepted above `match_threshold` and only when the best
+   candidate beats the next by `match_margin`. Phone numbers are never fuzzy-matched: one
+   digit apart is another line. A fuzzy candidate already billed under its own ID on the
+   same invoice is refused: the near-miss is more likely a second, unknown service.
+Every line gets a `Match` with method, score and reason; unmatched lines keep their three
+nearest candidates for the unknown-service finding.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+from rapidfuzz import fuzz, process
+
+from reconcile.ids import account_key, compact, is_phone_key, service_key
+from reconcile.models import InvoiceLine, Service
+from reconcile.result import AuditOptions, Match
+
+_EXACT_CIRCUIT = "same circuit ID after normalising delimiters, case and zero-fill"
+_EXACT_PHONE = "same telephone number after normalising punctuation and country code"
+_IDENTICAL = "identical ID"
+
+
+class Matcher:
+    def __init__(self, services: list[Service], options: AuditOptions):
+        self.services = services
+        self.options = options
+        self.by_key: dict[str, list[int]] = defaultdict(list)
+        self.by_account: dict[str, list[int]] = defaultdict(list)
+        self.tn7: dict[tuple[str, str], list[int]] = defaultdict(list)
+        self.keys: list[str] = []
+        for s in services:
+            key = service_key(s.service_id)
+            self.keys.append(key)
+            self.by_key[key].append(s.index)
+            acct = account_key(s.account) if s.account else ""
+            self.by_account[acct].append(s.index)
+            if key.startswith("TN:"):
+                self.tn7[(acct, key[-7:])].append(s.index)
+        self.all_compact = [compact(k) for k in self.keys]
+
+    def match_all(self, lines: list[InvoiceLine]) -> list[Match]:
+        matches: list[Match | None] = [None] * len(lines)
+        pending: dict[tuple[str, str], list[int]] = defaultdict(list)
+        exact_on_invoice: dict[tuple[str, str], set[int]] = defaultdict(set)
+        for ln in lines:
+            m = self._exact(ln)
+            if m is None:
+                pending[(service_key(ln.service_id), account_key(ln.account))].append(ln.line_id)
+                continue
+            matches[ln.line_id] = m
+            if m.service is not None:
+                exact_on_invoice[(ln.account, ln.invoice_number)].add(m.service)
+        for (key, acct), ids in pending.items():
+            found = self._near(key, acct, lines[ids[0]])
+            for i in ids:
+                m = found
+                ln = lines[i]
+                if m.service is not None and m.service in exact_on_invoice[(ln.account, ln.invoice_number)]:
+                    other = self.services[m.service].service_id
+                    m = Match(None, "none", m.score,
+                              f"nearest inventory service {other} (score {m.score:.0f}) is already "
+                              f"billed under its own ID on this invoice", self._candidates(key, acct))
+                matches[i] = m
+        return matches  # type: ignore[return-value]
+
+    # -- exact ---------------------------------------------------------------------------
+    def _exact(self, ln: InvoiceLine) -> Match | None:
+        if not ln.service_id:
+            return Match(None, "account-level", 0.0, "no service ID on the line: an account-level charge")
+        key = service_key(ln.service_id)
+        if not key:
+            return Match(None, "account-level", 0.0, "service ID has no letters or digits")
+        idx = self.by_key.get(key)
+        if idx:
+            best = self._pick(idx, ln)
+            same = self.services[best].service_id.strip().upper() == ln.service_id.strip().upper()
+            reason = _IDENTICAL if same else (_EXACT_PHONE if is_phone_key(key) else _EXACT_CIRCUIT)
+            return Match(best, "exact", 100.0, reason)
+        if key.startswith("TN7:"):
+            idx = self.tn7.get((account_key(ln.account), key[4:]))
+            if idx and len({self.keys[i] for i in idx}) == 1:
+                return Match(self._pick(idx, ln), "exact", 95.0,
+                             "7-digit number matches the last 7 digits of one line on this account")
+        return None
+
+    def _pick(self, idx: list[int], ln: InvoiceLine) -> int:
+        """Several inventory rows share the key (same circuit on two accounts, or re-installed):
+        prefer the line's account, then the row in service during the line's period."""
+        if len(idx) == 1:
+            return idx[0]
+        acct = account_key(ln.account)
+        same_acct = [i for i in idx if account_key(self.services[i].account) == acct] or idx
+        when = ln.period_start or ln.invoice_date
+        if when is None or len(same_acct) == 1:
+            return same_acct[0]
+        active = [i for i in same_acct if _active_on(self.services[i], when)]
+        if active:
+            return active[0]
+        started = [i for i in same_acct if (self.services[i].install_date or date.min) <= when]
+        if started:
+            return max(started, key=lambda i: self.services[i].install_date or date.min)
+        return same_acct[0]
+
+    # -- partial and fuzzy ---------------------------------------------------------------
+    def _pool(self, acct: str) -> tuple[list[int], str]:
+        if acct and self.by_account.get(acct):
+            return self.by_account[acct], "on the same account"
+        return list(range(len(self.services))), "across all accounts (account not in inventory)"
+
+    def _near(self, key: str, acct: str, ln: InvoiceLine) -> Match:
+        pool, where = self._pool(acct)
+        if not is_phone_key(key):
+            part = self._partial(key, pool)
+            if part is not None:
+                return Match(self._pick([part], ln), "fuzzy", 90.0,
+                             f"billed ID is the inventory ID {self.services[part].service_id} without "
+                             f"its carrier prefix/suffix, {where}")
+        cands = self._candidates(key, acct)
+        if is_phone_key(key) or not cands:
+            why = "no inventory service has this telephone number" if is_phone_key(key) else \
+                "no inventory service has this ID"
+            return Match(None, "none", cands[0][1] if cands else 0.0, why, cands)
+        best_i, best_s = cands[0]
+        second = cands[1][1] if len(cands) > 1 else 0.0
+        if is_phone_key(self.keys[best_i]):
+            return Match(None, "none", best_s, "no inventory circuit is close enough", cands)
+        if best_s >= self.options.match_threshold and best_s - second >= self.options.match_margin:
+            return Match(best_i, "fuzzy", best_s,
+                         f"closest inventory ID {self.services[best_i].service_id} {where} "
+                         f"(similarity {best_s:.0f}, next best {second:.0f})", cands)
+        if best_s >= self.options.match_threshold:
+            reason = (f"two inventory services are about as close ({best_s:.0f} vs {second:.0f}); "
+                      f"not guessing")
+        else:
+            reason = (f"closest inventory ID {self.services[best_i].service_id} scores {best_s:.0f}, "
+                      f"below the match threshold {self.options.match_threshold:.0f}")
+        return Match(None, "none", best_s, reason, cands)
+
+    def _candidates(self, key: str, acct: str) -> tuple:
+        pool, _ = self._pool(acct)
+        choices = {i: self.all_compact[i] for i in pool}
+        if not choices:
+            return ()
+        got = process.extract(compact(key), choices, scorer=fuzz.ratio, limit=3)
+        # dedupe inventory rows that share one key (re-installs)
+        seen, out = set(), []
+        for _text, score, i in got:
+            if self.keys[i] in seen:
+                continue
+            seen.add(self.keys[i])
+            out.append((i, round(float(score), 1)))
+        return tuple(out)
+
+    def _partial(self, key: str, pool: list[int]) -> int | None:
+        tokens = key.split(".")
+        if not any(t.isdigit() and len(t) >= 4 for t in tokens):
+            return None
+        hits = {self.keys[i] for i in pool if _in_order(tokens, self.keys[i].split("."))}
+        if len(hits) != 1:
+            return None
+        k = hits.pop()
+        return next(i for i in pool if self.keys[i] == k)
+
+
+def _in_order(needle: list[str], hay: list[str]) -> bool:
+    """All of needle's runs appear in hay as a contiguous run (the ID minus prefix/suffix)."""
+    n = len(needle)
+    if n >= len(hay):
+        return False
+    return any(hay[j:j + n] == needle for j in range(len(hay) - n + 1))
+
+
+def _active_on(s: Service, when: date) -> bool:
+    if s.install_date and when < s.install_date:
+        return False
+    if s.disconnect_date and when > s.disconnect_date:
+        return False
+    return True

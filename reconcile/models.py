@@ -1,0 +1,190 @@
+"""The normalised records every parser produces and every rule reads.
+
+Parsers turn carrier files into `Invoice` + `InvoiceLine`, inventories into `Service`;
+matching links lines to services; rules turn them into `Finding`s. Money is always
+`Decimal`; identifiers (accounts, circuit IDs, phone numbers) are always text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from decimal import Decimal
+from enum import Enum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ChargeType(str, Enum):
+    """What kind of charge a line is; decides which rules look at it."""
+
+    RECURRING = "recurring"  # MRC, billed a month in advance
+    ONE_TIME = "one_time"  # NRC: installation, change, activation
+    USAGE = "usage"  # billed in arrears
+    TAX = "tax"  # taxes, surcharges, regulatory fees
+    CREDIT = "credit"  # credits and adjustments
+    LATE_FEE = "late_fee"
+    OTHER = "other"
+
+
+class InvoiceLine(BaseModel):
+    """One charge as the carrier billed it."""
+
+    model_config = ConfigDict(validate_assignment=False)
+
+    line_id: int  # position in the batch; stable within one run
+    source: str  # file the line came from
+    row: int  # row (CSV/XLSX, 1-based physical line) or page (PDF) in that file
+    page: int | None = None
+    carrier: str = ""
+    account: str
+    invoice_number: str
+    invoice_date: date | None = None
+    service_id: str = ""  # as billed; "" for account-level charges
+    description: str = ""
+    charge_type: ChargeType = ChargeType.OTHER
+    period_start: date | None = None
+    period_end: date | None = None
+    period_inferred: bool = False  # True when the period was derived from the bill date
+    quantity: Decimal | None = None
+    unit_price: Decimal | None = None
+    amount: Decimal
+    section: str = ""  # PDF section heading or export category, for evidence
+
+    @property
+    def where(self) -> str:
+        """Where a person finds this line: file and row or page."""
+        if self.page is not None:
+            return f"{self.source} page {self.page}"
+        return f"{self.source} row {self.row}"
+
+
+class Invoice(BaseModel):
+    """One carrier invoice (bill) for one account."""
+
+    carrier: str = ""
+    account: str
+    invoice_number: str
+    invoice_date: date | None = None
+    due_date: date | None = None
+    source: str
+    stated_total: Decimal | None = None  # the carrier's own total, when printed
+    total_where: str = ""  # which column or row the stated total came from
+    line_ids: list[int] = Field(default_factory=list)
+    unreadable_rows: int = 0  # rows of this invoice that could not be read
+    pages: int | None = None
+    self_check_failed: bool = False  # parsed lines don't reproduce the printed subtotals
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.carrier, self.account, self.invoice_number)
+
+
+class Service(BaseModel):
+    """One row of the provisioning inventory: a circuit, line or trunk the business has."""
+
+    index: int  # position in the inventory
+    source: str
+    row: int
+    service_id: str
+    account: str = ""
+    carrier: str = ""
+    description: str = ""
+    location: str = ""
+    monthly_rate: Decimal | None = None
+    install_date: date | None = None
+    disconnect_date: date | None = None
+    contract_end: date | None = None
+    contract_end_text: str = ""  # e.g. "MTM" when the term has no end date
+    extra: dict[str, str] = Field(default_factory=dict)  # columns we don't interpret
+
+    def evidence(self) -> dict[str, str]:
+        """The inventory row as a person would check it."""
+        out = {
+            "inventory_row": f"{self.source} row {self.row}",
+            "service_id": self.service_id,
+            "account": self.account,
+            "carrier": self.carrier,
+            "description": self.description,
+            "location": self.location,
+            "monthly_rate": _money_text(self.monthly_rate),
+            "install_date": _date_text(self.install_date),
+            "disconnect_date": _date_text(self.disconnect_date),
+            "contract_end": _date_text(self.contract_end) or self.contract_end_text,
+        }
+        out.update(self.extra)
+        return {k: v for k, v in out.items() if v}
+
+
+class Severity(str, Enum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class Finding(BaseModel):
+    """One problem found on a bill, with the money at issue and the evidence to check it."""
+
+    id: str = ""  # stable across runs of the same inputs; see `finding_id`
+    rule: str
+    severity: Severity
+    carrier: str = ""
+    account: str = ""
+    invoice_number: str = ""
+    invoice_date: date | None = None
+    service_id: str = ""  # as billed
+    matched_service_id: str = ""  # as in the inventory
+    description: str = ""
+    period_start: date | None = None
+    period_end: date | None = None
+    billed_amount: Decimal = Decimal("0")
+    expected_amount: Decimal = Decimal("0")
+    amount_at_issue: Decimal = Decimal("0")  # never negative
+    explanation: str
+    evidence: dict = Field(default_factory=dict)
+
+    def model_post_init(self, __context) -> None:
+        if not self.id:
+            self.id = finding_id(self)
+
+
+def finding_id(f: Finding) -> str:
+    """A short hash of what the finding is about, so the same problem keeps its id across runs."""
+    parts = [
+        f.rule,
+        f.carrier,
+        f.account,
+        f.invoice_number,
+        f.service_id,
+        str(f.period_start or ""),
+        str(f.period_end or ""),
+        f.description,
+        str(f.evidence.get("line_ids_key", "")),
+    ]
+    return f.rule[:3].upper() + "-" + hashlib.sha1("|".join(parts).encode()).hexdigest()[:10]
+
+
+class InputError(BaseModel):
+    """A file, page, row or value that could not be read; the batch goes on without it."""
+
+    file: str
+    row: int | None = None
+    page: int | None = None
+    reason: str
+    effect: str = "row skipped"  # "file skipped" | "row skipped" | "value ignored" | "page skipped"
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.page is not None:
+            where += f" page {self.page}"
+        if self.row is not None:
+            where += f" row {self.row}"
+        return f"{where}: {self.reason} ({self.effect})"
+
+
+def _money_text(v: Decimal | None) -> str:
+    return "" if v is None else f"{v:.2f}"
+
+
+def _date_text(v: date | None) -> str:
+    return "" if v is None else v.isoformat()

@@ -1,0 +1,90 @@
+"""Service periods: how many months a period is worth, under the conventions carriers use.
+
+Carriers prorate partial months differently (domain.md R12): actual days of the calendar
+month, 30-day months, or anniversary cycles, and some round a daily rate to cents first.
+`expected_charges` returns the primary figure (actual days of each calendar month) and
+every accepted alternative; a rule flags a charge only above all of them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from reconcile.values import CENT, add_months, days_in_month
+
+ONE_DAY = timedelta(days=1)
+
+
+def _month_spans(start: date, end: date):
+    """(days covered, days in that month) for each calendar month the period touches."""
+    d = start
+    while d <= end:
+        dim = days_in_month(d.year, d.month)
+        last = min(end, date(d.year, d.month, dim))
+        yield (last - d).days + 1, dim
+        d = last + ONE_DAY
+
+
+def calendar_months(start: date, end: date) -> Decimal:
+    return sum((Decimal(n) / Decimal(dim) for n, dim in _month_spans(start, end)), Decimal(0))
+
+
+def anniversary_months(start: date, end: date) -> Decimal:
+    """Whole cycles from the start day, then the rest over the next cycle's length."""
+    whole = 0
+    while add_months(start, whole + 1) - ONE_DAY <= end:
+        whole += 1
+    rest_from = add_months(start, whole)
+    if rest_from > end:
+        return Decimal(whole)
+    cycle = (add_months(start, whole + 1) - rest_from).days
+    return Decimal(whole) + Decimal((end - rest_from).days + 1) / Decimal(cycle)
+
+
+def thirty_day_months(start: date, end: date) -> Decimal:
+    """Full calendar months count one; the other days are thirtieths."""
+    total = Decimal(0)
+    for n, dim in _month_spans(start, end):
+        total += 1 if n == dim else Decimal(n) / 30
+    return total
+
+
+def _cents(v: Decimal) -> Decimal:
+    return v.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def expected_charges(rate: Decimal, start: date, end: date) -> tuple[Decimal, list[Decimal]]:
+    """(primary expected charge, all accepted expected charges) for a recurring rate."""
+    cycles = anniversary_months(start, end)
+    # a period of whole billing cycles (e.g. the 15th to the 14th) is worth exactly that many
+    primary = _cents(rate * (cycles if cycles == int(cycles) else calendar_months(start, end)))
+    daily_rounded = sum(
+        (rate if n == dim else _cents(rate / dim) * n for n, dim in _month_spans(start, end)),
+        Decimal(0),
+    )
+    alts = [primary, _cents(rate * calendar_months(start, end)), _cents(rate * cycles),
+            _cents(rate * thirty_day_months(start, end)), _cents(daily_rounded)]
+    return primary, alts
+
+
+def overlap_days(a_start: date, a_end: date, b_start: date, b_end: date) -> int:
+    return max(0, (min(a_end, b_end) - max(a_start, b_start)).days + 1)
+
+
+def describe_period(start: date | None, end: date | None) -> str:
+    """'April 2025' for a whole calendar month, else '2025-04-10 to 2025-04-30'."""
+    if start is None:
+        return "an unstated period"
+    if end is None or end == start:
+        return start.isoformat()
+    if start.day == 1 and end == date(end.year, end.month, days_in_month(end.year, end.month)):
+        if (start.year, start.month) == (end.year, end.month):
+            return f"{start:%B %Y}"
+        return f"{start:%B %Y} to {end:%B %Y}"
+    return f"{start.isoformat()} to {end.isoformat()}"
+
+
+def default_period(bill_date: date) -> tuple[date, date]:
+    """Recurring charges with no printed period: the cycle the bill starts (billed in advance)."""
+    return bill_date, add_months(bill_date, 1) - ONE_DAY

@@ -1,0 +1,74 @@
+"""What one audit run produced: the input as read, the matches, the findings, the problems."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from reconcile.models import Finding, InputError, Invoice, InvoiceLine, Service
+
+
+@dataclass(slots=True)
+class Match:
+    """How one invoice line was tied to the inventory (or why it wasn't)."""
+
+    service: int | None  # Service.index, None when unmatched or account-level
+    method: str  # "exact" | "fuzzy" | "account-level" | "none"
+    score: float  # 0-100; 100 for exact
+    reason: str  # one phrase a person reads, e.g. "same circuit ID after normalising"
+    candidates: tuple = ()  # for unmatched lines: ((service index, score), ...) nearest three
+
+
+@dataclass
+class AuditOptions:
+    tolerance: Decimal = Decimal("0.01")  # money differences at or below this are not findings
+    match_threshold: float = 90.0  # fuzzy score (0-100) needed to accept a match
+    match_margin: float = 3.0  # the best fuzzy candidate must beat the next by this much
+
+
+@dataclass
+class AuditResult:
+    invoices: list[Invoice] = field(default_factory=list)
+    lines: list[InvoiceLine] = field(default_factory=list)
+    matches: list[Match] = field(default_factory=list)  # index-aligned with `lines`
+    services: list[Service] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # invoice files looked at
+    inventory_file: str = ""
+    options: AuditOptions = field(default_factory=AuditOptions)
+
+    @property
+    def total_billed(self) -> Decimal:
+        return sum((ln.amount for ln in self.lines), Decimal("0"))
+
+    @property
+    def total_at_issue(self) -> Decimal:
+        return sum((f.amount_at_issue for f in self.findings), Decimal("0"))
+
+    def by_rule(self) -> dict[str, tuple[int, Decimal]]:
+        """rule -> (number of findings, money at issue), in rule order of appearance."""
+        acc: dict[str, list] = defaultdict(lambda: [0, Decimal("0")])
+        for f in self.findings:
+            acc[f.rule][0] += 1
+            acc[f.rule][1] += f.amount_at_issue
+        return {k: (v[0], v[1]) for k, v in acc.items()}
+
+    def by_account(self) -> dict[tuple[str, str], tuple[int, Decimal, Decimal]]:
+        """(carrier, account) -> (findings, money at issue, total billed)."""
+        billed: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+        for ln in self.lines:
+            billed[(ln.carrier, ln.account)] += ln.amount
+        acc: dict[tuple[str, str], list] = defaultdict(lambda: [0, Decimal("0")])
+        for f in self.findings:
+            acc[(f.carrier, f.account)][0] += 1
+            acc[(f.carrier, f.account)][1] += f.amount_at_issue
+        keys = sorted(set(billed) | set(acc))
+        return {k: (acc[k][0] if k in acc else 0, acc[k][1] if k in acc else Decimal("0"),
+                    billed.get(k, Decimal("0"))) for k in keys}
+
+    def service_of(self, line: InvoiceLine) -> Service | None:
+        m = self.matches[line.line_id]
+        return self.services[m.service] if m.service is not None else None

@@ -1,0 +1,179 @@
+"""Reading money, dates and service periods as carriers and spreadsheets write them.
+
+Money becomes `Decimal` (never float). Each parser raises `ValueError` with a reason a
+person can act on; callers turn it into an `InputError` naming the file and row.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+CENT = Decimal("0.01")
+
+_MONEY_STRIP = str.maketrans("", "", "$€£ ,\u00a0\t")
+
+
+def parse_money(text: object) -> Decimal | None:
+    """`$1,234.50`, `(12.00)`, `-12.00`, `12.00CR`, `12.00-`, Excel numbers -> Decimal; blank -> None."""
+    if text is None:
+        return None
+    if isinstance(text, Decimal):
+        return text
+    if isinstance(text, bool):
+        raise ValueError(f"not an amount: {text!r}")
+    if isinstance(text, int):
+        return Decimal(text)
+    if isinstance(text, float):
+        # Excel stores typed money as binary floats; repr gives the shortest exact decimal
+        return Decimal(repr(text))
+    s = str(text).strip()
+    if not s or s in {"-", "--", "N/A", "n/a", "NA"}:
+        return None
+    negative = False
+    upper = s.upper()
+    if upper.endswith("CR"):
+        negative, s = True, s[:-2]
+    elif upper.endswith("DR"):
+        s = s[:-2]
+    s = s.strip()
+    if s.startswith("(") and s.endswith(")"):
+        negative, s = True, s[1:-1]
+    s = s.translate(_MONEY_STRIP)
+    if s.startswith("(") and s.endswith(")"):  # $(12.00)
+        negative, s = True, s[1:-1]
+    if s.endswith("-"):
+        negative, s = True, s[:-1]
+    if s.startswith("-"):
+        negative, s = not negative, s[1:]
+    elif s.startswith("+"):
+        s = s[1:]
+    s = s.lstrip("$")
+    try:
+        value = Decimal(s)
+    except InvalidOperation:
+        raise ValueError(f"not an amount: {str(text)!r}") from None
+    if not value.is_finite():
+        raise ValueError(f"not an amount: {str(text)!r}")
+    return -value if negative else value
+
+
+def parse_decimal(text: object) -> Decimal | None:
+    """Quantities and rates: same rules as money."""
+    return parse_money(text)
+
+
+_DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%m/%d/%Y",
+    "%m/%d/%y",
+    "%Y/%m/%d",
+    "%b %d, %Y",
+    "%B %d, %Y",
+    "%b %d %Y",
+    "%B %d %Y",
+    "%d-%b-%Y",
+    "%d-%b-%y",
+    "%d %b %Y",
+    "%m-%d-%Y",
+    "%m-%d-%y",
+    "%Y%m%d",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+)
+_date_cache: dict[str, date | None] = {}
+
+
+def parse_date(text: object) -> date | None:
+    """ISO, MM/DD/YYYY, MM/DD/YY, `Mar 1, 2025`, `06-Feb-23`, Excel dates -> date; blank -> None."""
+    if text is None:
+        return None
+    if isinstance(text, datetime):
+        return text.date()
+    if isinstance(text, date):
+        return text
+    s = str(text).strip()
+    if not s:
+        return None
+    hit = _date_cache.get(s)
+    if hit is not None:
+        return hit
+    value = _parse_date_text(s)
+    if value is None:
+        raise ValueError(f"not a date: {s!r} (expected e.g. 2025-03-01, 03/01/2025 or Mar 1, 2025)")
+    if len(_date_cache) < 200_000:
+        _date_cache[s] = value
+    return value
+
+
+def _parse_date_text(s: str) -> date | None:
+    s = " ".join(s.replace(".", " ").split()) if re.search(r"[A-Za-z]{3}\.", s) else s
+    for fmt in _DATE_FORMATS:
+        try:
+            d = datetime.strptime(s, fmt).date()
+        except ValueError:
+            continue
+        if 1900 <= d.year <= 2200:
+            return d
+    return None
+
+
+# Two dates separated by "-", "–", "to" or "thru"; each date may itself contain '-' (ISO).
+_DATE_TOKEN = (
+    r"(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4}|\d{4}/\d{1,2}/\d{1,2}"
+    r"|[A-Za-z]{3,9}\.? \d{1,2},? \d{4}|\d{1,2}-[A-Za-z]{3}-\d{2,4})"
+)
+_PERIOD_RE = re.compile(
+    rf"^\s*({_DATE_TOKEN})\s*(?:-|–|—|to|thru|through)\s*({_DATE_TOKEN})\s*$", re.IGNORECASE
+)
+
+
+def parse_period(text: object) -> tuple[date, date] | None:
+    """`03/01/25-03/31/25`, `2025-03-01 to 2025-03-31`, `Mar 1, 2025 - Mar 31, 2025` -> (start, end)."""
+    if text is None:
+        return None
+    s = str(text).strip()
+    if not s:
+        return None
+    m = _PERIOD_RE.match(s)
+    if not m:
+        raise ValueError(f"not a service period: {s!r} (expected e.g. 03/01/25-03/31/25)")
+    start, end = parse_date(m.group(1)), parse_date(m.group(2))
+    if start is None or end is None:
+        raise ValueError(f"not a service period: {s!r}")
+    if end < start:
+        raise ValueError(f"service period ends before it starts: {s!r}")
+    return start, end
+
+
+def add_months(d: date, months: int) -> date:
+    """Same day `months` later, clamped to the month's last day (Jan 31 + 1 -> Feb 28)."""
+    y, m = divmod(d.month - 1 + months, 12)
+    year, month = d.year + y, m + 1
+    return date(year, month, min(d.day, days_in_month(year, month)))
+
+
+def days_in_month(year: int, month: int) -> int:
+    nxt = date(year + (month == 12), month % 12 + 1, 1)
+    return (nxt - timedelta(days=1)).day
+
+
+def month_end(d: date) -> date:
+    return date(d.year, d.month, days_in_month(d.year, d.month))
+
+
+def money(v: Decimal | None) -> str:
+    """$1,234.50 / -$12.00 for sentences a person reads."""
+    if v is None:
+        return ""
+    q = v.quantize(CENT)
+    return f"-${-q:,.2f}" if q < 0 else f"${q:,.2f}"
+
+
+def cents(v: Decimal) -> Decimal:
+    from decimal import ROUND_HALF_UP
+
+    return v.quantize(CENT, rounding=ROUND_HALF_UP)

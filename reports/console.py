@@ -1,0 +1,30 @@
+"""The short summary `reconcile audit` prints."""
+
+from __future__ import annotations
+
+from reconcile.result import AuditResult
+from reconcile.values import money
+
+
+def summary_text(result: AuditResult, out_dir: str) -> str:
+    lines = [
+        f"Audited {len(result.invoices)} invoice(s), {len(result.lines):,} line(s), "
+        f"{money(result.total_billed)} billed, from {len(result.files)} file(s) "
+        f"against {len(result.services):,} inventory service(s).",
+    ]
+    by_rule = result.by_rule()
+    if by_rule:
+        lines.append(f"Findings: {len(result.findings):,}, money at issue {money(result.total_at_issue)}")
+        width = max(len(r) for r in by_rule)
+        for rule, (n, amount) in sorted(by_rule.items(), key=lambda kv: -kv[1][1]):
+            lines.append(f"  {rule:<{width}}  {n:>6,}  {money(amount):>14}")
+    else:
+        lines.append("Findings: none.")
+    if result.errors:
+        lines.append(f"Input problems: {len(result.errors)} (see {out_dir}/errors.json)")
+        for e in result.errors[:5]:
+            lines.append(f"  {e}")
+        if len(result.errors) > 5:
+            lines.append(f"  ... and {len(result.errors) - 5} more")
+    lines.append(f"Report: {out_dir}/report.html")
+    return "\n".join(lines)

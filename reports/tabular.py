@@ -1,0 +1,103 @@
+"""Findings, lines and errors as CSV and JSON for scripts.
+
+Money is written as exact decimal strings ("450.00"), never floats, so a script summing
+findings.json gets the cents right; dates are ISO.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from reconcile.result import AuditResult
+
+FINDING_COLUMNS = ["id", "rule", "severity", "carrier", "account", "invoice_number", "invoice_date",
+                   "service_id", "matched_service_id", "description", "period_start", "period_end",
+                   "billed_amount", "expected_amount", "amount_at_issue", "explanation", "evidence"]
+LINE_COLUMNS = ["line_id", "source", "row", "page", "carrier", "account", "invoice_number",
+                "invoice_date", "service_id", "description", "charge_type", "period_start",
+                "period_end", "period_inferred", "quantity", "unit_price", "amount",
+                "matched_service_id", "match_method", "match_score", "match_reason", "findings"]
+
+
+def _plain(v):
+    if isinstance(v, Decimal):
+        return f"{v:.2f}" if v == v.quantize(Decimal("0.01")) else str(v)
+    if isinstance(v, date):
+        return v.isoformat()
+    if hasattr(v, "value"):
+        return v.value
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    return v
+
+
+def finding_record(f) -> dict:
+    d = {k: _plain(getattr(f, k)) for k in FINDING_COLUMNS if k != "evidence"}
+    d["evidence"] = _plain({k: v for k, v in f.evidence.items() if k != "line_ids_key"})
+    return d
+
+
+def summary_record(result: AuditResult) -> dict:
+    return {
+        "files": len(result.files),
+        "invoices": len(result.invoices),
+        "lines": len(result.lines),
+        "services": len(result.services),
+        "total_billed": _plain(result.total_billed),
+        "findings": len(result.findings),
+        "amount_at_issue": _plain(result.total_at_issue),
+        "by_rule": {r: {"findings": n, "amount_at_issue": _plain(a)}
+                    for r, (n, a) in result.by_rule().items()},
+        "input_errors": len(result.errors),
+    }
+
+
+def write_findings_json(result: AuditResult, path: Path) -> None:
+    data = {"summary": summary_record(result),
+            "findings": [finding_record(f) for f in result.findings]}
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def write_findings_csv(result: AuditResult, path: Path) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(FINDING_COLUMNS)
+        for f in result.findings:
+            rec = finding_record(f)
+            rec["evidence"] = json.dumps(rec["evidence"], ensure_ascii=False)
+            w.writerow([rec[c] if rec[c] is not None else "" for c in FINDING_COLUMNS])
+
+
+def write_lines_csv(result: AuditResult, path: Path) -> None:
+    flagged: dict[int, list[str]] = {}
+    for f in result.findings:
+        for ev in f.evidence.get("lines", ()):
+            flagged.setdefault(ev["where"], []).append(f.id)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(LINE_COLUMNS)
+        services = result.services
+        for ln, m in zip(result.lines, result.matches):
+            w.writerow([
+                ln.line_id, ln.source, ln.row, "" if ln.page is None else ln.page, ln.carrier,
+                ln.account, ln.invoice_number, ln.invoice_date or "", ln.service_id, ln.description,
+                ln.charge_type.value, ln.period_start or "", ln.period_end or "",
+                "yes" if ln.period_inferred else "", _num(ln.quantity), _num(ln.unit_price),
+                _plain(ln.amount), services[m.service].service_id if m.service is not None else "",
+                m.method, f"{m.score:.1f}", m.reason, " ".join(flagged.get(ln.where, ())),
+            ])
+
+
+def _num(v):
+    return "" if v is None else str(v)
+
+
+def write_errors_json(result: AuditResult, path: Path) -> None:
+    data = [e.model_dump(exclude_none=True) for e in result.errors]
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -1,0 +1,49 @@
+"""billed-before-install: a recurring charge for a period that ends before the install date.
+
+Billing starts at service commencement (domain.md R5). The first bill after an install
+legitimately carries a partial month from the install date plus the next month in
+advance; a recurring charge for a period that *ends* before the install date is money for
+a service the business did not have yet. A blank install date is not checked. One finding
+per line; the whole line is at issue.
+
+Billed::
+
+    service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00 | installed 2025-03-10
+    invoice | 88100 | account 8310-4471-22 | billed 2025-03-01
+    line | 12.HCGS.123456..LY | MRC | 2025-02-01..2025-02-28 | 450.00 | MPLS port
+    invoice | 88231 | account 8310-4471-22 | billed 2025-04-01
+    line | 12.HCGS.123456..LY | MRC | 2025-03-10..2025-03-31 | 319.35 | MPLS port partial month
+    line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
+    line | 12.HCGS.123456..LY | NRC | - | 500.00 | Installation
+
+Expected::
+
+    billed-before-install | 12.HCGS.123456..LY | 88100 | 450.00
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from reconcile.models import Severity
+from reconcile.periods import describe_period
+from reconcile.values import money
+from rules.context import AuditContext, noun, on_invoice
+
+RULE_ID = "billed-before-install"
+SEVERITY = Severity.MEDIUM
+
+
+def check(ctx: AuditContext):
+    for ln, svc in list(ctx.recurring_charges()):
+        if svc.install_date is None or ln.period_end is None:
+            continue
+        if ln.period_end < svc.install_date:
+            yield ctx.finding(
+                RULE_ID, SEVERITY, [ln], service=svc, billed=ln.amount, expected=Decimal(0),
+                at_issue=ln.amount,
+                explanation=(f"{noun(svc.service_id)} was installed on {svc.install_date} but was "
+                             f"billed {money(ln.amount)} for "
+                             f"{describe_period(ln.period_start, ln.period_end)}, before it was "
+                             f"installed, on {on_invoice(ln)}."),
+            )

@@ -1,0 +1,133 @@
+"""duplicate-charge: the same service, charge and overlapping period billed twice.
+
+Within one invoice (a repeated row) or across invoices (next month's bill re-bills last
+month's period) (domain.md R6). The later occurrence is the finding; the money at issue is
+the part of it that overlaps the earlier charge. Not duplicates: a first bill's partial
+month plus the next month in advance (the periods don't overlap), a duplicate that a later
+credit of the same amount cancels, and usage rows within one invoice (per-call detail
+repeats legitimately; usage is a duplicate only when a later invoice bills the same usage
+period again for the same amount).
+
+Billed::
+
+    service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00 | installed 2025-03-10
+    invoice | 88231 | account 8310-4471-22 | billed 2025-04-01
+    line | 12.HCGS.123456..LY | MRC | 2025-03-10..2025-03-31 | 319.35 | MPLS port
+    line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
+    invoice | 88302 | account 8310-4471-22 | billed 2025-05-01
+    line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
+    line | 12.HCGS.123456..LY | MRC | 2025-05-01..2025-05-31 | 450.00 | MPLS port
+
+Expected::
+
+    duplicate-charge | 12.HCGS.123456..LY | 88302 | 450.00
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+
+from reconcile.ids import account_key, service_key
+from reconcile.models import ChargeType, InvoiceLine, Severity
+from reconcile.periods import describe_period, overlap_days
+from reconcile.values import CENT, money
+from rules.context import AuditContext, noun
+
+RULE_ID = "duplicate-charge"
+SEVERITY = Severity.HIGH
+_CHECKED = {ChargeType.RECURRING, ChargeType.ONE_TIME, ChargeType.USAGE, ChargeType.OTHER}
+_DATES = re.compile(r"\d{1,4}[/-]\d{1,2}(?:[/-]\d{2,4})?")
+
+
+def _charge_key(ln: InvoiceLine) -> str:
+    return re.sub(r"[^a-z0-9]", "", _DATES.sub("", ln.description.lower()))
+
+
+def _identity(ctx: AuditContext, ln: InvoiceLine):
+    m = ctx.result.matches[ln.line_id]
+    if m.service is not None:
+        return ("service", m.service)
+    if ln.service_id:
+        return ("id", service_key(ln.service_id), account_key(ln.account))
+    return ("account", account_key(ln.account))
+
+
+def _order(ln: InvoiceLine):
+    return (ln.invoice_date or ln.period_start or ln.period_end or _MIN, ln.invoice_number, ln.line_id)
+
+
+from datetime import date as _date  # noqa: E402
+
+_MIN = _date.min
+
+
+def check(ctx: AuditContext):
+    groups: dict[tuple, list[InvoiceLine]] = defaultdict(list)
+    credits: dict[tuple, list[InvoiceLine]] = defaultdict(list)
+    for ln in ctx.unclaimed():
+        ident = _identity(ctx, ln)
+        if ln.amount < 0:
+            credits[ident].append(ln)
+        elif ln.amount > 0 and ln.charge_type in _CHECKED:
+            groups[(ident, ln.charge_type, _charge_key(ln))].append(ln)
+    used_credits: set[int] = set()
+    for (ident, ctype, _), lines in groups.items():
+        if len(lines) < 2:
+            continue
+        lines.sort(key=_order)
+        kept: list[InvoiceLine] = []
+        for ln in lines:
+            first, at_issue = _earlier_copy(ln, kept, ctype)
+            if first is None:
+                kept.append(ln)
+                continue
+            if _cancelled(ln, credits.get(ident, ()), used_credits, ctx.tolerance):
+                continue
+            svc = ctx.service(ln)
+            same = first.invoice_number == ln.invoice_number
+            where = f"again on the same invoice {ln.invoice_number}" if same else \
+                f"on invoice {first.invoice_number} and again on invoice {ln.invoice_number}"
+            what = noun(svc.service_id if svc else ln.service_id) if (svc or ln.service_id) \
+                else f"Account {ln.account}"
+            yield ctx.finding(
+                RULE_ID, SEVERITY, [ln], service=svc, billed=ln.amount,
+                expected=ln.amount - at_issue, at_issue=at_issue,
+                explanation=(f"{what} was billed {money(ln.amount)} for '{ln.description}' "
+                             f"({describe_period(ln.period_start, ln.period_end)}) {where} "
+                             f"(account {ln.account})."),
+                first_billed=ctx.line_evidence(first),
+            )
+
+
+def _earlier_copy(ln: InvoiceLine, kept: list[InvoiceLine], ctype: ChargeType):
+    """The earlier line this one repeats, and the money of the repeat."""
+    for k in kept:
+        if ln.period_start and ln.period_end and k.period_start and k.period_end:
+            days = overlap_days(ln.period_start, ln.period_end, k.period_start, k.period_end)
+            if not days:
+                continue
+            if ctype is ChargeType.USAGE and (k.invoice_number == ln.invoice_number
+                                              or k.amount != ln.amount):
+                continue
+            own = (ln.period_end - ln.period_start).days + 1
+            part = ln.amount if days >= own else \
+                (ln.amount * days / own).quantize(CENT, rounding=ROUND_HALF_UP)
+            return k, part
+        if ln.period_start is None and k.period_start is None and k.amount == ln.amount:
+            if ctype is ChargeType.ONE_TIME or (ctype is not ChargeType.USAGE
+                                                and k.invoice_number == ln.invoice_number):
+                return k, ln.amount
+    return None, Decimal(0)
+
+
+def _cancelled(ln: InvoiceLine, credits, used: set[int], tol: Decimal) -> bool:
+    """A later credit of the same amount on the same service takes the duplicate back."""
+    for c in credits:
+        if c.line_id in used or abs(-c.amount - ln.amount) > tol:
+            continue
+        if (c.invoice_date or _MIN) >= (ln.invoice_date or _MIN):
+            used.add(c.line_id)
+            return True
+    return False

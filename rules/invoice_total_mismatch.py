@@ -1,0 +1,50 @@
+"""invoice-total-mismatch: the invoice's stated total differs from the sum of its lines.
+
+Invoice arithmetic is the first identity an auditor checks (domain.md R15): the carrier's
+own total must equal what its lines add up to. The money at issue is the difference. An
+invoice with rows that could not be read is not checked (the difference would be ours, not
+the carrier's); errors.json names those rows instead.
+
+Billed::
+
+    service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00
+    invoice | 88231 | account 8310-4471-22 | billed 2025-04-01 | total 510.00
+    line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
+    line | - | tax | - | 45.00 | Taxes and surcharges
+
+Expected::
+
+    invoice-total-mismatch | - | 88231 | 15.00
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from reconcile.models import Severity
+from reconcile.values import money
+from rules.context import AuditContext
+
+RULE_ID = "invoice-total-mismatch"
+SEVERITY = Severity.MEDIUM
+
+
+def check(ctx: AuditContext):
+    by_invoice = ctx.lines_by_invoice()
+    for inv in ctx.result.invoices:
+        if inv.stated_total is None or inv.unreadable_rows or inv.self_check_failed:
+            continue
+        lines = by_invoice.get(inv.key, [])
+        total = sum((ln.amount for ln in lines), Decimal(0))
+        diff = inv.stated_total - total
+        if abs(diff) <= ctx.tolerance:
+            continue
+        way = "more" if diff > 0 else "less"
+        yield ctx.finding(
+            RULE_ID, SEVERITY, [], service=None, invoice=inv, billed=inv.stated_total,
+            expected=total, at_issue=abs(diff), claim=False,
+            explanation=(f"Invoice {inv.invoice_number} (account {inv.account}) states a total of "
+                         f"{money(inv.stated_total)} but its {len(lines)} lines add up to "
+                         f"{money(total)}: {money(abs(diff))} {way} than the charges."),
+            stated_total_from=f"{inv.source}: {inv.total_where}", lines_counted=len(lines),
+        )

@@ -1,0 +1,67 @@
+"""missing-from-bill: an installed, not-disconnected service of the account is not on the bill.
+
+Reconciliation runs both ways (domain.md R8, Calero's "bi-directional" audit). A service
+of the invoice's account, installed on or before the bill date (or with no install date)
+and not disconnected by then, that no line of the invoice matches is no overcharge today
+(money at issue 0) but a risk: the carrier may back-bill it, or the inventory is wrong
+(the service was moved, renamed or cancelled without updating it).
+
+Billed::
+
+    service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00
+    service | 212-555-0147 | account 8310-4471-22 | rate 45.00 | installed 2025-04-10
+    service | 212-555-0188 | account 8310-4471-22 | rate 45.00 | disconnected 2025-03-20
+    service | 212-555-0199 | account 8310-4471-22 | rate 45.00
+    invoice | 88231 | account 8310-4471-22 | billed 2025-04-01
+    line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
+
+Expected::
+
+    missing-from-bill | 212-555-0199 | 88231 | 0.00
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from reconcile.ids import account_key
+from reconcile.models import Severity
+from rules.context import AuditContext, noun
+
+RULE_ID = "missing-from-bill"
+SEVERITY = Severity.LOW
+
+
+def check(ctx: AuditContext):
+    res = ctx.result
+    by_account = defaultdict(list)
+    for s in res.services:
+        by_account[account_key(s.account)].append(s)
+    billed_services = defaultdict(set)
+    for ln in res.lines:
+        m = res.matches[ln.line_id]
+        if m.service is not None:
+            billed_services[(ln.carrier, ln.account, ln.invoice_number)].add(m.service)
+    for inv in res.invoices:
+        if inv.invoice_date is None:
+            continue
+        on_bill = billed_services[inv.key]
+        for svc in by_account.get(account_key(inv.account), ()):
+            if svc.index in on_bill:
+                continue
+            if svc.install_date and svc.install_date > inv.invoice_date:
+                continue
+            if svc.disconnect_date and svc.disconnect_date <= inv.invoice_date:
+                continue
+            since = f"installed on {svc.install_date}" if svc.install_date else "in the inventory"
+            yield ctx.finding(
+                RULE_ID, SEVERITY, [], service=svc, invoice=inv, billed=Decimal(0),
+                expected=svc.monthly_rate or Decimal(0), at_issue=Decimal(0), claim=False,
+                service_id=svc.service_id,
+                explanation=(f"{noun(svc.service_id)} is {since} and not disconnected, but is not "
+                             f"on invoice {inv.invoice_number} (account {inv.account}, billed "
+                             f"{inv.invoice_date}): nothing is overcharged now, but the carrier may "
+                             f"back-bill it later, or the inventory is wrong."),
+                invoice_file=inv.source,
+            )

@@ -1,0 +1,59 @@
+"""unknown-service: a billed service that is not in the inventory.
+
+Phantom services are among the most common telecom billing errors (domain.md R7). A line
+whose service ID matches no inventory service, even after normalising and fuzzy matching,
+is money paid for something the business may not have. One finding per invoice per billed
+ID; the money at issue is what that ID was billed on the invoice. The evidence lists the
+three nearest inventory services and their similarity scores.
+
+Billed::
+
+    service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00
+    invoice | 88231 | account 8310-4471-22 | billed 2025-04-01
+    line | 12/HCGS/123456/LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
+    line | 47.KQGN.900211..LY | MRC | 2025-04-01..2025-04-30 | 310.00 | DIA 50M
+    line | 47.KQGN.900211..LY | tax | - | 12.40 | Federal USF
+
+Expected::
+
+    unknown-service | 47.KQGN.900211..LY | 88231 | 322.40
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from reconcile.ids import service_key
+from reconcile.models import Severity
+from reconcile.values import money
+from rules.context import AuditContext, noun
+
+RULE_ID = "unknown-service"
+SEVERITY = Severity.HIGH
+
+
+def check(ctx: AuditContext):
+    groups = defaultdict(list)
+    for ln in ctx.unclaimed():
+        m = ctx.result.matches[ln.line_id]
+        if m.method == "none":
+            groups[(ln.carrier, ln.account, ln.invoice_number, service_key(ln.service_id))].append(ln)
+    for lines in groups.values():
+        m = ctx.result.matches[lines[0].line_id]
+        billed = sum((ln.amount for ln in lines), Decimal(0))
+        cands = [{"service_id": ctx.result.services[i].service_id, "score": s,
+                  "account": ctx.result.services[i].account,
+                  "inventory_row": f"{ctx.result.services[i].source} row {ctx.result.services[i].row}"}
+                 for i, s in m.candidates]
+        nearest = (f"; the nearest inventory service is {cands[0]['service_id']} "
+                   f"(similarity {cands[0]['score']:.0f})") if cands else ""
+        ln = lines[0]
+        yield ctx.finding(
+            RULE_ID, SEVERITY, lines, service=None, billed=billed, expected=Decimal(0),
+            at_issue=billed,
+            explanation=(f"{noun(ln.service_id)} was billed {money(billed)} on invoice "
+                         f"{ln.invoice_number} (account {ln.account}) but is not in the inventory"
+                         f"{nearest}."),
+            candidates=cands, match_reason=m.reason,
+        )
