@@ -1,0 +1,89 @@
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from reconcile.ids import account_key, service_key
+from reconcile.matching import Matcher
+from reconcile.models import ChargeType, InvoiceLine, Service
+from reconcile.result import AuditOptions
+
+
+@pytest.mark.parametrize("a,b", [
+    ("12.HCGS.123456..LY", "12/HCGS/123456/LY"), ("12.HCGS.123456..LY", "12 hcgs 0123456 ly"),
+    ("12.HCGS.123456..LY", "12HCGS123456LY"), ("A2/LBFS/032719/001/NY", "a2.lbfs.32719.1.ny"),
+    ("212-555-1234", "(212) 555-1234"), ("212-555-1234", "1-212-555-1234"),
+    ("212-555-1234", "+1 212.555.1234"), ("12.FXMX.732.555.1234.T22", "12/FXMX/732/555/1234/T22"),
+])
+def test_spellings_of_one_service_share_a_key(a, b):
+    assert service_key(a) == service_key(b)
+
+
+@pytest.mark.parametrize("a,b", [
+    ("12.HCGS.123456..LY", "12.HCGS.123457..LY"), ("212-555-1234", "212-555-1235"),
+    ("12.FXMX.732.555.1234.T22", "732-555-1234"),
+])
+def test_different_services_keep_different_keys(a, b):
+    assert service_key(a) != service_key(b)
+
+
+def test_account_numbers_compare_without_punctuation_or_lost_leading_zeros():
+    assert account_key("0045-2501-40") == account_key("45250140")
+
+
+def _svc(i, sid, account="111", **kw):
+    return Service(index=i, source="inv.csv", row=i + 2, service_id=sid, account=account, **kw)
+
+
+def _line(i, sid, account="111", invoice="A1", start=date(2025, 4, 1)):
+    return InvoiceLine(line_id=i, source="bill.csv", row=i + 2, account=account, invoice_number=invoice,
+                       invoice_date=date(2025, 4, 1), service_id=sid, charge_type=ChargeType.RECURRING,
+                       period_start=start, period_end=date(2025, 4, 30), amount=Decimal("10"))
+
+
+def match(services, lines, **opts):
+    return Matcher(services, AuditOptions(**opts)).match_all(lines)
+
+
+def test_exact_fuzzy_and_unknown_each_say_why():
+    services = [_svc(0, "12.HCGS.123456..LY"), _svc(1, "33.KQXX.700123..LY"), _svc(2, "212-555-1234")]
+    lines = [_line(0, "12/hcgs/123456/ly"), _line(1, "33.KQXX.700128..LY"), _line(2, "98.ZZZZ.111111..QQ"),
+             _line(3, "212-555-1299"), _line(4, "")]
+    got = match(services, lines)
+    assert (got[0].method, got[0].service, got[0].score) == ("exact", 0, 100.0)
+    assert (got[1].method, got[1].service) == ("fuzzy", 1) and got[1].score >= 90
+    assert "33.KQXX.700123..LY" in got[1].reason
+    assert got[2].method == "none" and len(got[2].candidates) == 3
+    assert got[3].method == "none", "phone numbers one digit apart are different lines"
+    assert got[4].method == "account-level"
+
+
+def test_fuzzy_refuses_a_service_already_billed_under_its_own_id_on_the_invoice():
+    services = [_svc(0, "33.KQXX.700123..LY")]
+    got = match(services, [_line(0, "33.KQXX.700123..LY"), _line(1, "33.KQXX.700128..LY")])
+    assert got[0].method == "exact" and got[1].method == "none"
+    assert "already billed" in got[1].reason
+
+
+def test_fuzzy_threshold_is_configurable():
+    services = [_svc(0, "33.KQXX.700123..LY")]
+    assert match(services, [_line(0, "33.KQXX.700128..LY")], match_threshold=99)[0].method == "none"
+
+
+def test_billed_id_without_carrier_prefix_matches_the_one_service_containing_it():
+    services = [_svc(0, "12.HCGS.123456..LY"), _svc(1, "12.HCGS.654321..LY")]
+    got = match(services, [_line(0, "HCGS 123456")])
+    assert (got[0].service, got[0].method) == (0, "fuzzy") and "prefix" in got[0].reason
+
+
+def test_reinstalled_circuit_matches_the_inventory_row_in_service_at_the_time():
+    services = [_svc(0, "12.HCGS.123456..LY", install_date=date(2023, 1, 1), disconnect_date=date(2024, 6, 30)),
+                _svc(1, "12.HCGS.123456..LY", install_date=date(2025, 1, 1))]
+    got = match(services, [_line(0, "12.HCGS.123456..LY", start=date(2025, 4, 1)),
+                           _line(1, "12.HCGS.123456..LY", start=date(2024, 3, 1))])
+    assert [m.service for m in got] == [1, 0]
+
+
+def test_same_id_on_two_accounts_prefers_the_lines_account():
+    services = [_svc(0, "212-555-1234", account="111"), _svc(1, "212-555-1234", account="222")]
+    assert match(services, [_line(0, "2125551234", account="222")])[0].service == 1
