@@ -170,6 +170,8 @@ def money(v: Decimal | None) -> str:
     if v is None:
         return ""
     q = v.quantize(CENT)
+    if q == 0:
+        q = abs(q)  # -0.001 rounds to -0.00: print it as $0.00
     return f"-${-q:,.2f}" if q < 0 else f"${q:,.2f}"
 
 

@@ -51,7 +51,7 @@ def render_html(result: AuditResult, *, generated_at: datetime | None = None) ->
         total_billed=_money(result.total_billed),
         total_at_issue=_money(result.total_at_issue),
         rules=[
-            {"rule": rule, "count": n, "at_issue": _money(amt), "raw": amt}
+            {"rule": rule, "count": n, "at_issue": _money(amt)}
             for rule, (n, amt) in sorted(by_rule.items(), key=lambda kv: -kv[1][1])
         ],
         chart=_bar_chart(by_rule),

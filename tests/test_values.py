@@ -47,3 +47,10 @@ def test_service_period_column(text):
 def test_period_ending_before_it_starts_is_an_error():
     with pytest.raises(ValueError, match="ends before"):
         parse_period("03/31/25-03/01/25")
+
+
+def test_money_text_never_shows_negative_zero():
+    from reconcile.values import money
+
+    assert (money(Decimal("-0.001")), money(Decimal("-12")), money(Decimal("1234.5"))) == \
+        ("$0.00", "-$12.00", "$1,234.50")

@@ -1,0 +1,102 @@
+"""PDF invoice reading speed: pages/s from file to parsed, totals-checked lines.
+
+    .venv/bin/python bench/bench_pdf.py [--pages 200] [--rows 40] [--files 16] [--workers N]
+
+Generates (into a temp folder) one big invoice (pages x rows charge lines, northwind
+layout) and a folder of smaller invoices in all layouts, then reports pages/s for
+pypdfium2 alone (text layer only, for reference), the full reader on each engine, and a
+process pool over the folder. pdfplumber is timed on a 10-page file: it is ~50x slower.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from fixtures.pdf_invoices import STYLES, render_invoice_pdf, sample_invoice  # noqa: E402
+from parsers.pdf import read_pdf_invoices  # noqa: E402
+
+
+def make(path: Path, pages: int, rows: int, layout: str = "northwind", seed: int = 7) -> int:
+    inv, lines = sample_invoice(pages * rows, seed=seed)
+    render_invoice_pdf(inv, lines, path, layout, rows_per_page=rows)
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(path)
+    n = len(doc)
+    doc.close()
+    return n
+
+
+def best_of(fn, repeat: int = 3) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def text_only(path: Path) -> None:
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(path)
+    for page in doc:
+        page.get_textpage().get_text_range()
+    doc.close()
+
+
+def read_checked(path: Path, engine: str = "pdfium") -> int:
+    got = read_pdf_invoices(path, engine=engine)
+    bad = [e for e in got.errors]
+    if bad or any(i.self_check_failed for i in got.invoices):
+        raise SystemExit(f"{path}: did not read cleanly: {bad[:3]}")
+    return len(got.lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pages", type=int, default=200)
+    ap.add_argument("--rows", type=int, default=40)
+    ap.add_argument("--files", type=int, default=16)
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        big = tmp / "big.pdf"
+        t = time.perf_counter()
+        pages = make(big, args.pages, args.rows)
+        print(f"generated {pages} pages x {args.rows} rows in {time.perf_counter() - t:.1f}s")
+        dt = best_of(lambda: text_only(big))
+        print(f"pypdfium2 text layer only      : {pages / dt:7.0f} pages/s")
+        lines = read_checked(big)
+        dt = best_of(lambda: read_checked(big))
+        print(f"reader, engine=pdfium          : {pages / dt:7.0f} pages/s  ({lines} lines, {dt:.2f}s)")
+        small = tmp / "small.pdf"
+        sp = make(small, 10, args.rows)
+        dt = best_of(lambda: read_checked(small, "pdfplumber"), repeat=1)
+        print(f"reader, engine=pdfplumber      : {sp / dt:7.1f} pages/s  ({sp} pages, {dt:.2f}s)")
+        folder = tmp / "folder"
+        folder.mkdir()
+        layouts = list(STYLES)
+        total = sum(make(folder / f"inv{k:03d}.pdf", 10, args.rows, layouts[k % len(layouts)], seed=k)
+                    for k in range(args.files))
+        files = sorted(folder.glob("*.pdf"))
+        dt = best_of(lambda: [read_checked(f) for f in files], repeat=1)
+        print(f"folder, one process            : {total / dt:7.0f} pages/s  ({len(files)} files, {total} pages)")
+        with ProcessPoolExecutor(args.workers) as pool:
+            list(pool.map(read_checked, files[:args.workers]))  # start the workers
+            dt = best_of(lambda: list(pool.map(read_checked, files)), repeat=1)
+        print(f"folder, pool of {args.workers} processes    : {total / dt:7.0f} pages/s "
+              f"({total / dt / args.workers:.0f} per worker)")
+
+
+if __name__ == "__main__":
+    main()

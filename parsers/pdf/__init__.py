@@ -1,0 +1,175 @@
+"""Carrier PDF invoices -> the same `Invoice` and `InvoiceLine` records as CSV exports.
+
+    read_pdf_invoices(path, password=None, engine="pdfium") -> ParsedInvoices
+
+Never raises for a bad file: an encrypted, scanned, truncated or non-invoice PDF gives one
+`InputError` naming the file (and page when there is one). Every invoice is checked against
+its own printed subtotals and current charges (parsers/pdf/selfcheck.py).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from parsers.charge_types import charge_type_of
+from parsers.invoice_csv import ParsedInvoices
+from parsers.pdf.layout import BY_LINE, Layout, find_layout
+from parsers.pdf.lines import page_lines
+from parsers.pdf.reader import Draft, PdfReader
+from parsers.pdf.selfcheck import Row, Section, check_invoice
+from parsers.pdf.text_layer import PdfOpenError, open_pages
+from reconcile.models import ChargeType, InputError, Invoice, InvoiceLine
+from reconcile.values import money
+
+__all__ = ["read_pdf_invoices", "ENGINES"]
+ENGINES = ("pdfium", "pdfplumber")
+
+
+def read_pdf_invoices(path: Path, password: str | None = None, engine: str = "pdfium") -> ParsedInvoices:
+    src = str(path)
+    try:
+        return _read(Path(path), src, password, engine)
+    except Exception as e:  # a bad file must never stop the batch
+        return ParsedInvoices(errors=[InputError(
+            file=src, reason=f"could not read the PDF ({type(e).__name__}: {e})", effect="file skipped")])
+
+
+def _read(path: Path, src: str, password: str | None, engine: str) -> ParsedInvoices:
+    out = ParsedInvoices()
+    try:
+        _count, pages = open_pages(path, password, engine)
+    except PdfOpenError as e:
+        out.errors.append(InputError(file=src, reason=str(e), effect="file skipped"))
+        return out
+    reader: PdfReader | None = None
+    image_pages: list[int] = []
+    last = 0
+    try:
+        for page in pages:
+            last = page.number
+            if not page.words:
+                if page.has_images:
+                    image_pages.append(page.number)
+                continue
+            lines = page_lines(page)
+            if reader is None:
+                layout = find_layout(" ".join(ln.text for ln in lines))
+                reader = PdfReader(src, layout)
+                if layout.name != "generic":
+                    out.notes.append(f"{src}: read as PDF layout {layout.name}")
+            reader.page(lines)
+    except Exception as e:  # pdfium failing part-way through a damaged file
+        out.errors.append(InputError(file=src, page=last + 1, reason=(
+            f"the PDF could not be read past page {last} ({type(e).__name__}); it may be truncated"),
+            effect="file skipped"))
+        return out
+    if reader is None:
+        reason = ("no text layer: the pages are images (a scan?); run OCR on it first"
+                  if image_pages else "the PDF has no text")
+        out.errors.append(InputError(file=src, page=1 if image_pages else None, reason=reason,
+                                     effect="file skipped"))
+        return out
+    for p in image_pages:
+        out.errors.append(InputError(file=src, page=p, reason=(
+            "the page has no text layer (an image): charges on it, if any, were not read"),
+            effect="page skipped"))
+    _finish(reader, src, out)
+    return out
+
+
+def _finish(reader: PdfReader, src: str, out: ParsedInvoices) -> None:
+    drafts = [d for d in reader.drafts if d.rows or d.fields or d.errors]
+    if not any(d.rows for d in drafts):
+        if not any(d.fields.get("account") or d.fields.get("invoice_number") for d in drafts):
+            out.errors.append(InputError(file=src, reason=(
+                "not an invoice: no account or invoice number and no table of charges found"),
+                effect="file skipped"))
+        else:
+            out.errors.append(InputError(file=src, reason=(
+                "an invoice header but no charge lines: no table with a Description and an "
+                "Amount column was found"), effect="file skipped"))
+        for d in drafts:
+            out.errors.extend(e for e in d.errors if e.effect != "self-check failed")
+        return
+    for d in drafts:
+        _build(d, reader, src, out)
+
+
+def _build(d: Draft, reader: PdfReader, src: str, out: ParsedInvoices) -> None:
+    f = d.fields
+    out.errors.extend(d.errors)
+    account = str(f.get("account") or "")
+    number = str(f.get("invoice_number") or "")
+    if not number and account and f.get("invoice_date"):
+        number = f"{account}-{f['invoice_date']:%Y%m%d}"
+        out.notes.append(f"{src}: no invoice number printed; using {number}")
+    if not account or not number:
+        missing = "account number" if not account else "invoice number"
+        out.errors.append(InputError(file=src, page=d.first_page or None, reason=(
+            f"{d.rows} charge lines found but no {missing} (the header labels were not "
+            "recognised; a layout YAML in parsers/layouts can name them)"), effect="file skipped"))
+        return
+    layout = reader.layout
+    inv = Invoice(carrier=layout.carrier or str(f.get("carrier") or "") or reader.carrier_guess,
+                  account=account, invoice_number=number, invoice_date=f.get("invoice_date"),
+                  due_date=f.get("due_date"), source=src, unreadable_rows=d.unreadable,
+                  pages=(d.last_page - d.first_page + 1) if d.first_page else None)
+    printed, where = f.get("current_charges"), d.where.get("current_charges", "")
+    if d.detail_total and printed is not None and d.detail_total[0] != printed:
+        out.notes.append(f"{src}: current charges printed as {money(printed)} ({where}) and "
+                         f"{money(d.detail_total[0])} ({d.detail_total[1]})")
+    verdict = check_invoice(d.sections, printed, f"printed current charges, {where}",
+                            f.get("adjustments"))
+    inv.stated_total, inv.total_where = verdict.stated_total, verdict.total_where
+    inv.self_check_failed = verdict.failed
+    if verdict.error:
+        out.errors.append(InputError(file=src, page=verdict.error_page, reason=verdict.error,
+                                     effect="self-check failed"))
+    if verdict.note:
+        out.notes.append(f"{src}: invoice {number}: {verdict.note}")
+    _summary_note(f, src, number, out)
+    for sec in d.sections:
+        for row in sec.rows:
+            _add_line(out, inv, sec, row, layout, src)
+    out.invoices.append(inv)
+
+
+def _add_line(out: ParsedInvoices, inv: Invoice, sec: Section, row: Row, layout: Layout, src: str) -> None:
+    start, end = row.period or (None, None)
+    line = InvoiceLine(
+        line_id=len(out.lines), source=src, row=row.no, page=row.page, carrier=inv.carrier,
+        account=inv.account, invoice_number=inv.invoice_number, invoice_date=inv.invoice_date,
+        service_id=row.service_id, description=row.description,
+        charge_type=_charge_type(sec, row, layout), period_start=start, period_end=end,
+        quantity=row.quantity, unit_price=row.unit_price, amount=row.amount, section=sec.name)
+    inv.line_ids.append(line.line_id)
+    out.lines.append(line)
+
+
+def _charge_type(sec: Section, row: Row, layout: Layout) -> ChargeType:
+    if row.type_text:
+        return charge_type_of(row.type_text, row.description)
+    if isinstance(sec.kind, ChargeType):
+        return sec.kind
+    if row.amount < 0:
+        return ChargeType.CREDIT
+    kind = charge_type_of("", row.description)
+    if sec.kind == BY_LINE and kind is ChargeType.OTHER:
+        return layout.by_line_default
+    return kind
+
+
+def _summary_note(f: dict, src: str, number: str, out: ParsedInvoices) -> None:
+    """The account summary's own arithmetic, for the person reading the notes."""
+    prev, paid, adj = f.get("previous_balance"), f.get("payments"), f.get("adjustments")
+    cur, due = f.get("current_charges"), f.get("amount_due")
+    if cur is None or due is None or prev is None:
+        return
+    zero = Decimal(0)
+    paid, adj = paid or zero, adj or zero
+    if due in (prev + paid + adj + cur, prev - abs(paid) + adj + cur):
+        return
+    out.notes.append(f"{src}: invoice {number}: account summary does not add up: previous balance "
+                     f"{money(prev)}, payments {money(paid)}, adjustments {money(adj)}, current "
+                     f"charges {money(cur)}, amount due {money(due)}")

@@ -1,0 +1,95 @@
+"""Words -> printed lines -> cells (runs of words with no column gap between them).
+
+A line is the words sharing a baseline, left to right; a cell is what a person would read
+as one field: words closer than about half an em. Page furniture ("Page 3 of 12") is
+removed here so nothing later mistakes it for data.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from operator import itemgetter
+
+from parsers.pdf.text_layer import H, TEXT, X0, X1, Y, PageText
+
+CELL_GAP = 0.6  # gap between words, in text heights, that starts a new cell
+SAME_LINE = 0.45  # baselines closer than this (in text heights) are one line
+
+MONEY = re.compile(r"^[-+]?\(?[-+]?\$?\s?\d{1,3}(?:,?\d{3})*\.\d{2}\s?\)?\s?(?:CR|DR|-)?$", re.I)
+MONEY_ANYWHERE = re.compile(r"(?<![\d/.:-])\d{1,3}(?:,?\d{3})*\.\d{2}(?![\d/.])")
+_NOISE = re.compile(r"^(?:page \d+(?: of \d+)?|\d+ of \d+|\(?continued\)?|continued on next page"
+                    r"|continued from previous page)$", re.I)
+
+
+@dataclass(slots=True)
+class Cell:
+    text: str
+    x0: float
+    x1: float
+
+
+@dataclass(slots=True)
+class Line:
+    page: int
+    no: int  # 1-based line number on the page, top down
+    y: float
+    h: float
+    cells: list[Cell]
+    text: str  # cells joined with single spaces
+    size: float = 0.0  # font size and weight of the line's first word
+    bold: bool = False
+
+    def money_cells(self) -> list[Cell]:
+        return [c for c in self.cells if MONEY.match(c.text)]
+
+
+def page_lines(page: PageText) -> list[Line]:
+    words = sorted(page.words, key=_by_y)
+    rows: list[list] = []
+    y0 = h0 = -1e9
+    for w in words:
+        if w[Y] - y0 <= SAME_LINE * (h0 if h0 < w[H] else w[H]):
+            rows[-1].append(w)
+        else:
+            rows.append([w])
+            y0, h0 = w[Y], w[H]
+    out = []
+    for ws in rows:
+        ws.sort(key=_by_x)
+        cells = _cells(ws)
+        if not cells:
+            continue
+        size, bold = page.style(ws[0])
+        out.append(Line(page.number, len(out) + 1, ws[0][Y], max(w[H] for w in ws), cells,
+                        " ".join(c.text for c in cells), size, bold))
+    return out
+
+
+_by_y = itemgetter(Y)
+_by_x = itemgetter(X0)
+
+
+def _cells(ws) -> list[Cell]:
+    cells = []
+    text, x0, x1, _, h, _ = ws[0]
+    parts = [text]
+    for w in ws[1:]:
+        if w[X0] - x1 <= CELL_GAP * (h if h > w[H] else w[H]):
+            parts.append(w[TEXT])
+            if w[X1] > x1:
+                x1 = w[X1]
+            continue
+        _add_cell(cells, parts, x0, x1)
+        parts, x0, x1, h = [w[TEXT]], w[X0], w[X1], w[H]
+    _add_cell(cells, parts, x0, x1)
+    return cells
+
+
+def _add_cell(cells: list[Cell], parts: list[str], x0: float, x1: float) -> None:
+    text = " ".join(parts)
+    # cheap test first: the regex only runs on the few cells that could be furniture
+    if ("of" in text or "ontinued" in text or "age" in text) and _NOISE.match(text):
+        return
+    cells.append(Cell(text, x0, x1))

@@ -1,0 +1,332 @@
+"""Reads a PDF's printed lines into invoices: header fields, sections, charge rows, totals.
+
+Lines come page by page, top down. Outside a charge table (the header block, the account
+summary) lines are read for header fields; inside one (from a column header row, or on a
+continuation page from the first row with an amount under the carried Amount column) each
+line is a charge row, a subtotal, a section heading, a service ID printed above its
+charges, or the wrapped rest of the description above. A line with an amount that is none
+of these is reported with its page and text, never dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from parsers.pdf.header import label_at, line_fields, read_date
+from parsers.pdf.layout import Layout
+from parsers.pdf.lines import MONEY, MONEY_ANYWHERE, Line
+from parsers.pdf.selfcheck import Row, Section
+from parsers.pdf.table import Columns, header_row
+from reconcile.columns import norm_header
+from reconcile.models import InputError
+from reconcile.values import parse_decimal, parse_money, parse_period
+
+_DATE = (r"(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4}|[A-Za-z]{3,9}\.? \d{1,2},? \d{4}"
+         r"|\d{1,2}-[A-Za-z]{3}-\d{2,4})")
+_PERIOD_IN_TEXT = re.compile(rf"\(?({_DATE})\s*(?:-|–|—|to|thru|through)\s*({_DATE})\)?", re.I)
+_CONTINUED = re.compile(r"[\s(:-]*\bcontinued\b\)?\s*$|[\s:]+$", re.I)
+_ID_LIKE = re.compile(r"^[A-Za-z0-9][\w./:()#-]*\d[\w./:()#-]*$")
+_TOTAL_KINDS = {"current_charges", "amount_due", "previous_balance", "payments", "adjustments"}
+_OTHER_COLUMNS = ("service_id", "period", "period_start", "period_end", "quantity", "unit_price")
+_TOTAL_WORD = re.compile(r"^\s*(?:sub-?\s?)?total(?: for)?:?\s*|\s*(?:sub-?\s?)?total:?\s*$", re.I)
+WRAP_GAP = 1.8  # a wrapped description line sits within this many font sizes of its row
+
+
+@dataclass
+class Draft:
+    """One invoice being read."""
+
+    fields: dict[str, object] = field(default_factory=dict)
+    where: dict[str, str] = field(default_factory=dict)
+    sections: list[Section] = field(default_factory=list)
+    detail_total: tuple[Decimal, str] | None = None  # "Total current charges" after the detail
+    first_page: int = 0
+    last_page: int = 0
+    unreadable: int = 0
+    errors: list[InputError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def section(self) -> Section | None:
+        return self.sections[-1] if self.sections else None
+
+    @property
+    def rows(self) -> int:
+        return sum(len(s.rows) for s in self.sections)
+
+
+class PdfReader:
+    def __init__(self, src: str, layout: Layout):
+        self.src, self.layout = src, layout
+        self.drafts = [Draft()]
+        self.cols: Columns | None = None
+        self.in_table = False
+        self.service = ""  # service ID printed above the rows that follow
+        self.prev: Row | None = None  # last charge row, for its wrapped description
+        self.prev_y = 0.0
+        self.prev_bold = False
+        self.carrier_guess = ""
+
+    @property
+    def d(self) -> Draft:
+        return self.drafts[-1]
+
+    # --- page and line dispatch --------------------------------------------------------
+
+    def page(self, lines: list[Line]) -> None:
+        if not self.carrier_guess and lines:
+            self.carrier_guess = _largest_top_text(lines)
+        self.in_table = False
+        self.prev = None  # a description doesn't wrap across pages
+        for i, ln in enumerate(lines):
+            money = [c for c in ln.cells if MONEY.match(c.text)]
+            if not money:
+                cols = header_row(ln, self.layout)
+                if cols is not None:
+                    self.cols, self.in_table, self.prev = cols, True, None
+                    self._touch(ln)
+                    continue
+            elif not self.in_table and self.cols is not None and self._amount_cell(ln) is not None:
+                self.in_table = True  # a continuation page without its own header row
+            if self.in_table:
+                self.table_line(ln, money)
+            else:
+                self.outside_line(ln, money, lines[i + 1] if i + 1 < len(lines) else None)
+
+    def _touch(self, ln: Line) -> None:
+        d = self.d
+        d.first_page = d.first_page or ln.page
+        d.last_page = max(d.last_page, ln.page)
+
+    def outside_line(self, ln: Line, money, below: Line | None) -> None:
+        found = line_fields(ln, below, self.layout)
+        if found:
+            self.header(found, ln)
+            return
+        if money:
+            return  # account summary figures: not charges
+        if self.heading(ln, strong=True):
+            return
+        if self.d.sections:
+            self.service_line(ln)
+
+    def table_line(self, ln: Line, money) -> None:
+        self._touch(ln)
+        if money:
+            kind = self.total_kind(ln)
+            if kind:
+                self.total(kind, ln, money)
+            else:
+                self.charge_row(ln)
+            return
+        cont = self.is_continuation(ln)
+        if self.heading(ln, strong=not cont or (ln.bold and not self.prev_bold)):
+            return
+        if self.service_line(ln, by_position=False):
+            return
+        if cont:
+            self.prev.description = f"{self.prev.description} {ln.text}"
+            self.prev_y = ln.y
+            return
+        if self.service_line(ln) or self.heading(ln, strong=ln.bold, any_words=True):
+            return
+        if MONEY_ANYWHERE.search(ln.text):
+            self.error(ln, "a line with an amount that is not under any column")
+
+    # --- header fields and new invoices --------------------------------------------------
+
+    def header(self, found: dict, ln: Line) -> None:
+        d = self.d
+        for key in ("invoice_number", "account"):
+            new, old = found.get(key), d.fields.get(key)
+            if new and old and new != old and d.rows:
+                self.drafts.append(Draft())  # the next invoice in the same file
+                self.cols, self.in_table, self.service, self.prev = None, False, "", None
+                d = self.d
+                break
+        self._touch(ln)
+        for f, v in found.items():
+            if f not in d.fields:
+                d.fields[f] = v
+                d.where[f] = f"page {ln.page} line {ln.no}"
+
+    # --- sections and services --------------------------------------------------------
+
+    def heading(self, ln: Line, strong: bool, any_words: bool = False) -> bool:
+        """A section heading starts a section (or continues the current one on a new page)."""
+        if not strong or len(ln.cells) > 3 or len(ln.text) > 90:
+            return False
+        text = _CONTINUED.sub("", ln.text).strip()
+        period = None
+        m = _PERIOD_IN_TEXT.search(text)
+        if m:
+            try:
+                period = parse_period(f"{m.group(1)} - {m.group(2)}")
+            except ValueError:
+                period = None
+            text = (text[:m.start()] + text[m.end():]).strip(" -:")
+        name_key = " ".join(text.lower().replace("&", "and").split())
+        if not name_key or len(name_key.split()) > 9:
+            return False
+        kind = self.layout.section_type(name_key)
+        if kind is None:
+            # an unknown heading: only a bold line of words inside a table
+            if not any_words or any(ch.isdigit() for ch in text) or not self.in_table:
+                return False
+            from parsers.charge_types import charge_type_of
+            kind = charge_type_of(text, "")
+        cur = self.d.section
+        if cur is not None and cur.name.lower() == text.lower():
+            return True  # the same section, continued on a new page
+        self.d.sections.append(Section(text, kind, ln.page, period))
+        self.service, self.prev = "", None
+        self._touch(ln)
+        return True
+
+    def service_line(self, ln: Line, by_position: bool = True) -> bool:
+        lay = self.layout
+        m = lay.service_line.match(ln.text) if lay.service_line else None
+        if m:
+            self.service, self.prev = (m.groupdict().get("id") or m.group(1)), None
+            return True
+        if lay.account_level and lay.account_level.match(ln.text):
+            self.service, self.prev = "", None
+            return True
+        cols = self.cols
+        if not by_position or not self.in_table or cols is None:
+            return False
+        first = ln.cells[0]
+        sid_col = cols.by_field.get("service_id")
+        in_sid = sid_col is not None and all(cols.column_of(c.x0, c.x1) is sid_col for c in ln.cells)
+        left = sid_col is None and first.x1 <= cols.left_of_description() + 1
+        if (in_sid or left) and _ID_LIKE.match(first.text):
+            self.service, self.prev = first.text, None
+            return True
+        return False
+
+    def is_continuation(self, ln: Line) -> bool:
+        p = self.prev
+        if p is None or p.page != ln.page or self.cols is None:
+            return False
+        if ln.y - self.prev_y > WRAP_GAP * (ln.size or ln.h):
+            return False
+        desc = self.cols.by_field.get("description")
+        return desc is not None and all(self.cols.column_of(c.x0, c.x1) is desc for c in ln.cells)
+
+    # --- rows and totals ------------------------------------------------------------------
+
+    def _amount_cell(self, ln: Line):
+        col = self.cols.by_field.get("amount") if self.cols else None
+        if col is None:
+            return None
+        return next((c for c in ln.cells if MONEY.match(c.text)
+                     and self.cols.column_of(c.x0, c.x1) is col), None)
+
+    def total_kind(self, ln: Line) -> str | None:
+        words = [c for c in ln.cells if not MONEY.match(c.text)]
+        if not words:
+            return "subtotal"  # an amount alone under a section: its total
+        first = words[0].text.split(None, 1)[0].lower()
+        last = words[-1].text.rsplit(None, 1)[-1].lower().rstrip(":")
+        if first not in self.layout.total_words and last not in ("total", "totals"):
+            return None  # the common case, a charge row: no label lookups
+        label = " ".join(c.text for c in words)
+        sec = self.d.section
+        if sec is not None and _TOTAL_WORD.sub("", label.lower()).strip() == sec.name.lower():
+            return "subtotal"  # "Total Adjustments" under the Adjustments section
+        hit = label_at(label, self.layout)
+        if hit and hit[0] in _TOTAL_KINDS and not hit[1]:
+            return hit[0]
+        n = norm_header(words[0].text)
+        if n.startswith(("total", "subtotal", "sectiontotal")) or norm_header(label).endswith(("total", "totals")):
+            # "Total Care Plan" with a period or a rate is a charge, not a total
+            other = {self.cols.column_of(c.x0, c.x1).field for c in words[1:]} if self.cols else set()
+            if not other & set(_OTHER_COLUMNS):
+                return "subtotal"
+        return None
+
+    def total(self, kind: str, ln: Line, money) -> None:
+        cell = self._amount_cell(ln) or money[-1]
+        amount = parse_money(cell.text)
+        self.prev = None
+        d = self.d
+        if kind == "subtotal":
+            sec = d.section
+            if sec is None or not sec.rows:
+                return  # a summary figure above the detail
+            reason = sec.subtotal(amount, ln.page)
+            if reason:
+                self.error(ln, reason, effect="self-check failed", quote=False)
+            return
+        if kind == "current_charges":
+            d.detail_total = d.detail_total or (amount, f"page {ln.page} line {ln.no}")
+        d.fields.setdefault(kind, amount)
+        d.where.setdefault(kind, f"page {ln.page} line {ln.no}")
+
+    def charge_row(self, ln: Line) -> None:
+        got = self.cols.assign(ln)
+        amount_text = got.get("amount", "")
+        if not MONEY.match(amount_text):
+            title = self.cols.by_field["amount"].title
+            self.error(ln, f"a line with an amount but none under '{title}'")
+            return
+        description = got.get("description", "").strip()
+        if not description:
+            self.error(ln, "a charge line with no description")
+            return
+        sid = got.get("service_id", "")
+        if sid:
+            if self.layout.service_id_blank == "above":
+                self.service = sid
+        else:
+            sid = self.service
+        row = Row(ln.page, ln.no, ln.y, sid, description, parse_money(amount_text),
+                  type_text=got.get("charge_type", ""))
+        self.values(row, got, ln)
+        sec = self.d.section
+        if sec is None:
+            sec = Section("", None, ln.page)
+            self.d.sections.append(sec)
+        if row.period is None and sec.period is not None:
+            row.period = sec.period
+        sec.add(row)
+        self.prev, self.prev_y, self.prev_bold = row, ln.y, ln.bold
+
+    def values(self, row: Row, got: dict, ln: Line) -> None:
+        """Period, quantity and rate: a bad one is reported and left blank; the line stays."""
+        try:
+            if got.get("period"):
+                row.period = parse_period(got["period"])
+            elif got.get("period_start") or got.get("period_end"):
+                start = read_date(got.get("period_start", ""), self.layout)
+                end = read_date(got.get("period_end", ""), self.layout)
+                if start is None or end is None or end < start:
+                    raise ValueError(f"not a service period: {got.get('period_start', '')!r} to "
+                                     f"{got.get('period_end', '')!r}")
+                row.period = (start, end)
+        except ValueError as e:
+            self.error(ln, f"service period: {e}", effect="value ignored")
+        for name in ("quantity", "unit_price"):
+            try:
+                setattr(row, name, parse_decimal(got.get(name) or None))
+            except ValueError as e:
+                self.error(ln, f"{name}: {e}", effect="value ignored")
+
+    def error(self, ln: Line, reason: str, effect: str = "row skipped", quote: bool = True) -> None:
+        if quote:
+            reason = f"{reason}: {ln.text!r}"
+        self.d.errors.append(InputError(file=self.src, page=ln.page, row=ln.no, reason=reason,
+                                        effect=effect))
+        if effect == "row skipped":
+            self.d.unreadable += 1
+
+
+def _largest_top_text(lines: list[Line]) -> str:
+    """The carrier's name is usually the biggest text at the top of page 1."""
+    top = [ln for ln in lines[:8] if not any(ch.isdigit() for ch in ln.cells[0].text)]
+    if not top:
+        return ""
+    best = max(top, key=lambda ln: ln.size)
+    return best.cells[0].text if best.size > min(ln.size for ln in lines[:8]) else ""

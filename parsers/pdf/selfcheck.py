@@ -1,0 +1,116 @@
+"""Every PDF invoice checks itself: parsed lines against the carrier's printed figures.
+
+Lines must add up to each printed section subtotal and, together, to the printed current
+charges. A subtotal the lines miss means we misread something on that page: an error names
+the page and section and the invoice is marked `self_check_failed`. When every section
+agrees with its subtotal but the subtotals don't make the printed current charges, the
+carrier's own figures disagree: that is a finding for the engine (invoice-total-mismatch
+via `stated_total`), not a reading error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from reconcile.models import ChargeType
+from reconcile.values import money
+
+ZERO = Decimal(0)
+
+
+@dataclass
+class Row:
+    """One charge row as read, before it becomes an InvoiceLine."""
+
+    page: int
+    no: int
+    y: float
+    service_id: str
+    description: str
+    amount: Decimal
+    period: tuple | None = None
+    quantity: Decimal | None = None
+    unit_price: Decimal | None = None
+    type_text: str = ""  # a Type column, when the table has one
+
+
+@dataclass
+class Section:
+    name: str
+    kind: ChargeType | str | None
+    page: int
+    period: tuple | None = None
+    rows: list[Row] = field(default_factory=list)
+    total: Decimal = ZERO
+    verified: int = 0  # rows (from the first) a printed subtotal has confirmed
+    group_start: int = 0  # first row after the last printed subtotal
+    failed: bool = False
+
+    def add(self, row: Row) -> None:
+        self.rows.append(row)
+        self.total += row.amount
+
+    def subtotal(self, printed: Decimal, page: int) -> str | None:
+        """Check a printed subtotal; the reason when the lines don't make it."""
+        group = sum((r.amount for r in self.rows[self.group_start:]), ZERO)
+        start, self.group_start = self.group_start, len(self.rows)
+        if printed == group or printed == self.total:
+            self.verified = len(self.rows)
+            return None
+        self.failed = True
+        first = self.rows[start].page if start < len(self.rows) else page
+        pages = f"page {page}" if first == page else f"pages {first}-{page}"
+        return (f"section '{self.name}' ({pages}): the lines read add up to {money(group)}"
+                f" but the printed subtotal is {money(printed)} (difference "
+                f"{money(printed - group)}); a charge line was misread or missed")
+
+    @property
+    def unchecked(self) -> bool:
+        return bool(self.rows) and self.verified < len(self.rows)
+
+
+@dataclass
+class Verdict:
+    stated_total: Decimal | None = None
+    total_where: str = ""
+    failed: bool = False
+    error: str = ""  # a reading problem to report (page in error_page)
+    error_page: int | None = None
+    note: str = ""
+
+
+def check_invoice(sections: list[Section], printed: Decimal | None, printed_where: str,
+                  adjustments: Decimal | None) -> Verdict:
+    """Lines vs the printed current charges, once all subtotals have been checked."""
+    v = Verdict(failed=any(s.failed for s in sections))
+    lines_total = sum((s.total for s in sections), ZERO)
+    unchecked = [s for s in sections if s.unchecked]
+    if printed is None:
+        if not any(s.verified for s in sections):
+            v.failed = True
+            v.error = ("no printed current charges or section subtotals found: the lines read "
+                       f"({money(lines_total)}) could not be checked")
+        return v
+    v.stated_total, v.total_where = printed, printed_where
+    if lines_total == printed:
+        return v
+    if adjustments and lines_total == printed + adjustments:
+        # adjustments printed apart from current charges but listed with the lines
+        v.stated_total = printed + adjustments
+        v.total_where += f" plus adjustments {money(adjustments)}"
+        return v
+    if v.failed:
+        return v  # the failed subtotals already say where
+    if not unchecked:
+        v.note = (f"printed section subtotals add up to {money(lines_total)} but the printed "
+                  f"current charges are {money(printed)}: the carrier's figures disagree")
+        return v
+    v.failed = True
+    first = unchecked[0]
+    v.error_page = first.page
+    names = ", ".join(f"'{s.name or 'before any section'}' (page {s.rows[0].page})" for s in unchecked)
+    v.error = (f"the lines read add up to {money(lines_total)} but the printed current charges "
+               f"are {money(printed)} (difference {money(printed - lines_total)}); sections with "
+               f"no printed subtotal to tell which: {names}")
+    return v
