@@ -30,19 +30,32 @@ class Cell:
     x1: float
 
 
-@dataclass(slots=True)
 class Line:
-    page: int
-    no: int  # 1-based line number on the page, top down
-    y: float
-    h: float
-    cells: list[Cell]
-    text: str  # cells joined with single spaces
-    size: float = 0.0  # font size and weight of the line's first word
-    bold: bool = False
+    """One printed line: its cells left to right, where it is, and how its first word looks."""
 
-    def money_cells(self) -> list[Cell]:
-        return [c for c in self.cells if MONEY.match(c.text)]
+    __slots__ = ("page", "no", "y", "h", "cells", "text", "_first", "_style", "_looks")
+
+    def __init__(self, page: int, no: int, y: float, h: float, cells: list[Cell], text: str,
+                 first=None, style=None):
+        self.page, self.no, self.y, self.h, self.cells, self.text = page, no, y, h, cells, text
+        self._first, self._style, self._looks = first, style, None
+
+    def _look(self) -> tuple[float, bool]:
+        # font size and weight cost two pdfium calls: only asked for the few lines that need it
+        if self._looks is None:
+            self._looks = self._style(self._first) if self._style else (self.h, False)
+        return self._looks
+
+    @property
+    def size(self) -> float:
+        return self._look()[0]
+
+    @property
+    def bold(self) -> bool:
+        return self._look()[1]
+
+    def __repr__(self) -> str:
+        return f"Line(page={self.page}, no={self.no}, text={self.text!r})"
 
 
 def page_lines(page: PageText) -> list[Line]:
@@ -61,9 +74,8 @@ def page_lines(page: PageText) -> list[Line]:
         cells = _cells(ws)
         if not cells:
             continue
-        size, bold = page.style(ws[0])
         out.append(Line(page.number, len(out) + 1, ws[0][Y], max(w[H] for w in ws), cells,
-                        " ".join(c.text for c in cells), size, bold))
+                        " ".join(c.text for c in cells), ws[0], page.style))
     return out
 
 

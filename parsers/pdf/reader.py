@@ -21,7 +21,7 @@ from parsers.pdf.selfcheck import Row, Section
 from parsers.pdf.table import Columns, header_row
 from reconcile.columns import norm_header
 from reconcile.models import InputError
-from reconcile.values import parse_decimal, parse_money, parse_period
+from reconcile.values import parse_money, parse_period
 
 _DATE = (r"(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4}|[A-Za-z]{3,9}\.? \d{1,2},? \d{4}"
          r"|\d{1,2}-[A-Za-z]{3}-\d{2,4})")
@@ -31,6 +31,7 @@ _ID_LIKE = re.compile(r"^[A-Za-z0-9][\w./:()#-]*\d[\w./:()#-]*$")
 _TOTAL_KINDS = {"current_charges", "amount_due", "previous_balance", "payments", "adjustments"}
 _OTHER_COLUMNS = ("service_id", "period", "period_start", "period_end", "quantity", "unit_price")
 _TOTAL_WORD = re.compile(r"^\s*(?:sub-?\s?)?total(?: for)?:?\s*|\s*(?:sub-?\s?)?total:?\s*$", re.I)
+_PLAIN_NUMBER = re.compile(r"^\d{1,3}(?:,\d{3})*(?:\.\d+)?$|^\d+(?:\.\d+)?$")
 WRAP_GAP = 1.8  # a wrapped description line sits within this many font sizes of its row
 
 
@@ -249,7 +250,7 @@ class PdfReader:
 
     def total(self, kind: str, ln: Line, money) -> None:
         cell = self._amount_cell(ln) or money[-1]
-        amount = parse_money(cell.text)
+        amount = money_value(cell.text)
         self.prev = None
         d = self.d
         if kind == "subtotal":
@@ -282,7 +283,7 @@ class PdfReader:
                 self.service = sid
         else:
             sid = self.service
-        row = Row(ln.page, ln.no, ln.y, sid, description, parse_money(amount_text),
+        row = Row(ln.page, ln.no, ln.y, sid, description, money_value(amount_text),
                   type_text=got.get("charge_type", ""))
         self.values(row, got, ln)
         sec = self.d.section
@@ -310,7 +311,8 @@ class PdfReader:
             self.error(ln, f"service period: {e}", effect="value ignored")
         for name in ("quantity", "unit_price"):
             try:
-                setattr(row, name, parse_decimal(got.get(name) or None))
+                text = got.get(name)
+                setattr(row, name, money_value(text) if text else None)
             except ValueError as e:
                 self.error(ln, f"{name}: {e}", effect="value ignored")
 
@@ -321,6 +323,13 @@ class PdfReader:
                                         effect=effect))
         if effect == "row skipped":
             self.d.unreadable += 1
+
+
+def money_value(text: str) -> Decimal:
+    """parse_money, with a short cut for the plain 1,234.56 that most cells hold."""
+    if _PLAIN_NUMBER.match(text):
+        return Decimal(text.replace(",", ""))
+    return parse_money(text)
 
 
 def _largest_top_text(lines: list[Line]) -> str:

@@ -32,7 +32,10 @@ class Columns:
         self._edges = [(a.x1 + b.x0) / 2 for a, b in zip(cols, cols[1:])]
 
     def column_of(self, x0: float, x1: float) -> Column:
-        k = bisect_right(self._edges, (x0 + x1) / 2)
+        edges = self._edges
+        k = bisect_right(edges, (x0 + x1) / 2)
+        if (k == 0 or x0 >= edges[k - 1]) and (k == len(edges) or x1 <= edges[k]):
+            return self.cols[k]  # wholly inside one column's zone: the usual case
         best, score = self.cols[k], None
         for col in self.cols[max(0, k - 1):k + 2]:
             s = min(x1, col.x1) - max(x0, col.x0)  # overlap, or minus the distance
