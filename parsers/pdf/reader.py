@@ -69,6 +69,7 @@ class PdfReader:
         self.prev_y = 0.0
         self.prev_bold = False
         self.carrier_guess = ""
+        self.used: set[int] = set()  # pages that gave fields, headings, rows or totals
 
     @property
     def d(self) -> Draft:
@@ -97,6 +98,7 @@ class PdfReader:
                 self.outside_line(ln, money, lines[i + 1] if i + 1 < len(lines) else None)
 
     def _touch(self, ln: Line) -> None:
+        self.used.add(ln.page)
         d = self.d
         d.first_page = d.first_page or ln.page
         d.last_page = max(d.last_page, ln.page)

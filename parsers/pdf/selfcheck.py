@@ -5,7 +5,8 @@ charges. A subtotal the lines miss means we misread something on that page: an e
 the page and section and the invoice is marked `self_check_failed`. When every section
 agrees with its subtotal but the subtotals don't make the printed current charges, the
 carrier's own figures disagree: that is a finding for the engine (invoice-total-mismatch
-via `stated_total`), not a reading error.
+via `stated_total`), not a reading error -- unless a page of the invoice could not be read,
+when the gap may be ours.
 """
 
 from __future__ import annotations
@@ -81,8 +82,9 @@ class Verdict:
 
 
 def check_invoice(sections: list[Section], printed: Decimal | None, printed_where: str,
-                  adjustments: Decimal | None) -> Verdict:
-    """Lines vs the printed current charges, once all subtotals have been checked."""
+                  adjustments: Decimal | None, unread_pages: list[int] = ()) -> Verdict:
+    """Lines vs the printed current charges, once all subtotals have been checked.
+    `unread_pages`: pages of this invoice that could not be read (images, damaged)."""
     v = Verdict(failed=any(s.failed for s in sections))
     lines_total = sum((s.total for s in sections), ZERO)
     unchecked = [s for s in sections if s.unchecked]
@@ -102,6 +104,14 @@ def check_invoice(sections: list[Section], printed: Decimal | None, printed_wher
         return v
     if v.failed:
         return v  # the failed subtotals already say where
+    if unread_pages:
+        # the gap may be charges on a page we could not read: never the carrier's figures
+        v.failed, v.error_page = True, unread_pages[0]
+        pages = ", ".join(str(p) for p in unread_pages)
+        v.error = (f"the lines read add up to {money(lines_total)} but the printed current charges "
+                   f"are {money(printed)} (difference {money(printed - lines_total)}); page(s) "
+                   f"{pages} could not be read and may hold the missing charges")
+        return v
     if not unchecked:
         v.note = (f"printed section subtotals add up to {money(lines_total)} but the printed "
                   f"current charges are {money(printed)}: the carrier's figures disagree")
