@@ -88,3 +88,17 @@ def test_a_long_bill_reads_every_line(tmp_path):
     assert got.errors == [] and len(got.lines) == 400
     assert sum(ln.amount for ln in got.lines) == inv.stated_total
     assert by_fields(got.lines, LAYOUTS["northwind"]) == by_fields(lines, LAYOUTS["northwind"])
+
+
+def test_a_summary_of_charges_table_is_not_read_as_charges(tmp_path):
+    """The unseen layout prints each section's total under Description / Amount before the
+    detail: those are figures to check, not charges. One that disagrees with its section
+    is noted."""
+    assert LAYOUTS["unseen"].charge_summary_columns
+    path, inv, lines = render(tmp_path, "unseen", subtotal_delta={"tax": Decimal("2.00")})
+    got = read_pdf_invoices(path)
+    assert by_fields(got.lines, LAYOUTS["unseen"]) == by_fields(lines, LAYOUTS["unseen"])
+    (summary,) = [n for n in got.notes if "summary of charges" in n]
+    assert "'Government Taxes and Regulatory Fees'" in summary and "page 1" in summary
+    (err,) = got.errors  # the section's own subtotal disagrees with its lines too
+    assert "Government Taxes and Regulatory Fees" in err.reason

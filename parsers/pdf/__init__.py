@@ -17,7 +17,7 @@ from parsers.invoice_csv import ParsedInvoices
 from parsers.pdf.layout import BY_LINE, Layout, find_layout
 from parsers.pdf.lines import page_lines
 from parsers.pdf.reader import Draft, PdfReader
-from parsers.pdf.selfcheck import Row, Section, check_invoice
+from parsers.pdf.selfcheck import Row, Section, check_invoice, take_charge_summary
 from parsers.pdf.text_layer import PdfOpenError, open_pages
 from reconcile.models import ChargeType, InputError, Invoice, InvoiceLine
 from reconcile.values import money
@@ -132,6 +132,7 @@ def _build(d: Draft, reader: PdfReader, src: str, out: ParsedInvoices, unread: l
                   account=account, invoice_number=number, invoice_date=f.get("invoice_date"),
                   due_date=f.get("due_date"), source=src, unreadable_rows=d.unreadable,
                   pages=(d.last_page - d.first_page + 1) if d.first_page else None)
+    out.notes.extend(f"{src}: invoice {number}: {n}" for n in take_charge_summary(d.sections))
     printed, where = f.get("current_charges"), d.where.get("current_charges", "")
     if d.detail_total and printed is not None and d.detail_total[0] != printed:
         out.notes.append(f"{src}: current charges printed as {money(printed)} ({where}) and "
