@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from fixtures.pdf_invoices import money_text
+from fixtures.pdf_invoices import money_text, render_invoice_pdf, replace, sample_invoice
 from parsers.pdf import read_pdf_invoices
 from pdf_cases import LAYOUTS, by_fields, page_texts, render
 
@@ -102,3 +102,18 @@ def test_a_summary_of_charges_table_is_not_read_as_charges(tmp_path):
     assert "'Government Taxes and Regulatory Fees'" in summary and "page 1" in summary
     (err,) = got.errors  # the section's own subtotal disagrees with its lines too
     assert "Government Taxes and Regulatory Fees" in err.reason
+
+
+@pytest.mark.parametrize("date_fmt,period_fmt", [
+    ("%-d %B %Y", "{s:%d %b %Y} - {e:%d %b %Y}"),
+    ("%m/%d/%y", "{s:%b %-d} - {e:%b %-d, %Y}"),  # the year printed once
+    ("%b %d, %Y", "{s:%b %d} - {e:%b %d}"),  # no year: the bill's (March usage on an April bill)
+])
+def test_the_generic_reader_reads_other_date_and_period_forms(tmp_path, date_fmt, period_fmt):
+    style = replace(LAYOUTS["unseen"], date_fmt=date_fmt, period_fmt=period_fmt)
+    inv, lines = sample_invoice(30, carrier=style.carrier)
+    path = render_invoice_pdf(inv, lines, tmp_path / "bill.pdf", style, rows_per_page=8)
+    got = read_pdf_invoices(path)
+    assert got.errors == []
+    assert by_fields(got.lines, style) == by_fields(lines, style)
+    assert (got.invoices[0].invoice_date, got.invoices[0].due_date) == (inv.invoice_date, inv.due_date)

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from parsers.invoice_csv import _yearless_period
 from parsers.pdf.header import label_at, line_fields, read_date
 from parsers.pdf.layout import Layout
 from parsers.pdf.lines import MONEY, MONEY_ANYWHERE, Line
@@ -21,11 +22,9 @@ from parsers.pdf.selfcheck import Row, Section
 from parsers.pdf.table import Columns, header_row
 from reconcile.columns import norm_header
 from reconcile.models import InputError
-from reconcile.values import parse_money, parse_period
+from reconcile.values import DATE_PATTERN, parse_money, parse_period
 
-_DATE = (r"(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4}|[A-Za-z]{3,9}\.? \d{1,2},? \d{4}"
-         r"|\d{1,2}-[A-Za-z]{3}-\d{2,4})")
-_PERIOD_IN_TEXT = re.compile(rf"\(?({_DATE})\s*(?:-|–|—|to|thru|through)\s*({_DATE})\)?", re.I)
+_PERIOD_IN_TEXT = re.compile(rf"\(?({DATE_PATTERN})\s*(?:-|–|—|to|thru|through)\s*({DATE_PATTERN})\)?", re.I)
 _CONTINUED = re.compile(r"[\s(:-]*\bcontinued\b\)?\s*$|[\s:]+$", re.I)
 _ID_LIKE = re.compile(r"^[A-Za-z0-9][\w./:()#-]*\d[\w./:()#-]*$")
 _TOTAL_KINDS = {"current_charges", "amount_due", "previous_balance", "payments", "adjustments"}
@@ -301,7 +300,13 @@ class PdfReader:
         """Period, quantity and rate: a bad one is reported and left blank; the line stays."""
         try:
             if got.get("period"):
-                row.period = parse_period(got["period"])
+                text = got["period"]
+                try:
+                    row.period = parse_period(text)
+                except ValueError:  # "Apr 01 - Apr 30": the year is the bill's
+                    row.period = _yearless_period(text, self.d.fields.get("invoice_date"))
+                    if row.period is None:
+                        raise
             elif got.get("period_start") or got.get("period_end"):
                 start = read_date(got.get("period_start", ""), self.layout)
                 end = read_date(got.get("period_end", ""), self.layout)
