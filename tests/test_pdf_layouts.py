@@ -117,3 +117,21 @@ def test_the_generic_reader_reads_other_date_and_period_forms(tmp_path, date_fmt
     assert got.errors == []
     assert by_fields(got.lines, style) == by_fields(lines, style)
     assert (got.invoices[0].invoice_date, got.invoices[0].due_date) == (inv.invoice_date, inv.due_date)
+
+
+@pytest.mark.parametrize("titles", [
+    # the top line alone looks like a header (Service, Total) but misses the service ID column
+    {"Dates": "Service\nDates", "Service ID": "Service\nID", "Unit Price": "Unit\nPrice",
+     "Total": "Total\nAmount"},
+    # neither line alone names the columns
+    {"Dates": "Period\nCovered", "Item": "Description\nof Charges", "Service ID": "Circuit\nID",
+     "Units": "Qty", "Unit Price": "Rate", "Total": "Amount\n(USD)"},
+])
+def test_column_titles_printed_on_two_lines(tmp_path, titles):
+    base = LAYOUTS["unseen"]
+    style = replace(base, columns=tuple(replace(c, title=titles.get(c.title, c.title)) for c in base.columns))
+    inv, lines = sample_invoice(30, carrier=style.carrier)
+    path = render_invoice_pdf(inv, lines, tmp_path / "bill.pdf", style, rows_per_page=8)
+    got = read_pdf_invoices(path)
+    assert got.errors == []
+    assert by_fields(got.lines, style) == by_fields(lines, style)
