@@ -86,6 +86,7 @@ def _read(path: Path, src: str, password: str | None, engine: str) -> ParsedInvo
     out.notes.extend(f"{src}: page {p}: blank (no text and no images)" for p in blank)
     out.notes.extend(f"{src}: page {p}: nothing on it was read as invoice fields or charges "
                      f"(it begins {text[:60]!r})" for p, text in idle.items())
+    out.notes.extend(reader.notes)
     _finish(reader, src, out, sorted(unread))
     return out
 

@@ -69,6 +69,8 @@ class PdfReader:
         self.prev_bold = False
         self.carrier_guess = ""
         self.used: set[int] = set()  # pages that gave fields, headings, rows or totals
+        self.notes: list[str] = []
+        self._unknown_titles: set[str] = set()
 
     @property
     def d(self) -> Draft:
@@ -92,6 +94,7 @@ class PdfReader:
                     self.cols, self.in_table, self.prev = cols, True, None
                     self._touch(ln)
                     skip = i + cols.rows - 1
+                    self._note_unknown(cols, ln)
                     continue
             elif not self.in_table and self.cols is not None and self._amount_cell(ln) is not None:
                 self.in_table = True  # a continuation page without its own header row
@@ -99,6 +102,15 @@ class PdfReader:
                 self.table_line(ln, money)
             else:
                 self.outside_line(ln, money, lines[i + 1] if i + 1 < len(lines) else None)
+
+    def _note_unknown(self, cols: Columns, ln: Line) -> None:
+        """A column nobody names is not read: say so once, so its values never vanish unseen."""
+        for title in cols.unknown:
+            if title not in self._unknown_titles:
+                self._unknown_titles.add(title)
+                self.notes.append(f"{self.src}: page {ln.page} line {ln.no}: column '{title}' is not a "
+                                  "known column and was not read (a layout YAML in parsers/layouts can "
+                                  "name it)")
 
     def _touch(self, ln: Line) -> None:
         self.used.add(ln.page)

@@ -29,6 +29,7 @@ class Columns:
         self.cols = cols
         self.known = 0  # columns with a known name
         self.rows = 1  # printed lines of column titles
+        self.unknown: list[str] = []  # titles no layout names (their values are not read)
         self.fields = {c.field for c in cols}
         self.by_field = {c.field: c for c in reversed(cols)}  # first of a name wins
         # a cell is only compared with the columns around its centre
@@ -80,11 +81,14 @@ def _columns(cells: list[tuple], layout: Layout) -> Columns | None:
     """cells: (title, x0, x1, bottom part of a two-line title or None)."""
     cols = []
     known = 0
+    unknown = []
     for text, x0, x1, part in cells:
         f = layout.columns.get(norm_header(text), "")
         if not f and part:  # "Total / Amount": the bottom line alone often names it
             f = layout.columns.get(norm_header(part), "")
         known += f != ""
+        if not f:
+            unknown.append(text)
         cols.append(Column("" if f == "ignore" else f, x0, x1, text))
     fields = {c.field for c in cols}
     if "amount" not in fields or not fields & {"description", "service_id"}:
@@ -92,7 +96,7 @@ def _columns(cells: list[tuple], layout: Layout) -> Columns | None:
     if known < max(2, 0.6 * len(cells)):
         return None
     out = Columns(cols)
-    out.known = known
+    out.known, out.unknown = known, unknown
     return out
 
 
