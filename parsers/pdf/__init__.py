@@ -99,7 +99,9 @@ def _finish(reader: PdfReader, src: str, out: ParsedInvoices, unread: list[int])
     if not any(d.rows for d in drafts):
         if not any(d.fields.get("account") or d.fields.get("invoice_number") for d in drafts):
             out.errors.append(InputError(file=src, reason=(
-                "not an invoice: no account or invoice number and no table of charges found"),
+                "not read as an invoice: no account or invoice number and no table of charges "
+                "were recognised (not a bill, or a layout that a YAML in parsers/layouts must "
+                "describe)"),
                 effect="file skipped"))
         else:
             out.errors.append(InputError(file=src, reason=(
