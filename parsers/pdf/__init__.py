@@ -136,6 +136,12 @@ def _build(d: Draft, reader: PdfReader, src: str, out: ParsedInvoices, unread: l
                   due_date=f.get("due_date"), source=src, unreadable_rows=d.unreadable,
                   pages=(d.last_page - d.first_page + 1) if d.first_page else None)
     out.notes.extend(f"{src}: invoice {number}: {n}" for n in take_charge_summary(d.sections))
+    for sec in d.sections:
+        error, note = sec.check_stated() or ("", "")
+        if error:
+            out.errors.append(InputError(file=src, page=sec.page, reason=error, effect="self-check failed"))
+        if note:
+            out.notes.append(f"{src}: invoice {number}: {note}")
     printed, where = f.get("current_charges"), d.where.get("current_charges", "")
     if d.detail_total and printed is not None and d.detail_total[0] != printed:
         out.notes.append(f"{src}: current charges printed as {money(printed)} ({where}) and "

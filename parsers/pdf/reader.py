@@ -124,7 +124,8 @@ class PdfReader:
             self.header(found, ln)
             return
         if money:
-            return  # account summary figures: not charges
+            self.heading_with_total(ln, money)  # else account summary figures: not charges
+            return
         if self.heading(ln, strong=True):
             return
         if self.d.sections:
@@ -134,9 +135,11 @@ class PdfReader:
         self._touch(ln)
         if money:
             kind = self.total_kind(ln)
+            if kind == "adjustments" and self.heading_with_total(ln, money):
+                return  # "Adjustments (12.00)" in bold in the detail: a section and its total
             if kind:
                 self.total(kind, ln, money)
-            else:
+            elif not self.heading_with_total(ln, money):
                 self.charge_row(ln)
             return
         cont = self.is_continuation(ln)
@@ -172,11 +175,29 @@ class PdfReader:
 
     # --- sections and services --------------------------------------------------------
 
-    def heading(self, ln: Line, strong: bool, any_words: bool = False) -> bool:
+    def heading_with_total(self, ln: Line, money) -> bool:
+        """A bold section heading with the section's total on its line ("Monthly Charges
+        1,234.56"): a heading, and a figure the section's lines must make. Only a line of
+        a label and one amount is looked at (a charge row with just a description and an
+        amount is not bold)."""
+        if len(money) != 1 or len(ln.cells) != 2 or ln.cells[1] is not money[0]:
+            return False
+        label = ln.cells[0].text
+        first = label.split(None, 1)[0].lower()
+        if first in ("total", "totals", "subtotal", "sub-total") or not ln.bold:
+            return False
+        if not self.heading(ln, strong=True, any_words=self.in_table, text=label):
+            return False
+        sec = self.d.section
+        if sec.stated is None:
+            sec.stated, sec.stated_where = money_value(money[0].text), f"page {ln.page} line {ln.no}"
+        return True
+
+    def heading(self, ln: Line, strong: bool, any_words: bool = False, text: str | None = None) -> bool:
         """A section heading starts a section (or continues the current one on a new page)."""
         if not strong or len(ln.cells) > 3 or len(ln.text) > 90:
             return False
-        text = _CONTINUED.sub("", ln.text).strip()
+        text = _CONTINUED.sub("", ln.text if text is None else text).strip()
         period = None
         m = _PERIOD_IN_TEXT.search(text)
         if m:
