@@ -166,3 +166,16 @@ def test_a_real_french_isp_bill_is_read_or_refused_in_one_clear_error(engine):
         (err,) = got.errors
         assert err.file == str(path) and err.effect == "file skipped"
         assert "parsers/layouts" in err.reason
+
+
+def test_a_reader_fault_is_one_error_and_not_blamed_on_the_file(tmp_path, monkeypatch):
+    path, _, _ = render(tmp_path, "northwind")
+    from parsers.pdf.reader import PdfReader
+
+    def broken(self, lines):
+        raise KeyError("amount")
+
+    monkeypatch.setattr(PdfReader, "page", broken)
+    (err,) = read_pdf_invoices(path).errors
+    assert err.file == str(path) and err.effect == "file skipped"
+    assert "KeyError" in err.reason and "truncated" not in err.reason

@@ -30,7 +30,7 @@ def read_pdf_invoices(path: Path, password: str | None = None, engine: str = "pd
     src = str(path)
     try:
         return _read(Path(path), src, password, engine)
-    except Exception as e:  # a bad file must never stop the batch
+    except Exception as e:  # a bad file, or a reader bug, must never stop the batch
         return ParsedInvoices(errors=[InputError(
             file=src, reason=f"could not read the PDF ({type(e).__name__}: {e})", effect="file skipped")])
 
@@ -47,29 +47,32 @@ def _read(path: Path, src: str, password: str | None, engine: str) -> ParsedInvo
     blank: list[int] = []
     idle: dict[int, str] = {}  # pages with text that gave nothing -> their first line
     last = 0
-    try:
-        for page in pages:
-            last = page.number
-            if page.error or not page.words:
-                if page.error or page.has_images:
-                    unread[page.number] = page.error or _IMAGE_PAGE
-                else:
-                    blank.append(page.number)
-                continue
-            lines = page_lines(page)
-            if reader is None:
-                layout = find_layout(" ".join(ln.text for ln in lines))
-                reader = PdfReader(src, layout)
-                if layout.name != "generic":
-                    out.notes.append(f"{src}: read as PDF layout {layout.name}")
-            reader.page(lines)
-            if page.number not in reader.used:
-                idle[page.number] = lines[0].text if lines else ""
-    except Exception as e:  # pdfium failing part-way through a damaged file
-        out.errors.append(InputError(file=src, page=last + 1, reason=(
-            f"the PDF could not be read past page {last} ({type(e).__name__}); it may be truncated"),
-            effect="file skipped"))
-        return out
+    while True:
+        try:
+            page = next(pages)
+        except StopIteration:
+            break
+        except Exception as e:  # the engine failing part-way through a damaged file
+            out.errors.append(InputError(file=src, page=last + 1, reason=(
+                f"the PDF could not be read past page {last} ({type(e).__name__}); it may be "
+                "truncated"), effect="file skipped"))
+            return out
+        last = page.number
+        if page.error or not page.words:
+            if page.error or page.has_images:
+                unread[page.number] = page.error or _IMAGE_PAGE
+            else:
+                blank.append(page.number)
+            continue
+        lines = page_lines(page)
+        if reader is None:
+            layout = find_layout(" ".join(ln.text for ln in lines))
+            reader = PdfReader(src, layout)
+            if layout.name != "generic":
+                out.notes.append(f"{src}: read as PDF layout {layout.name}")
+        reader.page(lines)  # a bug here is reported by read_pdf_invoices, not as a bad file
+        if page.number not in reader.used:
+            idle[page.number] = lines[0].text if lines else ""
     if reader is None:
         if unread:
             reason = ("no text layer: the pages are images (a scan?); run OCR on it first"

@@ -27,10 +27,13 @@ class Column:
 class Columns:
     def __init__(self, cols: list[Column]):
         self.cols = cols
+        self.fields = {c.field for c in cols}
         self.known = 0  # columns with a known name
+        # how well the titles name a table: different fields named, then columns named
+        # ("Service" over "Period" is not a second service ID column)
+        self.score = (len(self.fields - {""}), 0)
         self.rows = 1  # printed lines of column titles
         self.unknown: list[str] = []  # titles no layout names (their values are not read)
-        self.fields = {c.field for c in cols}
         self.by_field = {c.field: c for c in reversed(cols)}  # first of a name wins
         # a cell is only compared with the columns around its centre
         self._edges = [(a.x1 + b.x0) / 2 for a, b in zip(cols, cols[1:])]
@@ -63,18 +66,25 @@ class Columns:
 def header_row(line: Line, layout: Layout, below: Line | None = None) -> Columns | None:
     """The line as column headers, when it names an amount and a description or service.
     With `below`: titles printed on two lines ("Charge" over "Amount") are tried too, and
-    win when they name more columns; `Columns.rows` then says two lines were used."""
+    win when they name more columns than either line alone; `Columns.rows` is then 2."""
     cells = line.cells
-    if len(cells) < 2:
-        return None
-    one = _columns([(c.text, c.x0, c.x1, None) for c in cells], layout)
-    if below is None or not _under(line, below):
+    one = _columns([(c.text, c.x0, c.x1, None) for c in cells], layout) if len(cells) >= 2 else None
+    if below is None or not _under(line, below) or _is_heading(line, layout):
         return one
     two = _columns(_stack(cells, below.cells), layout)
-    if two is not None and (one is None or two.known > one.known):
-        two.rows = 2
-        return two
-    return one
+    if two is None or (one is not None and two.score <= one.score):
+        return one
+    alone = _columns([(c.text, c.x0, c.x1, None) for c in below.cells], layout)
+    if alone is not None and alone.score > two.score:
+        return one  # the line below is the header; this one is something else (a heading)
+    two.rows = 2
+    return two
+
+
+def _is_heading(line: Line, layout: Layout) -> bool:
+    """A section heading right above the column titles is not their first line."""
+    return len(line.cells) == 1 and layout.section_type(
+        " ".join(line.text.lower().replace("&", "and").split())) is not None
 
 
 def _columns(cells: list[tuple], layout: Layout) -> Columns | None:
@@ -97,12 +107,14 @@ def _columns(cells: list[tuple], layout: Layout) -> Columns | None:
         return None
     out = Columns(cols)
     out.known, out.unknown = known, unknown
+    out.score = (out.score[0], known)
     return out
 
 
 def _under(top: Line, below: Line) -> bool:
     """`below` could be the second line of `top`'s column titles: close under it, no amounts."""
-    return (below.page == top.page and below.y - top.y <= 2 * max(top.h, below.h)
+    # stacked titles are a line apart; a heading above the titles usually sits further off
+    return (below.page == top.page and below.y - top.y <= 1.25 * max(top.h, below.h)
             and not any(MONEY.match(c.text) for c in below.cells))
 
 
