@@ -147,3 +147,14 @@ def test_a_column_no_layout_names_is_noted_not_dropped_unseen(tmp_path):
     (note,) = [n for n in got.notes if "'Asset Tag'" in n]
     assert note.startswith(f"{path}: page 1 line ") and "not read" in note
     assert sorted(ln.amount for ln in got.lines) == sorted(ln.amount for ln in lines)
+
+
+def test_a_monospaced_bill_reads_the_same_on_both_engines(tmp_path):
+    """In Courier a space is as wide as a letter, near the gap that separates columns."""
+    style = replace(LAYOUTS["unseen"], font="Courier", bold="Courier-Bold", size=7.5)
+    inv, lines = sample_invoice(30, carrier=style.carrier)
+    path = render_invoice_pdf(inv, lines, tmp_path / "bill.pdf", style, rows_per_page=8)
+    fast, slow = read_pdf_invoices(path), read_pdf_invoices(path, engine="pdfplumber")
+    assert fast.errors == [] and by_fields(fast.lines, style) == by_fields(lines, style)
+    assert [ln.model_dump() for ln in slow.lines] == [ln.model_dump() for ln in fast.lines]
+    assert [i.model_dump() for i in slow.invoices] == [i.model_dump() for i in fast.invoices]

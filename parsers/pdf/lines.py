@@ -14,7 +14,9 @@ from operator import itemgetter
 
 from parsers.pdf.text_layer import H, TEXT, X0, X1, Y, PageText
 
-CELL_GAP = 0.6  # gap between words, in text heights, that starts a new cell
+CELL_GAP = 0.6  # gap between words, in text heights, that starts a new cell...
+WIDE_GAP = 1.0  # ...unless, up to this, it is one space of a monospaced font (_one_space)
+MONO_SPACE = 1.15
 SAME_LINE = 0.45  # baselines closer than this (in text heights) are one line
 
 MONEY = re.compile(r"^[-+]?\(?[-+]?\$?\s?\d{1,3}(?:,?\d{3})*\.\d{2}\s?\)?\s?(?:CR|DR|-)?$", re.I)
@@ -87,16 +89,26 @@ def _cells(ws) -> list[Cell]:
     cells = []
     text, x0, x1, _, h, _ = ws[0]
     parts = [text]
+    prev = ws[0]
     for w in ws[1:]:
-        if w[X0] - x1 <= CELL_GAP * (h if h > w[H] else w[H]):
+        gap, hh = w[X0] - x1, (h if h > w[H] else w[H])
+        if gap <= CELL_GAP * hh or (gap <= WIDE_GAP * hh and _one_space(gap, prev)):
             parts.append(w[TEXT])
             if w[X1] > x1:
                 x1 = w[X1]
+            prev = w
             continue
         _add_cell(cells, parts, x0, x1)
         parts, x0, x1, h = [w[TEXT]], w[X0], w[X1], w[H]
+        prev = w
     _add_cell(cells, parts, x0, x1)
     return cells
+
+
+def _one_space(gap: float, word) -> bool:
+    """In a monospaced font a space is as wide as a letter (0.6 em, near CELL_GAP): a gap no
+    wider than about one letter of the word before it is a space, not a column gap."""
+    return gap < MONO_SPACE * (word[X1] - word[X0]) / len(word[TEXT])
 
 
 def _add_cell(cells: list[Cell], parts: list[str], x0: float, x1: float) -> None:
