@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from fixtures.pdf_invoices import money_text
+from fixtures.pdf_invoices import join_pdfs, money_text
 from parsers.pdf import read_pdf_invoices
 from pdf_cases import LAYOUTS, by_fields, page_texts, render
 
@@ -89,3 +89,16 @@ def test_a_long_bill_reads_every_line(tmp_path):
     assert sum(ln.amount for ln in got.lines) == inv.stated_total
     assert by_fields(got.lines, LAYOUTS["northwind"]) == by_fields(lines, LAYOUTS["northwind"])
 
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_several_bills_in_one_file_are_several_invoices(tmp_path, layout):
+    style = LAYOUTS[layout]
+    first, inv_a, lines_a = render(tmp_path, layout, 30, name="a.pdf", account="1111-2222-33", seed=1)
+    second, inv_b, lines_b = render(tmp_path, layout, 25, name="b.pdf", account="4444-5555-66", seed=2)
+    got = read_pdf_invoices(join_pdfs(tmp_path / "both.pdf", first, second))
+    assert got.errors == []
+    assert [(i.account, i.stated_total, i.self_check_failed) for i in got.invoices] == [
+        (inv_a.account, inv_a.stated_total, False), (inv_b.account, inv_b.stated_total, False)]
+    for inv, lines in ((inv_a, lines_a), (inv_b, lines_b)):
+        assert by_fields([ln for ln in got.lines if ln.account == inv.account], style) == by_fields(lines, style)
