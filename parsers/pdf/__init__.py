@@ -4,7 +4,9 @@
 
 Never raises for a bad file: an encrypted, scanned, truncated or non-invoice PDF gives one
 `InputError` naming the file (and page when there is one). Every invoice is checked against
-its own printed subtotals and current charges (parsers/pdf/selfcheck.py).
+its own printed subtotals and current charges (parsers/pdf/selfcheck.py). Every page is
+accounted for: it gave lines, header or summary figures, or it is named in an error (an
+image or unreadable page) or a note (a blank page, or text that gave nothing).
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """Reads a PDF's printed lines into invoices: header fields, sections, charge rows, totals.
 
 Lines come page by page, top down. Outside a charge table (the header block, the account
-summary) lines are read for header fields; inside one (from a column header row, or on a
-continuation page from the first row with an amount under the carried Amount column) each
-line is a charge row, a subtotal, a section heading, a service ID printed above its
-charges, or the wrapped rest of the description above. A line with an amount that is none
+summary) lines are read for header fields; inside one (from a column header row, one or two
+lines of titles, or on a continuation page from the first row with an amount under the
+carried Amount column) each line is a charge row, a subtotal, a section heading (perhaps
+with the section's total on its line), a service ID printed above its charges, or the
+wrapped rest of the description above. A line with an amount that is none
 of these is reported with its page and text, never dropped.
 """
 
