@@ -11,13 +11,16 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+import pypdfium2
 import pytest
 from click.testing import CliRunner
 
 from fixtures.pdf_invoices import (insert_page, scan_page, write_encrypted_pdf, write_image_only_pdf,
                                    write_non_invoice_pdf, write_not_a_pdf, write_truncated_pdf)
 from parsers.pdf import ENGINES, read_pdf_invoices
+from parsers.pdf.reader import PdfReader
 from pdf_cases import LAYOUTS, by_fields, page_texts, render, write_inventory
+from reconcile.audit import run_audit
 from reconcile.cli import main
 
 
@@ -91,8 +94,6 @@ def test_charges_lost_on_an_image_page_are_never_blamed_on_the_carrier(tmp_path)
     scan_page(path, 3)
     inventory = tmp_path / "inventory.csv"
     write_inventory(inventory, inv, lines, LAYOUTS["northwind"].carrier)
-    from reconcile.audit import run_audit
-
     result = run_audit([path], inventory)
     assert [(e.page, e.effect) for e in result.errors][0] == (3, "page skipped")
     assert result.invoices[0].self_check_failed
@@ -128,8 +129,6 @@ def test_every_page_is_accounted_for(tmp_path):
 
 def test_a_page_pdfium_cannot_read_is_an_error_naming_it(tmp_path, monkeypatch):
     path, inv, lines = render(tmp_path, "northwind")
-    import pypdfium2
-
     real, calls = pypdfium2.PdfPage.get_textpage, []
 
     def damaged_third_page(page):
@@ -170,7 +169,6 @@ def test_a_real_french_isp_bill_is_read_or_refused_in_one_clear_error(engine):
 
 def test_a_reader_fault_is_one_error_and_not_blamed_on_the_file(tmp_path, monkeypatch):
     path, _, _ = render(tmp_path, "northwind")
-    from parsers.pdf.reader import PdfReader
 
     def broken(self, lines):
         raise KeyError("amount")
