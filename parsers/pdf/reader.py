@@ -27,7 +27,10 @@ _DATE = (r"(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4}|[A-Za-z]{3,9}\.? \d{
          r"|\d{1,2}-[A-Za-z]{3}-\d{2,4})")
 _PERIOD_IN_TEXT = re.compile(rf"\(?({_DATE})\s*(?:-|–|—|to|thru|through)\s*({_DATE})\)?", re.I)
 _CONTINUED = re.compile(r"[\s(:-]*\bcontinued\b\)?\s*$|[\s:]+$", re.I)
-_ID_LIKE = re.compile(r"^[A-Za-z0-9][\w./:()#-]*\d[\w./:()#-]*$")
+# a service ID as printed: phone numbers start "(" or "+", and IDs may be spaced
+# ("+1 212 555 0190", "17 DFGS 212 555 0273 T27"); it has a digit
+_ID_LIKE = re.compile(r"^(?=\D*\d)[(+]?[A-Za-z0-9][\w./:()#+-]*(?: [\w./:()#+-]+)*$")
+_ID_END = re.compile(r"\s+-\s|\s{2,}")  # "ID - description" in one cell: the ID ends here
 _TOTAL_KINDS = {"current_charges", "amount_due", "previous_balance", "payments", "adjustments"}
 _OTHER_COLUMNS = ("service_id", "period", "period_start", "period_end", "quantity", "unit_price")
 _TOTAL_WORD = re.compile(r"^\s*(?:sub-?\s?)?total(?: for)?:?\s*|\s*(?:sub-?\s?)?total:?\s*$", re.I)
@@ -188,10 +191,12 @@ class PdfReader:
 
     def service_line(self, ln: Line, by_position: bool = True) -> bool:
         lay = self.layout
-        m = lay.service_line.match(ln.text) if lay.service_line else None
+        m = lay.service_line.match(ln.cells[0].text) if lay.service_line else None
         if m:
-            self.service, self.prev = (m.groupdict().get("id") or m.group(1)), None
-            return True
+            sid = _service_id_in(ln.cells[0].text, m)
+            if sid:
+                self.service, self.prev = sid, None
+                return True
         if lay.account_level and lay.account_level.match(ln.text):
             self.service, self.prev = "", None
             return True
@@ -323,6 +328,14 @@ class PdfReader:
                                         effect=effect))
         if effect == "row skipped":
             self.d.unreadable += 1
+
+
+def _service_id_in(cell: str, m: re.Match) -> str:
+    """The ID a service line's label introduces. It runs to the end of its cell, so a spaced
+    ID is not cut at its first space; "" when that is no ID (no digit in it)."""
+    group = "id" if "id" in m.re.groupindex else 1
+    sid = _ID_END.split(cell[m.start(group):].strip(), 1)[0]
+    return sid if _ID_LIKE.match(sid) else ""
 
 
 def money_value(text: str) -> Decimal:
