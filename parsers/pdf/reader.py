@@ -84,13 +84,19 @@ class PdfReader:
             self.carrier_guess = _largest_top_text(lines)
         self.in_table = False
         self.prev = None  # a description doesn't wrap across pages
+        skip = 0
         for i, ln in enumerate(lines):
+            if skip:  # the second line of two-line column titles
+                skip -= 1
+                continue
             money = [c for c in ln.cells if MONEY.match(c.text)]
             if not money:
-                cols = header_row(ln, self.layout)
+                below = lines[i + 1] if i + 1 < len(lines) else None
+                cols = header_row(ln, self.layout, below)
                 if cols is not None:
                     self.cols, self.in_table, self.prev = cols, True, None
                     self._touch(ln)
+                    skip = cols.lines - 1
                     continue
             elif not self.in_table and self.cols is not None and self._amount_cell(ln) is not None:
                 self.in_table = True  # a continuation page without its own header row

@@ -7,11 +7,12 @@ its header, right-aligned amounts end under theirs, so overlap holds for both.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
 from parsers.pdf.layout import Layout
-from parsers.pdf.lines import Line
+from parsers.pdf.lines import Cell, Line
 from reconcile.columns import norm_header
 
 
@@ -26,6 +27,7 @@ class Column:
 class Columns:
     def __init__(self, cols: list[Column]):
         self.cols = cols
+        self.lines = 1  # printed lines the titles take
         self.fields = {c.field for c in cols}
         self.by_field = {c.field: c for c in reversed(cols)}  # first of a name wins
         # a cell is only compared with the columns around its centre
@@ -56,15 +58,65 @@ class Columns:
         return col.x0 if col else 0.0
 
 
-def header_row(line: Line, layout: Layout) -> Columns | None:
-    """The line as column headers, when it names an amount and a description or service."""
+# Column titles no layout lists, by their words ("Telephone/Circuit No.", "Description of
+# Service", "Amount Billed"). First rule wins: a description or period title may name the
+# service, an ID title names no description.
+_TITLE_WORDS = [(re.compile(rx), f) for rx, f in [
+    (r"\bdescription\b", "description"),
+    (r"\b(?:period|dates)\b", "period"),
+    (r"\b(?:qty|quantity)\b", "quantity"),
+    (r"\b(?:rate|price)\b", "unit_price"),
+    (r"\b(?:amount|amt)\b", "amount"),
+    (r"\b(?:circuit|ckt|telephone|phone|tn|wtn|btn|mdn)\b|\bservice (?:id|number|no)\b", "service_id"),
+]]
+
+
+def field_by_words(title: str) -> str:
+    words = " ".join(re.split(r"[^a-z0-9]+", title.lower().replace("#", " no ")))
+    return next((f for rx, f in _TITLE_WORDS if rx.search(words)), "")
+
+
+def header_row(line: Line, layout: Layout, below: Line | None = None) -> Columns | None:
+    """The line as column headers, when it names an amount and a description or service.
+    Titles printed on two lines ("Service" over "Period") are read with the line below:
+    then `Columns.lines` is 2 and the caller skips that line."""
     cells = line.cells
+    if below is not None and below.y - line.y <= 1.6 * line.h and _all_titles(cells, layout) \
+            and _all_titles(below.cells, layout):
+        cols = _columns(_stack(cells, below.cells), layout)
+        if cols is not None:
+            cols.lines = 2
+            return cols
+    return _columns(cells, layout)
+
+
+def _title_field(text: str, layout: Layout) -> str:
+    return layout.columns.get(norm_header(text)) or field_by_words(text)
+
+
+def _all_titles(cells: list[Cell], layout: Layout) -> bool:
+    return all(not any(ch.isdigit() for ch in c.text) and _title_field(c.text, layout) for c in cells)
+
+
+def _stack(upper: list[Cell], lower: list[Cell]) -> list[Cell]:
+    """Two lines of titles as one: a title's parts overlap across the lines."""
+    out, used = [], set()
+    for lo in lower:
+        above = [k for k, up in enumerate(upper) if up.x0 < lo.x1 and up.x1 > lo.x0 and k not in used]
+        used.update(above)
+        parts = [upper[k] for k in above] + [lo]
+        out.append(Cell(" ".join(c.text for c in parts), min(c.x0 for c in parts), max(c.x1 for c in parts)))
+    out += [up for k, up in enumerate(upper) if k not in used]
+    return sorted(out, key=lambda c: c.x0)
+
+
+def _columns(cells: list[Cell], layout: Layout) -> Columns | None:
     if len(cells) < 2:
         return None
     cols = []
     known = 0
     for c in cells:
-        f = layout.columns.get(norm_header(c.text), "")
+        f = _title_field(c.text, layout)
         known += f != ""
         cols.append(Column("" if f == "ignore" else f, c.x0, c.x1, c.text))
     fields = {c.field for c in cols}
