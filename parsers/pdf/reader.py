@@ -30,6 +30,7 @@ _CONTINUED = re.compile(r"[\s(:-]*\bcontinued\b\)?\s*$|[\s:]+$", re.I)
 # a service ID as printed: phone numbers start "(" or "+", and IDs may be spaced
 # ("+1 212 555 0190", "17 DFGS 212 555 0273 T27"); it has a digit
 _ID_LIKE = re.compile(r"^(?=\D*\d)[(+]?[A-Za-z0-9][\w./:()#+-]*(?: [\w./:()#+-]+)*$")
+_ID_TOKEN = re.compile(r"^[(+]?[\w./:()#+-]*\d[\w./:()#+-]*$|^[A-Za-z]{1,5}$")  # no long words
 _ID_END = re.compile(r"\s+-\s|\s{2,}")  # "ID - description" in one cell: the ID ends here
 _TOTAL_KINDS = {"current_charges", "amount_due", "previous_balance", "payments", "adjustments"}
 _OTHER_COLUMNS = ("service_id", "period", "period_start", "period_end", "quantity", "unit_price")
@@ -132,11 +133,12 @@ class PdfReader:
                 self.charge_row(ln)
             return
         cont = self.is_continuation(ln)
-        if self.heading(ln, strong=not cont or (ln.bold and not self.prev_bold)):
+        stands_out = cont and ln.bold and not self.prev_bold  # bold under a plain row: no wrap
+        if self.heading(ln, strong=not cont or stands_out):
             return
         if self.service_line(ln, by_position=False):
             return
-        if cont:
+        if cont and not stands_out:
             self.prev.description = f"{self.prev.description} {ln.text}"
             self.prev_y = ln.y
             return
@@ -212,7 +214,10 @@ class PdfReader:
         first = ln.cells[0]
         sid_col = cols.by_field.get("service_id")
         in_sid = sid_col is not None and all(cols.column_of(c.x0, c.x1) is sid_col for c in ln.cells)
-        left = sid_col is None and first.x1 <= cols.left_of_description() + 1
+        # no service column: the ID left of the descriptions, or a bare ID heading its group
+        # at the table's left edge ("(212) 555-0145", "17 DFGS 212 555 0273 T27")
+        left = sid_col is None and (first.x1 <= cols.left_of_description() + 1 or (
+            first.x0 <= cols.cols[0].x0 + 1 and all(map(_ID_TOKEN.match, first.text.split()))))
         if (in_sid or left) and _ID_LIKE.match(first.text):
             self.service, self.prev = first.text, None
             return True
