@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
 
 from parsers.pdf.layout import Layout
 from parsers.pdf.lines import Cell, Line
@@ -61,6 +62,7 @@ class Columns:
 # Column titles no layout lists, by their words ("Telephone/Circuit No.", "Description of
 # Service", "Amount Billed"). First rule wins: a description or period title may name the
 # service, an ID title names no description.
+_DIGIT = re.compile(r"\d")
 _TITLE_WORDS = [(re.compile(rx), f) for rx, f in [
     (r"\bdescription\b", "description"),
     (r"\b(?:period|dates)\b", "period"),
@@ -71,6 +73,7 @@ _TITLE_WORDS = [(re.compile(rx), f) for rx, f in [
 ]]
 
 
+@lru_cache(maxsize=4096)
 def field_by_words(title: str) -> str:
     words = " ".join(re.split(r"[^a-z0-9]+", title.lower().replace("#", " no ")))
     return next((f for rx, f in _TITLE_WORDS if rx.search(words)), "")
@@ -81,8 +84,8 @@ def header_row(line: Line, layout: Layout, below: Line | None = None) -> Columns
     Titles printed on two lines ("Service" over "Period") are read with the line below:
     then `Columns.lines` is 2 and the caller skips that line."""
     cells = line.cells
-    if below is not None and below.y - line.y <= 1.6 * line.h and _all_titles(cells, layout) \
-            and _all_titles(below.cells, layout):
+    if below is not None and len(cells) > 1 and below.y - line.y <= 1.6 * line.h \
+            and _all_titles(cells, layout) and _all_titles(below.cells, layout):
         cols = _columns(_stack(cells, below.cells), layout)
         if cols is not None:
             cols.lines = 2
@@ -95,7 +98,7 @@ def _title_field(text: str, layout: Layout) -> str:
 
 
 def _all_titles(cells: list[Cell], layout: Layout) -> bool:
-    return all(not any(ch.isdigit() for ch in c.text) and _title_field(c.text, layout) for c in cells)
+    return all(not _DIGIT.search(c.text) and _title_field(c.text, layout) for c in cells)
 
 
 def _stack(upper: list[Cell], lower: list[Cell]) -> list[Cell]:
@@ -113,10 +116,13 @@ def _stack(upper: list[Cell], lower: list[Cell]) -> list[Cell]:
 def _columns(cells: list[Cell], layout: Layout) -> Columns | None:
     if len(cells) < 2:
         return None
+    by_name = [layout.columns.get(norm_header(c.text)) for c in cells]
+    if not any(by_name):
+        return None  # no standard title at all (Amount, Description): no header, skip the words
     cols = []
     known = 0
-    for c in cells:
-        f = _title_field(c.text, layout)
+    for c, f in zip(cells, by_name):
+        f = f or field_by_words(c.text)
         known += f != ""
         cols.append(Column("" if f == "ignore" else f, c.x0, c.x1, c.text))
     fields = {c.field for c in cols}
