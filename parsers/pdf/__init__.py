@@ -129,6 +129,7 @@ def _build(d: Draft, reader: PdfReader, src: str, out: ParsedInvoices) -> None:
     if verdict.note:
         out.notes.append(f"{src}: invoice {number}: {verdict.note}")
     _summary_note(f, src, number, out)
+    out.notes.extend(f"{src}: invoice {number}: {n}" for n in d.notes)
     for sec in d.sections:
         for row in sec.rows:
             _add_line(out, inv, sec, row, layout, src)

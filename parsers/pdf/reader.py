@@ -73,6 +73,7 @@ class PdfReader:
         self.prev_y = 0.0
         self.prev_bold = False
         self.carrier_guess = ""
+        self.noted: set[tuple[int, str]] = set()  # (invoice, column title) already in the notes
 
     @property
     def d(self) -> Draft:
@@ -97,6 +98,7 @@ class PdfReader:
                 if cols is not None:
                     self.cols, self.in_table, self.prev = cols, True, None
                     self._touch(ln)
+                    self.unknown_columns(cols, ln)
                     skip = cols.lines - 1
                     continue
             elif not self.in_table and self.cols is not None and self._amount_cell(ln) is not None:
@@ -105,6 +107,15 @@ class PdfReader:
                 self.table_line(ln, money)
             else:
                 self.outside_line(ln, money, lines[i + 1] if i + 1 < len(lines) else None)
+
+    def unknown_columns(self, cols: Columns, ln: Line) -> None:
+        """A column the reader can't name is not read: say so once, or an unread service ID
+        column would go unnoticed (the totals still add up)."""
+        for title in cols.unknown:
+            if (len(self.drafts), title) not in self.noted:
+                self.noted.add((len(self.drafts), title))
+                self.d.notes.append(f"column '{title}' of the charge table (page {ln.page}) is not one "
+                                    "the reader knows (generic.yaml columns): its values were not read")
 
     def _touch(self, ln: Line) -> None:
         d = self.d

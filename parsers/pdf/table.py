@@ -29,6 +29,7 @@ class Columns:
     def __init__(self, cols: list[Column]):
         self.cols = cols
         self.lines = 1  # printed lines the titles take
+        self.unknown: list[str] = []  # titles no layout or title word knows: their cells are not read
         self.fields = {c.field for c in cols}
         self.by_field = {c.field: c for c in reversed(cols)}  # first of a name wins
         # a cell is only compared with the columns around its centre
@@ -130,4 +131,6 @@ def _columns(cells: list[Cell], layout: Layout) -> Columns | None:
         return None
     if known < max(2, 0.6 * len(cells)):
         return None
-    return Columns(cols)
+    out = Columns(cols)
+    out.unknown = [c.text for c, f in zip(cells, by_name) if not f and not field_by_words(c.text)]
+    return out
