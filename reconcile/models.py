@@ -34,7 +34,7 @@ class InvoiceLine(BaseModel):
 
     line_id: int  # position in the batch; stable within one run
     source: str  # file the line came from
-    row: int  # row (CSV/XLSX, 1-based physical line) or page (PDF) in that file
+    row: int  # row (CSV/XLSX, 1-based physical line) or printed line on its page (PDF)
     page: int | None = None
     carrier: str = ""
     account: str
@@ -53,9 +53,10 @@ class InvoiceLine(BaseModel):
 
     @property
     def where(self) -> str:
-        """Where a person finds this line: file and row or page."""
+        """Where a person finds this line: file and row, or page and line (unique per line:
+        reports key findings to lines by it)."""
         if self.page is not None:
-            return f"{self.source} page {self.page}"
+            return f"{self.source} page {self.page} line {self.row}"
         return f"{self.source} row {self.row}"
 
 

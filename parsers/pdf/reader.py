@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from parsers.invoice_csv import _yearless_period
 from parsers.pdf.header import label_at, line_fields, read_date
 from parsers.pdf.layout import Layout
 from parsers.pdf.lines import MONEY, MONEY_ANYWHERE, Line
@@ -21,11 +22,9 @@ from parsers.pdf.selfcheck import Row, Section
 from parsers.pdf.table import Columns, header_row
 from reconcile.columns import norm_header
 from reconcile.models import InputError
-from reconcile.values import parse_money, parse_period
+from reconcile.values import DATE_PATTERN, parse_money, parse_period
 
-_DATE = (r"(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4}|[A-Za-z]{3,9}\.? \d{1,2},? \d{4}"
-         r"|\d{1,2}-[A-Za-z]{3}-\d{2,4})")
-_PERIOD_IN_TEXT = re.compile(rf"\(?({_DATE})\s*(?:-|–|—|to|thru|through)\s*({_DATE})\)?", re.I)
+_PERIOD_IN_TEXT = re.compile(rf"\(?({DATE_PATTERN})\s*(?:-|–|—|to|thru|through)\s*({DATE_PATTERN})\)?", re.I)
 _CONTINUED = re.compile(r"[\s(:-]*\bcontinued\b\)?\s*$|[\s:]+$", re.I)
 # a service ID as printed: phone numbers start "(" or "+", and IDs may be spaced
 # ("+1 212 555 0190", "17 DFGS 212 555 0273 T27"); it has a digit
@@ -73,6 +72,7 @@ class PdfReader:
         self.prev_y = 0.0
         self.prev_bold = False
         self.carrier_guess = ""
+        self.used: set[int] = set()  # pages that gave fields, headings, rows or totals
         self.noted: set[tuple[int, str]] = set()  # (invoice, column title) already in the notes
 
     @property
@@ -86,20 +86,18 @@ class PdfReader:
             self.carrier_guess = _largest_top_text(lines)
         self.in_table = False
         self.prev = None  # a description doesn't wrap across pages
-        skip = 0
+        skip = -1
         for i, ln in enumerate(lines):
-            if skip:  # the second line of two-line column titles
-                skip -= 1
-                continue
+            if i == skip:
+                continue  # the second line of two-line column titles
             money = [c for c in ln.cells if MONEY.match(c.text)]
             if not money:
-                below = lines[i + 1] if i + 1 < len(lines) else None
-                cols = header_row(ln, self.layout, below)
+                cols = header_row(ln, self.layout, lines[i + 1] if i + 1 < len(lines) else None)
                 if cols is not None:
                     self.cols, self.in_table, self.prev = cols, True, None
                     self._touch(ln)
                     self.unknown_columns(cols, ln)
-                    skip = cols.lines - 1
+                    skip = i + cols.rows - 1
                     continue
             elif not self.in_table and self.cols is not None and self._amount_cell(ln) is not None:
                 self.in_table = True  # a continuation page without its own header row
@@ -118,6 +116,7 @@ class PdfReader:
                                     "the reader knows (generic.yaml columns): its values were not read")
 
     def _touch(self, ln: Line) -> None:
+        self.used.add(ln.page)
         d = self.d
         d.first_page = d.first_page or ln.page
         d.last_page = max(d.last_page, ln.page)
@@ -326,7 +325,13 @@ class PdfReader:
         """Period, quantity and rate: a bad one is reported and left blank; the line stays."""
         try:
             if got.get("period"):
-                row.period = parse_period(got["period"])
+                text = got["period"]
+                try:
+                    row.period = parse_period(text)
+                except ValueError:  # "Apr 01 - Apr 30": the year is the bill's
+                    row.period = _yearless_period(text, self.d.fields.get("invoice_date"))
+                    if row.period is None:
+                        raise
             elif got.get("period_start") or got.get("period_end"):
                 start = read_date(got.get("period_start", ""), self.layout)
                 end = read_date(got.get("period_end", ""), self.layout)

@@ -1,6 +1,7 @@
 """Charge tables without rulings: columns found from the header row's word positions.
 
-A header row is a line of column names (Description, Amount, ...). A row's cell belongs to
+A header row is a line of column names (Description, Amount, ...), or two lines of them
+("Charge" printed over "Amount"). A row's cell belongs to
 the column whose header it overlaps most (or is nearest to): left-aligned text starts under
 its header, right-aligned amounts end under theirs, so overlap holds for both.
 """
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from parsers.pdf.layout import Layout
-from parsers.pdf.lines import Cell, Line
+from parsers.pdf.lines import MONEY, Line
 from reconcile.columns import norm_header
 
 
@@ -28,7 +29,8 @@ class Column:
 class Columns:
     def __init__(self, cols: list[Column]):
         self.cols = cols
-        self.lines = 1  # printed lines the titles take
+        self.known = 0  # columns with a known name
+        self.rows = 1  # printed lines of column titles
         self.unknown: list[str] = []  # titles no layout or title word knows: their cells are not read
         self.fields = {c.field for c in cols}
         self.by_field = {c.field: c for c in reversed(cols)}  # first of a name wins
@@ -63,7 +65,6 @@ class Columns:
 # Column titles no layout lists, by their words ("Telephone/Circuit No.", "Description of
 # Service", "Amount Billed"). First rule wins: a description or period title may name the
 # service, an ID title names no description.
-_DIGIT = re.compile(r"\d")
 _TITLE_WORDS = [(re.compile(rx), f) for rx, f in [
     (r"\bdescription\b", "description"),
     (r"\b(?:period|dates)\b", "period"),
@@ -82,55 +83,66 @@ def field_by_words(title: str) -> str:
 
 def header_row(line: Line, layout: Layout, below: Line | None = None) -> Columns | None:
     """The line as column headers, when it names an amount and a description or service.
-    Titles printed on two lines ("Service" over "Period") are read with the line below:
-    then `Columns.lines` is 2 and the caller skips that line."""
+    With `below`: titles printed on two lines ("Charge" over "Amount") are tried too, and
+    win when they name more columns; `Columns.rows` then says two lines were used."""
     cells = line.cells
-    if below is not None and len(cells) > 1 and below.y - line.y <= 1.6 * line.h \
-            and _all_titles(cells, layout) and _all_titles(below.cells, layout):
-        cols = _columns(_stack(cells, below.cells), layout)
-        if cols is not None:
-            cols.lines = 2
-            return cols
-    return _columns(cells, layout)
-
-
-def _title_field(text: str, layout: Layout) -> str:
-    return layout.columns.get(norm_header(text)) or field_by_words(text)
-
-
-def _all_titles(cells: list[Cell], layout: Layout) -> bool:
-    return all(not _DIGIT.search(c.text) and _title_field(c.text, layout) for c in cells)
-
-
-def _stack(upper: list[Cell], lower: list[Cell]) -> list[Cell]:
-    """Two lines of titles as one: a title's parts overlap across the lines."""
-    out, used = [], set()
-    for lo in lower:
-        above = [k for k, up in enumerate(upper) if up.x0 < lo.x1 and up.x1 > lo.x0 and k not in used]
-        used.update(above)
-        parts = [upper[k] for k in above] + [lo]
-        out.append(Cell(" ".join(c.text for c in parts), min(c.x0 for c in parts), max(c.x1 for c in parts)))
-    out += [up for k, up in enumerate(upper) if k not in used]
-    return sorted(out, key=lambda c: c.x0)
-
-
-def _columns(cells: list[Cell], layout: Layout) -> Columns | None:
     if len(cells) < 2:
         return None
-    by_name = [layout.columns.get(norm_header(c.text)) for c in cells]
-    if not any(by_name):
+    one = _columns([(c.text, c.x0, c.x1, None) for c in cells], layout)
+    if below is None or not _under(line, below):
+        return one
+    two = _columns(_stack(cells, below.cells), layout)
+    if two is not None and (one is None or two.known > one.known):
+        two.rows = 2
+        return two
+    return one
+
+
+def _columns(cells: list[tuple], layout: Layout) -> Columns | None:
+    """cells: (title, x0, x1, bottom part of a two-line title or None)."""
+    names = []
+    for text, _x0, _x1, part in cells:
+        f = layout.columns.get(norm_header(text), "")
+        if not f and part:  # "Total / Amount": the bottom line alone often names it
+            f = layout.columns.get(norm_header(part), "")
+        names.append(f)
+    if not any(names):
         return None  # no standard title at all (Amount, Description): no header, skip the words
     cols = []
     known = 0
-    for c, f in zip(cells, by_name):
-        f = f or field_by_words(c.text)
+    unknown = []
+    for (text, x0, x1, _part), f in zip(cells, names):
+        f = f or field_by_words(text)
+        if not f:
+            unknown.append(text)
         known += f != ""
-        cols.append(Column("" if f == "ignore" else f, c.x0, c.x1, c.text))
+        cols.append(Column("" if f == "ignore" else f, x0, x1, text))
     fields = {c.field for c in cols}
     if "amount" not in fields or not fields & {"description", "service_id"}:
         return None
     if known < max(2, 0.6 * len(cells)):
         return None
     out = Columns(cols)
-    out.unknown = [c.text for c, f in zip(cells, by_name) if not f and not field_by_words(c.text)]
+    out.known, out.unknown = known, unknown
     return out
+
+
+def _under(top: Line, below: Line) -> bool:
+    """`below` could be the second line of `top`'s column titles: close under it, no amounts."""
+    return (below.page == top.page and below.y - top.y <= 2 * max(top.h, below.h)
+            and not any(MONEY.match(c.text) for c in below.cells))
+
+
+def _stack(top: list, bottom: list) -> list[tuple]:
+    """Cells of two title lines, a top cell joined with the bottom cell it overlaps."""
+    out, used = [], set()
+    for t in top:
+        match = next((k for k, b in enumerate(bottom) if k not in used and b.x0 < t.x1 and b.x1 > t.x0), None)
+        if match is None:
+            out.append((t.text, t.x0, t.x1, None))
+            continue
+        used.add(match)
+        b = bottom[match]
+        out.append((f"{t.text} {b.text}", min(t.x0, b.x0), max(t.x1, b.x1), b.text))
+    out += [(b.text, b.x0, b.x1, None) for k, b in enumerate(bottom) if k not in used]
+    return sorted(out, key=lambda c: c[1])
