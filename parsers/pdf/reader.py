@@ -225,9 +225,11 @@ class PdfReader:
         sid_col = cols.by_field.get("service_id")
         in_sid = sid_col is not None and all(cols.column_of(c.x0, c.x1) is sid_col for c in ln.cells)
         # no service column: the ID left of the descriptions, or a bare ID heading its group
-        # at the table's left edge ("(212) 555-0145", "17 DFGS 212 555 0273 T27")
+        # in bold at the table's left edge ("(212) 555-0145", "17 DFGS 212 555 0273 T27"); a
+        # plain line there ("1 Dock Rd", the circuit's address) is no ID
         left = sid_col is None and (first.x1 <= cols.left_of_description() + 1 or (
-            first.x0 <= cols.cols[0].x0 + 1 and all(map(_ID_TOKEN.match, first.text.split()))))
+            first.x0 <= cols.cols[0].x0 + 1 and all(map(_ID_TOKEN.match, first.text.split()))
+            and ln.bold))
         if (in_sid or left) and _ID_LIKE.match(first.text):
             self.service, self.prev = first.text, None
             return True
