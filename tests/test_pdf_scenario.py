@@ -11,6 +11,7 @@ parsers/layouts describes (fixtures/unseen_layouts.py), read by the generic read
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import replace
 from decimal import Decimal
@@ -21,7 +22,7 @@ import pypdfium2 as pdfium
 import pytest
 from click.testing import CliRunner
 
-from fixtures.pdf_invoices import Col
+from fixtures.pdf_invoices import Col, insert_page
 from fixtures.scenario import CARRIERS
 from fixtures.scenario_pdf import generate_pdf
 from fixtures.truth import CENT, check_against_truth, differences, finding_key, load_truth, score
@@ -32,6 +33,14 @@ from reconcile.cli import main
 from reconcile.ids import service_key
 
 CARRIER_NAMES = {c.key: c.name for c in CARRIERS}
+
+
+def page_texts(path: Path) -> list[str]:
+    doc = pdfium.PdfDocument(path.read_bytes())
+    try:
+        return [doc[i].get_textpage().get_text_range() for i in range(len(doc))]
+    finally:
+        doc.close()
 
 
 def audit_pdfs(folder: Path):
@@ -74,13 +83,11 @@ def assert_every_page_accounted_for(bills, result) -> None:
         drawn = Counter((src, bill.page_of[i], line_fields(ln)[1:]) for i, ln in enumerate(bill.lines))
         read = Counter({k: n for k, n in lines_by_source.items() if k[0] == src})
         assert read == drawn, f"{bill.path.name}: lines read on the wrong page or not at all"
-        doc = pdfium.PdfDocument(bill.path)
-        n_pages = len(doc)
-        doc.close()
+        n_pages = len(page_texts(bill.path))
         (inv,) = [i for i in result.invoices if i.source == src]
         named = {e.page for e in result.errors if e.file == src and e.page}
         named |= {p for p in range(1, n_pages + 1) for note in result.notes
-                  if note.startswith(src) and f"page {p}" in note}
+                  if note.startswith(src) and re.search(rf"\bpage {p}\b", note)}
         assert inv.pages == n_pages or set(range(inv.pages + 1, n_pages + 1)) <= named, (
             f"{bill.path.name}: {n_pages} pages, the invoice read spans {inv.pages}")
         with_rows = set(bill.page_of.values())
@@ -120,6 +127,25 @@ def test_every_page_of_every_pdf_is_accounted_for(known_layouts):
     assert_every_page_accounted_for(bills, result)
 
 
+def test_pages_without_charges_are_named_and_change_no_finding(tmp_path):
+    """A blank page and a closing notice page in some bills: each is named in the notes, and
+    the audit is unchanged."""
+    _, bills = generate_pdf(tmp_path, 2024)
+    changed = bills[::9]
+    for bill in changed:
+        n = len(page_texts(bill.path))
+        insert_page(bill.path, n + 1, ["Important information about your bill",
+                                       "Questions about your bill? Call 1-800-555-0100."])
+        insert_page(bill.path, 2)
+    result = audit_pdfs(tmp_path)
+    assert_matches_truth(tmp_path, result)
+    for bill in changed:
+        n = len(page_texts(bill.path))
+        notes = [note for note in result.notes if note.startswith(str(bill.path))]
+        assert any(re.search(r"\bpage 2\b.*blank", note) for note in notes), notes
+        assert any(re.search(rf"\bpage {n}\b.*Important information", note) for note in notes), notes
+
+
 def test_cli_audits_a_folder_of_pdfs_like_csv(tmp_path):
     generate_pdf(tmp_path, 11)
     out = tmp_path / "report"
@@ -147,7 +173,7 @@ def test_pdf_scenario_without_planted_errors_has_no_findings(tmp_path):
 @pytest.mark.parametrize("layout", sorted(UNSEEN))
 def test_unseen_layout_audits_like_csv(tmp_path, layout, seed):
     _, bills = generate_pdf(tmp_path, seed, unseen_styles(layout, CARRIER_NAMES))
-    first_pages = [pdfium.PdfDocument(b.path)[0].get_textpage().get_text_range() for b in bills[::14]]
+    first_pages = [page_texts(b.path)[0] for b in bills[::14]]
     assert {find_layout(text).name for text in first_pages} == {"generic"}
     result = audit_pdfs(tmp_path)
     measured = score(load_truth(tmp_path), result.findings)
