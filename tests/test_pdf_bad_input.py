@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,7 @@ BAD = {
     "truncated.pdf": (write_truncated_pdf, ("truncated",), None),
     "spreadsheet.pdf": (write_not_a_pdf, ("not a PDF",), None),
     "empty.pdf": (_zero_bytes, ("empty",), None),
-    "meeting_notes.pdf": (write_non_invoice_pdf, ("not an invoice",), None),
+    "meeting_notes.pdf": (write_non_invoice_pdf, ("not read as an invoice", "account"), None),
 }
 
 
@@ -144,3 +145,24 @@ def test_a_page_pdfium_cannot_read_is_an_error_naming_it(tmp_path, monkeypatch):
     assert "could not be read" in page3[0].reason
     assert got.lines and all(ln.page != 3 for ln in got.lines)
     assert got.invoices[0].self_check_failed, "its charges are missing: the bill can't vouch for itself"
+
+
+REAL = Path(__file__).resolve().parents[1].parent / "shared" / "real-samples" / "invoice2data"
+
+
+@pytest.mark.skipif(not (REAL / "free_fiber.pdf").is_file(), reason=f"{REAL} not present")
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_real_french_isp_bill_is_read_or_refused_in_one_clear_error(engine):
+    """Free's fibre bill (invoice2data's fixture): French labels, HT/TVA/TTC columns. No
+    layout describes it: it must not crash, and either its lines make its printed total or
+    it is one error naming the file."""
+    path = REAL / "free_fiber.pdf"
+    expected = json.loads((REAL / "free_fiber.json").read_text())[0]
+    got = read_pdf_invoices(path, engine=engine)
+    if got.lines:
+        assert sum(ln.amount for ln in got.lines) == Decimal(str(expected["amount"]))
+        assert got.invoices[0].invoice_number == expected["invoice_number"]
+    else:
+        (err,) = got.errors
+        assert err.file == str(path) and err.effect == "file skipped"
+        assert "parsers/layouts" in err.reason

@@ -135,3 +135,15 @@ def test_column_titles_printed_on_two_lines(tmp_path, titles):
     got = read_pdf_invoices(path)
     assert got.errors == []
     assert by_fields(got.lines, style) == by_fields(lines, style)
+
+
+def test_a_column_no_layout_names_is_noted_not_dropped_unseen(tmp_path):
+    base = LAYOUTS["unseen"]
+    style = replace(base, columns=tuple(replace(c, title="Asset Tag") if c.field == "service_id" else c
+                                        for c in base.columns))
+    inv, lines = sample_invoice(20, carrier=style.carrier)
+    path = render_invoice_pdf(inv, lines, tmp_path / "bill.pdf", style, rows_per_page=8)
+    got = read_pdf_invoices(path)
+    (note,) = [n for n in got.notes if "'Asset Tag'" in n]
+    assert note.startswith(f"{path}: page 1 line ") and "not read" in note
+    assert sorted(ln.amount for ln in got.lines) == sorted(ln.amount for ln in lines)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.pdf_invoices import money_text
+from fixtures.pdf_invoices import money_text, render_invoice_pdf, replace, sample_invoice
 from parsers.pdf import read_pdf_invoices
 from pdf_cases import LAYOUTS, page_texts, render, write_inventory
 from reconcile.audit import run_audit
@@ -89,3 +89,23 @@ def test_a_clean_bill_passes_its_own_check_with_no_finding(tmp_path):
     result = audit(tmp_path, path, inv, lines, "bluepeak")
     assert result.errors == [] and not result.invoices[0].self_check_failed
     assert not [f for f in result.findings if f.rule == MISMATCH]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_a_total_printed_on_the_section_heading_line_checks_the_section(tmp_path, layout):
+    """"Usage Charges ..... 230.50" then the rows, no closing subtotal: the heading is a
+    heading (not a charge) and its figure checks the section's lines."""
+    style = replace(LAYOUTS[layout], heading_total=True, subtotal="")
+    inv, lines = sample_invoice(40, carrier=style.carrier)
+    clean = render_invoice_pdf(inv, lines, tmp_path / "clean.pdf", style, rows_per_page=6)
+    got = read_pdf_invoices(clean)
+    assert got.errors == [] and len(got.lines) == len(lines) and not got.invoices[0].self_check_failed
+    assert {ln.section for ln in got.lines} == {style.headings[style.sections[ln.charge_type]] for ln in lines}
+
+    usage = next(i for i, ln in enumerate(lines) if ln.charge_type.value == "usage")
+    bad = render_invoice_pdf(inv, lines, tmp_path / "bad.pdf", style, rows_per_page=6,
+                             misprint={usage: "amount_shift"})
+    got = read_pdf_invoices(bad)
+    assert [e.effect for e in got.errors] == ["row skipped", "self-check failed"]
+    assert f"'{style.headings['usage']}'" in got.errors[1].reason
+    assert got.invoices[0].self_check_failed

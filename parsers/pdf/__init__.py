@@ -86,6 +86,7 @@ def _read(path: Path, src: str, password: str | None, engine: str) -> ParsedInvo
     out.notes.extend(f"{src}: page {p}: blank (no text and no images)" for p in blank)
     out.notes.extend(f"{src}: page {p}: nothing on it was read as invoice fields or charges "
                      f"(it begins {text[:60]!r})" for p, text in idle.items())
+    out.notes.extend(reader.notes)
     _finish(reader, src, out, sorted(unread))
     return out
 
@@ -98,7 +99,9 @@ def _finish(reader: PdfReader, src: str, out: ParsedInvoices, unread: list[int])
     if not any(d.rows for d in drafts):
         if not any(d.fields.get("account") or d.fields.get("invoice_number") for d in drafts):
             out.errors.append(InputError(file=src, reason=(
-                "not an invoice: no account or invoice number and no table of charges found"),
+                "not read as an invoice: no account or invoice number and no table of charges "
+                "were recognised (not a bill, or a layout that a YAML in parsers/layouts must "
+                "describe)"),
                 effect="file skipped"))
         else:
             out.errors.append(InputError(file=src, reason=(
@@ -133,6 +136,12 @@ def _build(d: Draft, reader: PdfReader, src: str, out: ParsedInvoices, unread: l
                   due_date=f.get("due_date"), source=src, unreadable_rows=d.unreadable,
                   pages=(d.last_page - d.first_page + 1) if d.first_page else None)
     out.notes.extend(f"{src}: invoice {number}: {n}" for n in take_charge_summary(d.sections))
+    for sec in d.sections:
+        error, note = sec.check_stated() or ("", "")
+        if error:
+            out.errors.append(InputError(file=src, page=sec.page, reason=error, effect="self-check failed"))
+        if note:
+            out.notes.append(f"{src}: invoice {number}: {note}")
     printed, where = f.get("current_charges"), d.where.get("current_charges", "")
     if d.detail_total and printed is not None and d.detail_total[0] != printed:
         out.notes.append(f"{src}: current charges printed as {money(printed)} ({where}) and "
@@ -147,7 +156,6 @@ def _build(d: Draft, reader: PdfReader, src: str, out: ParsedInvoices, unread: l
     if verdict.note:
         out.notes.append(f"{src}: invoice {number}: {verdict.note}")
     _summary_note(f, src, number, out)
-    out.notes.extend(f"{src}: invoice {number}: {n}" for n in d.notes)
     for sec in d.sections:
         for row in sec.rows:
             _add_line(out, inv, sec, row, layout, src)

@@ -73,7 +73,8 @@ class PdfReader:
         self.prev_bold = False
         self.carrier_guess = ""
         self.used: set[int] = set()  # pages that gave fields, headings, rows or totals
-        self.noted: set[tuple[int, str]] = set()  # (invoice, column title) already in the notes
+        self.notes: list[str] = []
+        self._unknown_titles: set[str] = set()
 
     @property
     def d(self) -> Draft:
@@ -96,8 +97,8 @@ class PdfReader:
                 if cols is not None:
                     self.cols, self.in_table, self.prev = cols, True, None
                     self._touch(ln)
-                    self.unknown_columns(cols, ln)
                     skip = i + cols.rows - 1
+                    self._note_unknown(cols, ln)
                     continue
             elif not self.in_table and self.cols is not None and self._amount_cell(ln) is not None:
                 self.in_table = True  # a continuation page without its own header row
@@ -106,14 +107,14 @@ class PdfReader:
             else:
                 self.outside_line(ln, money, lines[i + 1] if i + 1 < len(lines) else None)
 
-    def unknown_columns(self, cols: Columns, ln: Line) -> None:
-        """A column the reader can't name is not read: say so once, or an unread service ID
-        column would go unnoticed (the totals still add up)."""
+    def _note_unknown(self, cols: Columns, ln: Line) -> None:
+        """A column nobody names is not read: say so once, so its values never vanish unseen."""
         for title in cols.unknown:
-            if (len(self.drafts), title) not in self.noted:
-                self.noted.add((len(self.drafts), title))
-                self.d.notes.append(f"column '{title}' of the charge table (page {ln.page}) is not one "
-                                    "the reader knows (generic.yaml columns): its values were not read")
+            if title not in self._unknown_titles:
+                self._unknown_titles.add(title)
+                self.notes.append(f"{self.src}: page {ln.page} line {ln.no}: column '{title}' is not a "
+                                  "known column and was not read (a layout YAML in parsers/layouts can "
+                                  "name it)")
 
     def _touch(self, ln: Line) -> None:
         self.used.add(ln.page)
@@ -127,7 +128,8 @@ class PdfReader:
             self.header(found, ln)
             return
         if money:
-            return  # account summary figures: not charges
+            self.heading_with_total(ln, money)  # else account summary figures: not charges
+            return
         if self.heading(ln, strong=True):
             return
         if self.d.sections:
@@ -137,9 +139,11 @@ class PdfReader:
         self._touch(ln)
         if money:
             kind = self.total_kind(ln)
+            if kind == "adjustments" and self.heading_with_total(ln, money):
+                return  # "Adjustments (12.00)" in bold in the detail: a section and its total
             if kind:
                 self.total(kind, ln, money)
-            else:
+            elif not self.heading_with_total(ln, money):
                 self.charge_row(ln)
             return
         cont = self.is_continuation(ln)
@@ -176,11 +180,29 @@ class PdfReader:
 
     # --- sections and services --------------------------------------------------------
 
-    def heading(self, ln: Line, strong: bool, any_words: bool = False) -> bool:
+    def heading_with_total(self, ln: Line, money) -> bool:
+        """A bold section heading with the section's total on its line ("Monthly Charges
+        1,234.56"): a heading, and a figure the section's lines must make. Only a line of
+        a label and one amount is looked at (a charge row with just a description and an
+        amount is not bold)."""
+        if len(money) != 1 or len(ln.cells) != 2 or ln.cells[1] is not money[0]:
+            return False
+        label = ln.cells[0].text
+        first = label.split(None, 1)[0].lower()
+        if first in ("total", "totals", "subtotal", "sub-total") or not ln.bold:
+            return False
+        if not self.heading(ln, strong=True, any_words=self.in_table, text=label):
+            return False
+        sec = self.d.section
+        if sec.stated is None:
+            sec.stated, sec.stated_where = money_value(money[0].text), f"page {ln.page} line {ln.no}"
+        return True
+
+    def heading(self, ln: Line, strong: bool, any_words: bool = False, text: str | None = None) -> bool:
         """A section heading starts a section (or continues the current one on a new page)."""
         if not strong or len(ln.cells) > 3 or len(ln.text) > 90:
             return False
-        text = _CONTINUED.sub("", ln.text).strip()
+        text = _CONTINUED.sub("", ln.text if text is None else text).strip()
         period = None
         m = _PERIOD_IN_TEXT.search(text)
         if m:

@@ -47,6 +47,8 @@ class Section:
     verified: int = 0  # rows (from the first) a printed subtotal has confirmed
     group_start: int = 0  # first row after the last printed subtotal
     failed: bool = False
+    stated: Decimal | None = None  # a total printed on the heading line, for the whole section
+    stated_where: str = ""
 
     def add(self, row: Row) -> None:
         self.rows.append(row)
@@ -65,6 +67,23 @@ class Section:
         return (f"section '{self.name}' ({pages}): the lines read add up to {money(group)}"
                 f" but the printed subtotal is {money(printed)} (difference "
                 f"{money(printed - group)}); a charge line was misread or missed")
+
+    def check_stated(self) -> tuple[str, str] | None:
+        """The total printed with the heading, once every row is read: (error, note) text.
+        When the section's own subtotals already vouch for its lines, a heading figure that
+        differs is the carrier's figures disagreeing (a note); else our misreading (unless a
+        failed subtotal has already said so)."""
+        if self.stated is None or not self.rows or self.stated == self.total or self.failed:
+            if self.stated is not None and self.rows:
+                self.verified = len(self.rows)
+            return None
+        text = (f"section '{self.name}': the lines read add up to {money(self.total)} but the "
+                f"total printed with its heading ({self.stated_where}) is {money(self.stated)} "
+                f"(difference {money(self.stated - self.total)})")
+        if self.verified == len(self.rows):
+            return "", f"{text}; its printed subtotals agree with the lines"
+        self.failed = True
+        return f"{text}; a charge line was misread or missed", ""
 
     @property
     def unchecked(self) -> bool:

@@ -31,7 +31,7 @@ class Columns:
         self.cols = cols
         self.known = 0  # columns with a known name
         self.rows = 1  # printed lines of column titles
-        self.unknown: list[str] = []  # titles no layout or title word knows: their cells are not read
+        self.unknown: list[str] = []  # titles neither a layout nor their words name: not read
         self.fields = {c.field for c in cols}
         self.by_field = {c.field: c for c in reversed(cols)}  # first of a name wins
         # a cell is only compared with the columns around its centre
