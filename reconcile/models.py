@@ -34,7 +34,7 @@ class InvoiceLine(BaseModel):
 
     line_id: int  # position in the batch; stable within one run
     source: str  # file the line came from
-    row: int  # row (CSV/XLSX, 1-based physical line) or page (PDF) in that file
+    row: int  # row (CSV/XLSX, 1-based physical line) or printed line on its page (PDF)
     page: int | None = None
     carrier: str = ""
     account: str
