@@ -6,6 +6,7 @@ person can act on; callers turn it into an `InputError` naming the file and row.
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -167,8 +168,7 @@ def add_months(d: date, months: int) -> date:
 
 
 def days_in_month(year: int, month: int) -> int:
-    nxt = date(year + (month == 12), month % 12 + 1, 1)
-    return (nxt - timedelta(days=1)).day
+    return calendar.monthrange(year, month)[1]
 
 
 def month_end(d: date) -> date:

@@ -27,7 +27,11 @@ from reconcile.values import DATE_PATTERN, parse_money, parse_period
 
 _PERIOD_IN_TEXT = re.compile(rf"\(?({DATE_PATTERN})\s*(?:-|–|—|to|thru|through)\s*({DATE_PATTERN})\)?", re.I)
 _CONTINUED = re.compile(r"[\s(:-]*\bcontinued\b\)?\s*$|[\s:]+$", re.I)
-_ID_LIKE = re.compile(r"^[A-Za-z0-9][\w./:()#-]*\d[\w./:()#-]*$")
+# a service ID as printed: phone numbers start "(" or "+", and IDs may be spaced
+# ("+1 212 555 0190", "17 DFGS 212 555 0273 T27"); it has a digit
+_ID_LIKE = re.compile(r"^(?=\D*\d)[(+]?[A-Za-z0-9][\w./:()#+-]*(?: [\w./:()#+-]+)*$")
+_ID_TOKEN = re.compile(r"^[(+]?[\w./:()#+-]*\d[\w./:()#+-]*$|^[A-Za-z]{1,5}$")  # no long words
+_ID_END = re.compile(r"\s+-\s|\s{2,}")  # "ID - description" in one cell: the ID ends here
 _TOTAL_KINDS = {"current_charges", "amount_due", "previous_balance", "payments", "adjustments"}
 _OTHER_COLUMNS = ("service_id", "period", "period_start", "period_end", "quantity", "unit_price")
 _TOTAL_WORD = re.compile(r"^\s*(?:sub-?\s?)?total(?: for)?:?\s*|\s*(?:sub-?\s?)?total:?\s*$", re.I)
@@ -144,11 +148,12 @@ class PdfReader:
                 self.charge_row(ln)
             return
         cont = self.is_continuation(ln)
-        if self.heading(ln, strong=not cont or (ln.bold and not self.prev_bold)):
+        stands_out = cont and ln.bold and not self.prev_bold  # bold under a plain row: no wrap
+        if self.heading(ln, strong=not cont or stands_out):
             return
         if self.service_line(ln, by_position=False):
             return
-        if cont:
+        if cont and not stands_out:
             self.prev.description = f"{self.prev.description} {ln.text}"
             self.prev_y = ln.y
             return
@@ -227,10 +232,12 @@ class PdfReader:
 
     def service_line(self, ln: Line, by_position: bool = True) -> bool:
         lay = self.layout
-        m = lay.service_line.match(ln.text) if lay.service_line else None
+        m = lay.service_line.match(ln.cells[0].text) if lay.service_line else None
         if m:
-            self.service, self.prev = (m.groupdict().get("id") or m.group(1)), None
-            return True
+            sid = _service_id_in(ln.cells[0].text, m)
+            if sid:
+                self.service, self.prev = sid, None
+                return True
         if lay.account_level and lay.account_level.match(ln.text):
             self.service, self.prev = "", None
             return True
@@ -240,7 +247,12 @@ class PdfReader:
         first = ln.cells[0]
         sid_col = cols.by_field.get("service_id")
         in_sid = sid_col is not None and all(cols.column_of(c.x0, c.x1) is sid_col for c in ln.cells)
-        left = sid_col is None and first.x1 <= cols.left_of_description() + 1
+        # no service column: the ID left of the descriptions, or a bare ID heading its group
+        # in bold at the table's left edge ("(212) 555-0145", "17 DFGS 212 555 0273 T27"); a
+        # plain line there ("1 Dock Rd", the circuit's address) is no ID
+        left = sid_col is None and (first.x1 <= cols.left_of_description() + 1 or (
+            first.x0 <= cols.cols[0].x0 + 1 and all(map(_ID_TOKEN.match, first.text.split()))
+            and ln.bold))
         if (in_sid or left) and _ID_LIKE.match(first.text):
             self.service, self.prev = first.text, None
             return True
@@ -368,6 +380,14 @@ class PdfReader:
                                         effect=effect))
         if effect == "row skipped":
             self.d.unreadable += 1
+
+
+def _service_id_in(cell: str, m: re.Match) -> str:
+    """The ID a service line's label introduces. It runs to the end of its cell, so a spaced
+    ID is not cut at its first space; "" when that is no ID (no digit in it)."""
+    group = "id" if "id" in m.re.groupindex else 1
+    sid = _ID_END.split(cell[m.start(group):].strip(), 1)[0]
+    return sid if _ID_LIKE.match(sid) else ""
 
 
 def money_value(text: str) -> Decimal:

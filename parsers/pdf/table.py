@@ -8,8 +8,10 @@ its header, right-aligned amounts end under theirs, so overlap holds for both.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
 
 from parsers.pdf.layout import Layout
 from parsers.pdf.lines import MONEY, Line
@@ -33,7 +35,7 @@ class Columns:
         # ("Service" over "Period" is not a second service ID column)
         self.score = (len(self.fields - {""}), 0)
         self.rows = 1  # printed lines of column titles
-        self.unknown: list[str] = []  # titles no layout names (their values are not read)
+        self.unknown: list[str] = []  # titles neither a layout nor their words name: not read
         self.by_field = {c.field: c for c in reversed(cols)}  # first of a name wins
         # a cell is only compared with the columns around its centre
         self._edges = [(a.x1 + b.x0) / 2 for a, b in zip(cols, cols[1:])]
@@ -63,6 +65,25 @@ class Columns:
         return col.x0 if col else 0.0
 
 
+# Column titles no layout lists, by their words ("Telephone/Circuit No.", "Description of
+# Service", "Amount Billed"). First rule wins: a description or period title may name the
+# service, an ID title names no description.
+_TITLE_WORDS = [(re.compile(rx), f) for rx, f in [
+    (r"\bdescription\b", "description"),
+    (r"\b(?:period|dates)\b", "period"),
+    (r"\b(?:qty|quantity)\b", "quantity"),
+    (r"\b(?:rate|price)\b", "unit_price"),
+    (r"\b(?:amount|amt)\b", "amount"),
+    (r"\b(?:circuit|ckt|telephone|phone|tn|wtn|btn|mdn)\b|\bservice (?:id|number|no)\b", "service_id"),
+]]
+
+
+@lru_cache(maxsize=4096)
+def field_by_words(title: str) -> str:
+    words = " ".join(re.split(r"[^a-z0-9]+", title.lower().replace("#", " no ")))
+    return next((f for rx, f in _TITLE_WORDS if rx.search(words)), "")
+
+
 def header_row(line: Line, layout: Layout, below: Line | None = None) -> Columns | None:
     """The line as column headers, when it names an amount and a description or service.
     With `below`: titles printed on two lines ("Charge" over "Amount") are tried too, and
@@ -89,16 +110,22 @@ def _is_heading(line: Line, layout: Layout) -> bool:
 
 def _columns(cells: list[tuple], layout: Layout) -> Columns | None:
     """cells: (title, x0, x1, bottom part of a two-line title or None)."""
-    cols = []
-    known = 0
-    unknown = []
-    for text, x0, x1, part in cells:
+    names = []
+    for text, _x0, _x1, part in cells:
         f = layout.columns.get(norm_header(text), "")
         if not f and part:  # "Total / Amount": the bottom line alone often names it
             f = layout.columns.get(norm_header(part), "")
-        known += f != ""
+        names.append(f)
+    if not any(names):
+        return None  # no standard title at all (Amount, Description): no header, skip the words
+    cols = []
+    known = 0
+    unknown = []
+    for (text, x0, x1, _part), f in zip(cells, names):
+        f = f or field_by_words(text)
         if not f:
             unknown.append(text)
+        known += f != ""
         cols.append(Column("" if f == "ignore" else f, x0, x1, text))
     fields = {c.field for c in cols}
     if "amount" not in fields or not fields & {"description", "service_id"}:
