@@ -177,8 +177,18 @@ def audit_parsed(services: list[Service], invoices: list[Invoice], lines: list[I
     result.findings = run_rules(AuditContext(result), only)
     result.findings.sort(key=lambda f: (-f.amount_at_issue, f.rule, f.account, f.invoice_number,
                                         f.service_id))
+    _number_repeats(result.findings)
     timings["rules"] = time.perf_counter() - t0 - t1
     return result
+
+
+def _number_repeats(findings) -> None:
+    """The same problem twice on one bill (a row repeated three times) gets ids -2, -3."""
+    seen: dict[str, int] = {}
+    for f in findings:
+        n = seen[f.id] = seen.get(f.id, 0) + 1
+        if n > 1:
+            f.id = f"{f.id}-{n}"
 
 
 def _fill_carriers(result: AuditResult) -> None:

@@ -167,18 +167,12 @@ class Finding(BaseModel):
 
 
 def finding_id(f: Finding) -> str:
-    """A short hash of what the finding is about, so the same problem keeps its id across runs."""
-    parts = [
-        f.rule,
-        f.carrier,
-        f.account,
-        f.invoice_number,
-        f.service_id,
-        str(f.period_start or ""),
-        str(f.period_end or ""),
-        f.description,
-        str(f.evidence.get("line_ids_key", "")),
-    ]
+    """A short hash of what the finding is about, so the same problem keeps its id across runs:
+    what was billed, not where the file was (paths change between runs). The audit numbers
+    true repeats (one row billed three times) with -2, -3 (reconcile.audit)."""
+    parts = [f.rule, f.carrier, f.account, f.invoice_number, f.service_id,
+             str(f.period_start or ""), str(f.period_end or ""), f.description,
+             f"{f.billed_amount:.2f}"]
     return f.rule[:3].upper() + "-" + hashlib.sha1("|".join(parts).encode()).hexdigest()[:10]
 
 

@@ -40,7 +40,7 @@ def _plain(v):
 
 def finding_record(f) -> dict:
     d = {k: _plain(getattr(f, k)) for k in FINDING_COLUMNS if k != "evidence"}
-    d["evidence"] = _plain({k: v for k, v in f.evidence.items() if k != "line_ids_key"})
+    d["evidence"] = _plain(f.evidence)
     return d
 
 

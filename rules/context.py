@@ -82,7 +82,6 @@ class AuditContext:
             ev["inventory_row"] = service.evidence()
         if lines:
             ev["lines"] = [self.line_evidence(ln) for ln in lines]
-            ev["line_ids_key"] = ",".join(f"{ln.source}:{ln.row}" for ln in lines)
         ev.update(evidence)
         if claim:
             self.claimed.update(ln.line_id for ln in lines)

@@ -58,3 +58,17 @@ def test_lines_csv_tags_exactly_the_lines_each_finding_is_about(tmp_path):
             where = f"{rows[i]['source']} row {rows[i]['row']}"
             assert where in [ln["where"] for ln in f["evidence"]["lines"]]
     assert set(tagged) <= {f["id"] for f in about_lines}
+
+
+def test_finding_ids_are_unique_and_survive_moving_the_files(tmp_path):
+    import shutil
+
+    generate(tmp_path / "a", 7)
+    shutil.copytree(tmp_path / "a", tmp_path / "elsewhere" / "b")
+    first = run_audit([tmp_path / "a" / "invoices"], tmp_path / "a" / "inventory.xlsx")
+    moved = run_audit([tmp_path / "elsewhere" / "b" / "invoices"],
+                      tmp_path / "elsewhere" / "b" / "inventory.xlsx")
+    ids = [f.id for f in first.findings]
+    assert len(ids) == len(set(ids)) >= 20
+    assert [(f.id, f.explanation) for f in moved.findings] == \
+        [(f.id, f.explanation) for f in first.findings]
