@@ -1,7 +1,9 @@
 """Service periods: how many months a period is worth, under the conventions carriers use.
 
 Carriers prorate partial months differently (domain.md R12): actual days of the calendar
-month, 30-day months, or anniversary cycles, and some round a daily rate to cents first.
+month, 30-day months, or anniversary cycles (counted from the period's start, or back from
+its end: a first partial period is its days over the billing cycle it closes), and some
+round a daily rate to cents first.
 `expected_charges` returns the primary figure (actual days of each calendar month) and
 every accepted alternative; a rule flags a charge only above all of them.
 """
@@ -42,6 +44,19 @@ def anniversary_months(start: date, end: date) -> Decimal:
     return Decimal(whole) + Decimal((end - rest_from).days + 1) / Decimal(cycle)
 
 
+def cycles_back_from_end(start: date, end: date) -> Decimal:
+    """Whole cycles ending on `end`, then the days before them over the length of the cycle
+    they fall in: Mar 9-14 of a 15th-to-14th cycle is 6/28 after a 28-day February."""
+    whole = 0
+    while add_months(end + ONE_DAY, -(whole + 1)) >= start:
+        whole += 1
+    rest_to = add_months(end + ONE_DAY, -whole)
+    if rest_to <= start:
+        return Decimal(whole)
+    cycle = (rest_to - add_months(end + ONE_DAY, -(whole + 1))).days
+    return Decimal(whole) + Decimal((rest_to - start).days) / Decimal(cycle)
+
+
 def thirty_day_months(start: date, end: date) -> Decimal:
     """Full calendar months count one; the other days are thirtieths."""
     total = Decimal(0)
@@ -64,7 +79,8 @@ def expected_charges(rate: Decimal, start: date, end: date) -> tuple[Decimal, li
         Decimal(0),
     )
     alts = [primary, _cents(rate * calendar_months(start, end)), _cents(rate * cycles),
-            _cents(rate * thirty_day_months(start, end)), _cents(daily_rounded)]
+            _cents(rate * thirty_day_months(start, end)), _cents(daily_rounded),
+            _cents(rate * cycles_back_from_end(start, end))]
     return primary, alts
 
 
