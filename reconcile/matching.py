@@ -10,8 +10,9 @@
 3. Fuzzy: rapidfuzz ratio on the delimiter-free key, within the line's account when the
    inventory knows that account, accepted above `match_threshold` and only when the best
    candidate beats the next by `match_margin`. Phone numbers are never fuzzy-matched: one
-   digit apart is another line. A fuzzy candidate already billed under its own ID on the
-   same invoice is refused: the near-miss is more likely a second, unknown service.
+   digit apart is another line. A fuzzy candidate already billed on the same invoice under
+   its own ID, or under an ID closer to it, is refused: the near-miss is more likely a
+   second, unknown service.
 Every line gets a `Match` with method, score and reason; unmatched lines keep their three
 nearest candidates for the unknown-service finding.
 """
@@ -30,6 +31,7 @@ from reconcile.result import AuditOptions, Match
 _EXACT_CIRCUIT = "same circuit ID after normalising delimiters, case and zero-fill"
 _EXACT_PHONE = "same telephone number after normalising punctuation and country code"
 _IDENTICAL = "identical ID"
+_OWN_ID = 1000.0  # above any score: the service is billed under its own (normalised) ID
 
 
 class Matcher:
@@ -61,7 +63,8 @@ class Matcher:
     def match_all(self, lines: list[InvoiceLine]) -> list[Match]:
         matches: list[Match | None] = [None] * len(lines)
         pending: dict[tuple[str, str], list[int]] = defaultdict(list)
-        exact_on_invoice: dict[tuple[str, str], set[int]] = defaultdict(set)
+        # (account, invoice, service) -> best score of a line billing it; _OWN_ID for exact
+        best: dict[tuple[str, str, int], float] = {}
         for ln in lines:
             m = self._exact(ln)
             if m is None:
@@ -69,17 +72,25 @@ class Matcher:
                 continue
             matches[ln.line_id] = m
             if m.service is not None:
-                exact_on_invoice[(ln.account, ln.invoice_number)].add(m.service)
-        for (key, acct), ids in pending.items():
-            found = self._near(key, acct, lines[ids[0]])
+                best[(ln.account, ln.invoice_number, m.service)] = _OWN_ID
+        found = {pk: self._near(*pk, lines[ids[0]]) for pk, ids in pending.items()}
+        for pk, ids in pending.items():
+            m = found[pk]
+            for i in ids if m.service is not None else ():
+                k = (lines[i].account, lines[i].invoice_number, m.service)
+                best[k] = max(best.get(k, 0.0), m.score)
+        for pk, ids in pending.items():
             for i in ids:
-                m = found
-                ln = lines[i]
-                if m.service is not None and m.service in exact_on_invoice[(ln.account, ln.invoice_number)]:
-                    other = self.services[m.service].service_id
-                    m = Match(None, "none", m.score,
-                              f"nearest inventory service {other} (score {m.score:.0f}) is already "
-                              f"billed under its own ID on this invoice", self._candidates(key, acct))
+                m, ln = found[pk], lines[i]
+                if m.service is not None and m.score < 100:
+                    # another ID on this invoice is closer to that service: this one is another one
+                    held = best[(ln.account, ln.invoice_number, m.service)]
+                    if held > m.score:
+                        other = self.services[m.service].service_id
+                        how = "under its own ID" if held == _OWN_ID else f"under an ID closer to it ({held:.0f})"
+                        m = Match(None, "none", m.score,
+                                  f"nearest inventory service {other} (score {m.score:.0f}) is already "
+                                  f"billed {how} on this invoice", self._candidates(*pk))
                 matches[i] = m
         return matches  # type: ignore[return-value]
 

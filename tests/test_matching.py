@@ -109,3 +109,16 @@ def test_telephone_number_matches_the_telephone_number_format_circuit_carrying_i
     assert "telephone-number-format circuit 12.FXMX.732.555.0147.T22" in got[0].reason
     assert got[2].service == 2, "a line with that very number in the inventory wins"
     assert got[3].method == "none"
+
+
+def test_fuzzy_refuses_a_service_another_id_on_the_invoice_matches_more_closely():
+    # a bill spelling every circuit without delimiters: no line matches exactly, and a
+    # circuit one digit off its twin (...1243 vs ...1234) is another circuit, not the twin again
+    services = [_svc(0, "12.FXMX.732.555.1234.T22"), _svc(1, "12.FXMX.212.555.9876.T22")]
+    got = match(services, [_line(0, "12FXMX7325551234T22"), _line(1, "12FXMX7325551243T22"),
+                           _line(2, "12FXMX7325551243T22", invoice="A2")])
+    assert (got[0].service, got[1].service) == (0, None)
+    assert "already billed under an ID closer to it (100)" in got[1].reason
+    assert got[2].service == 0, "on an invoice without its twin the near ID still matches"
+    same = match(services, [_line(0, "12FXMX7325551234T22"), _line(1, "12 FXMX 732 555 1234 T22")])
+    assert [m.service for m in same] == [0, 0], "one circuit spelled two ways is still one circuit"
