@@ -79,8 +79,9 @@ def expected_charges(rate: Decimal, start: date, end: date) -> tuple[Decimal, li
         Decimal(0),
     )
     alts = [primary, _cents(rate * calendar_months(start, end)), _cents(rate * cycles),
-            _cents(rate * thirty_day_months(start, end)), _cents(daily_rounded),
-            _cents(rate * cycles_back_from_end(start, end))]
+            _cents(rate * thirty_day_months(start, end)), _cents(daily_rounded)]
+    if cycles != int(cycles):  # a partial period: also over the billing cycle it closes
+        alts.append(_cents(rate * cycles_back_from_end(start, end)))
     return primary, alts
 
 
