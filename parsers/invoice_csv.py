@@ -27,6 +27,13 @@ _TOTAL_WORDS = {"total", "invoicetotal", "grandtotal", "totalcharges", "totaldue
 _SUBTOTAL = re.compile(r"^sub ?total", re.IGNORECASE)
 
 
+class _Fields(dict):
+    """A row's text by field; a field the file lacks reads as ""."""
+
+    def __missing__(self, name: str) -> str:
+        return ""
+
+
 @dataclass
 class ParsedInvoices:
     """What one file gave: invoices, their lines (ids local to the file), problems, notes."""
@@ -110,12 +117,15 @@ class _RowReader:
         return self.intern.setdefault(text, text)
 
     def read(self, rows) -> None:
+        fields = list(self.pos.items())
         for row_no, cells in rows:
             texts = [cell_text(c) if not isinstance(c, str) else c.strip() for c in cells]
             if not any(texts):
                 continue
+            n = len(texts)
+            values = _Fields((name, texts[i]) for name, i in fields if i < n)
             try:
-                self.row(row_no, cells, texts)
+                self.row(row_no, cells, texts, values.__getitem__)
             except ValueError as e:
                 self.error(row_no, str(e))
         self.out.invoices.extend(self.invoices.values())
@@ -125,16 +135,12 @@ class _RowReader:
         if effect == "row skipped" and self.last is not None:
             self.last.unreadable_rows += 1
 
-    def get(self, texts: list[str], name: str) -> str:
-        i = self.pos.get(name)
-        return texts[i] if i is not None and i < len(texts) else ""
-
     def raw(self, cells: list, name: str):
         i = self.pos.get(name)
         return cells[i] if i is not None and i < len(cells) else None
 
-    def row(self, row_no: int, cells: list, texts: list[str]) -> None:
-        g = lambda name: self.get(texts, name)  # noqa: E731
+    def row(self, row_no: int, cells: list, texts: list[str], g) -> None:
+        """One row; `g(field)` is the row's text for a field, "" when it has none."""
         if any(i < len(texts) and norm_header(texts[i]) in vals for i, vals in self.skip_cols):
             self.skipped_rows += 1
             return

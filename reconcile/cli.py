@@ -70,12 +70,15 @@ def _audit_options(f):
 @click.option("--password", default=None, help="Password for encrypted PDF invoices.")
 @click.option("--pdf-engine", type=click.Choice(["pdfium", "pdfplumber"]), default="pdfium",
               show_default=True, help="Text engine for PDF invoices.")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Processes reading invoice files  [default: one per core]")
 @_audit_options
-def audit(invoice_paths, inventory, columns, sheet, out_dir, password, pdf_engine, tolerance,
+def audit(invoice_paths, inventory, columns, sheet, out_dir, password, pdf_engine, jobs, tolerance,
           match_threshold):
     """Audit INVOICE_PATH... (files or folders) against --inventory."""
     options = AuditOptions(tolerance=tolerance, match_threshold=match_threshold)
-    sys.exit(_run(list(invoice_paths), inventory, columns, sheet, out_dir, options, password, pdf_engine))
+    sys.exit(_run(list(invoice_paths), inventory, columns, sheet, out_dir, options, password,
+                  pdf_engine, jobs))
 
 
 @main.command()
@@ -100,14 +103,16 @@ def sample_paths() -> tuple[Path, list[Path]]:
     return inventory, invoices
 
 
-def _run(invoice_paths, inventory, columns, sheet, out_dir, options, password, pdf_engine) -> int:
+def _run(invoice_paths, inventory, columns, sheet, out_dir, options, password, pdf_engine,
+         jobs=None) -> int:
     from reconcile.audit import run_audit
     from reports.console import summary_text
     from reports.outputs import write_all
 
     try:
         result = run_audit(invoice_paths, inventory, columns=columns, sheet=sheet, options=options,
-                           progress=_progress, pdf_password=password, pdf_engine=pdf_engine)
+                           progress=_progress, pdf_password=password, pdf_engine=pdf_engine,
+                           workers=jobs)
     except ValueError as e:  # a bad --columns mapping: the user's command, not the data
         click.echo(f"Error: {e}", err=True)
         return 2

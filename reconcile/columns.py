@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -66,6 +67,7 @@ INVOICE_FIELDS: dict[str, list[str]] = {
 INVOICE_REQUIRED = ("account", "invoice_number", "amount")
 
 
+@lru_cache(maxsize=65536)
 def norm_header(text: object) -> str:
     """'Circuit ID #' -> 'circuitid'. Case, space and punctuation blind."""
     return re.sub(r"[^0-9a-z]", "", str(text or "").lower().replace("#", "no"))

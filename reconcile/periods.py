@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from reconcile.values import CENT, add_months, days_in_month
 
@@ -26,10 +27,6 @@ def _month_spans(start: date, end: date):
         last = min(end, date(d.year, d.month, dim))
         yield (last - d).days + 1, dim
         d = last + ONE_DAY
-
-
-def calendar_months(start: date, end: date) -> Decimal:
-    return sum((Decimal(n) / Decimal(dim) for n, dim in _month_spans(start, end)), Decimal(0))
 
 
 def anniversary_months(start: date, end: date) -> Decimal:
@@ -57,32 +54,35 @@ def cycles_back_from_end(start: date, end: date) -> Decimal:
     return Decimal(whole) + Decimal((rest_to - start).days) / Decimal(cycle)
 
 
-def thirty_day_months(start: date, end: date) -> Decimal:
-    """Full calendar months count one; the other days are thirtieths."""
-    total = Decimal(0)
-    for n, dim in _month_spans(start, end):
-        total += 1 if n == dim else Decimal(n) / 30
-    return total
-
-
 def _cents(v: Decimal) -> Decimal:
     return v.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+@lru_cache(maxsize=8192)
+def _shape(start: date, end: date) -> tuple:
+    """What a period is worth in months under each convention. A batch has few distinct
+    periods and a million lines, so this is worked out once per period."""
+    spans = tuple(_month_spans(start, end))
+    calendar = sum((Decimal(n) / Decimal(dim) for n, dim in spans), Decimal(0))
+    cycles = anniversary_months(start, end)
+    thirty = sum((Decimal(1) if n == dim else Decimal(n) / 30 for n, dim in spans), Decimal(0))
+    # a period of whole billing cycles (e.g. the 15th to the 14th) is worth exactly that many
+    primary = cycles if cycles == int(cycles) else calendar
+    back = None if cycles == int(cycles) else cycles_back_from_end(start, end)
+    return primary, calendar, cycles, thirty, back, spans
+
+
 def expected_charges(rate: Decimal, start: date, end: date) -> tuple[Decimal, list[Decimal]]:
     """(primary expected charge, all accepted expected charges) for a recurring rate."""
-    cycles = anniversary_months(start, end)
-    # a period of whole billing cycles (e.g. the 15th to the 14th) is worth exactly that many
-    primary = _cents(rate * (cycles if cycles == int(cycles) else calendar_months(start, end)))
-    daily_rounded = sum(
-        (rate if n == dim else _cents(rate / dim) * n for n, dim in _month_spans(start, end)),
-        Decimal(0),
-    )
-    alts = [primary, _cents(rate * calendar_months(start, end)), _cents(rate * cycles),
-            _cents(rate * thirty_day_months(start, end)), _cents(daily_rounded)]
-    if cycles != int(cycles):  # a partial period: also over the billing cycle it closes
-        alts.append(_cents(rate * cycles_back_from_end(start, end)))
-    return primary, alts
+    primary, calendar, cycles, thirty, back, spans = _shape(start, end)
+    daily_rounded = sum((rate if n == dim else _cents(rate / dim) * n for n, dim in spans),
+                        Decimal(0))
+    first = _cents(rate * primary)
+    alts = [first, _cents(rate * calendar), _cents(rate * cycles), _cents(rate * thirty),
+            _cents(daily_rounded)]
+    if back is not None:  # a partial period: also over the billing cycle it closes
+        alts.append(_cents(rate * back))
+    return first, alts
 
 
 def overlap_days(a_start: date, a_end: date, b_start: date, b_end: date) -> int:

@@ -6,6 +6,7 @@ person can act on; callers turn it into an `InputError` naming the file and row.
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -76,6 +77,7 @@ _DATE_FORMATS = (
     "%d-%b-%Y",
     "%d-%b-%y",
     "%d %b %Y",
+    "%d %B %Y",
     "%m-%d-%Y",
     "%m-%d-%y",
     "%Y%m%d",
@@ -122,26 +124,35 @@ def _parse_date_text(s: str) -> date | None:
 
 
 # Two dates separated by "-", "–", "to" or "thru"; each date may itself contain '-' (ISO).
-_DATE_TOKEN = (
+DATE_PATTERN = (
     r"(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4}|\d{4}/\d{1,2}/\d{1,2}"
-    r"|[A-Za-z]{3,9}\.? \d{1,2},? \d{4}|\d{1,2}-[A-Za-z]{3}-\d{2,4})"
+    r"|[A-Za-z]{3,9}\.? \d{1,2},? \d{4}|\d{1,2}-[A-Za-z]{3}-\d{2,4}|\d{1,2} [A-Za-z]{3,9}\.? \d{4})"
 )
-_PERIOD_RE = re.compile(
-    rf"^\s*({_DATE_TOKEN})\s*(?:-|–|—|to|thru|through)\s*({_DATE_TOKEN})\s*$", re.IGNORECASE
-)
+_TO = r"\s*(?:-|–|—|to|thru|through)\s*"
+_PERIOD_RE = re.compile(rf"^\s*({DATE_PATTERN}){_TO}({DATE_PATTERN})\s*$", re.IGNORECASE)
+# "Apr 1 - Apr 30, 2025": the year printed once, after the end date
+_ONE_YEAR_RE = re.compile(rf"^\s*([A-Za-z]{{3,9}}\.? \d{{1,2}}){_TO}([A-Za-z]{{3,9}}\.? \d{{1,2}}),? (\d{{4}})\s*$",
+                          re.IGNORECASE)
 
 
 def parse_period(text: object) -> tuple[date, date] | None:
-    """`03/01/25-03/31/25`, `2025-03-01 to 2025-03-31`, `Mar 1, 2025 - Mar 31, 2025` -> (start, end)."""
+    """`03/01/25-03/31/25`, `2025-03-01 to 2025-03-31`, `Mar 1, 2025 - Mar 31, 2025`,
+    `01 Mar 2025 - 31 Mar 2025`, `Mar 1 - Mar 31, 2025` -> (start, end)."""
     if text is None:
         return None
     s = str(text).strip()
     if not s:
         return None
     m = _PERIOD_RE.match(s)
-    if not m:
+    if m:
+        start, end = parse_date(m.group(1)), parse_date(m.group(2))
+    elif m := _ONE_YEAR_RE.match(s):
+        end = parse_date(f"{m.group(2)} {m.group(3)}")
+        start = parse_date(f"{m.group(1)} {m.group(3)}")
+        if start > end:  # "Dec 17 - Jan 16, 2025" crosses New Year
+            start = parse_date(f"{m.group(1)} {int(m.group(3)) - 1}")
+    else:
         raise ValueError(f"not a service period: {s!r} (expected e.g. 03/01/25-03/31/25)")
-    start, end = parse_date(m.group(1)), parse_date(m.group(2))
     if start is None or end is None:
         raise ValueError(f"not a service period: {s!r}")
     if end < start:
@@ -157,8 +168,7 @@ def add_months(d: date, months: int) -> date:
 
 
 def days_in_month(year: int, month: int) -> int:
-    nxt = date(year + (month == 12), month % 12 + 1, 1)
-    return (nxt - timedelta(days=1)).day
+    return calendar.monthrange(year, month)[1]
 
 
 def month_end(d: date) -> date:

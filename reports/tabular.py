@@ -16,7 +16,8 @@ from reconcile.result import AuditResult
 
 FINDING_COLUMNS = ["id", "rule", "severity", "carrier", "account", "invoice_number", "invoice_date",
                    "service_id", "matched_service_id", "description", "period_start", "period_end",
-                   "billed_amount", "expected_amount", "amount_at_issue", "explanation", "evidence"]
+                   "billed_amount", "expected_amount", "amount_at_issue", "explanation", "evidence",
+                   "line_ids"]
 LINE_COLUMNS = ["line_id", "source", "row", "page", "carrier", "account", "invoice_number",
                 "invoice_date", "service_id", "description", "charge_type", "period_start",
                 "period_end", "period_inferred", "quantity", "unit_price", "amount",
@@ -71,14 +72,15 @@ def write_findings_csv(result: AuditResult, path: Path) -> None:
         for f in result.findings:
             rec = finding_record(f)
             rec["evidence"] = json.dumps(rec["evidence"], ensure_ascii=False)
+            rec["line_ids"] = " ".join(map(str, rec["line_ids"]))
             w.writerow([rec[c] if rec[c] is not None else "" for c in FINDING_COLUMNS])
 
 
 def write_lines_csv(result: AuditResult, path: Path) -> None:
     flagged: dict[int, list[str]] = {}
     for f in result.findings:
-        for ev in f.evidence.get("lines", ()):
-            flagged.setdefault(ev["where"], []).append(f.id)
+        for i in f.line_ids:
+            flagged.setdefault(i, []).append(f.id)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(LINE_COLUMNS)
@@ -90,7 +92,7 @@ def write_lines_csv(result: AuditResult, path: Path) -> None:
                 ln.charge_type.value, ln.period_start or "", ln.period_end or "",
                 "yes" if ln.period_inferred else "", _num(ln.quantity), _num(ln.unit_price),
                 _plain(ln.amount), services[m.service].service_id if m.service is not None else "",
-                m.method, f"{m.score:.1f}", m.reason, " ".join(flagged.get(ln.where, ())),
+                m.method, f"{m.score:.1f}", m.reason, " ".join(flagged.get(ln.line_id, ())),
             ])
 
 

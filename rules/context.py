@@ -18,6 +18,7 @@ class AuditContext:
     result: AuditResult
     # a line's money is at issue once: the first rule to flag it claims it, later rules skip it
     claimed: set[int] = field(default_factory=set)
+    _recurring: list | None = field(default=None, repr=False)
 
     @property
     def tolerance(self) -> Decimal:
@@ -31,11 +32,14 @@ class AuditContext:
 
     def recurring_charges(self):
         """Unclaimed positive recurring lines matched to a service, with that service."""
-        for ln in self.unclaimed():
-            if ln.charge_type is ChargeType.RECURRING and ln.amount > 0:
-                svc = self.service(ln)
-                if svc is not None:
-                    yield ln, svc
+        if self._recurring is None:  # three rules ask; the lines don't change, only the claims
+            res = self.result
+            self._recurring = [(ln, res.services[m.service])
+                               for ln, m in zip(res.lines, res.matches)
+                               if ln.charge_type is ChargeType.RECURRING and ln.amount > 0
+                               and m.service is not None]
+        claimed = self.claimed
+        return ((ln, svc) for ln, svc in self._recurring if ln.line_id not in claimed)
 
     def lines_by_invoice(self) -> dict[tuple[str, str, str], list[InvoiceLine]]:
         out: dict[tuple[str, str, str], list[InvoiceLine]] = defaultdict(list)
@@ -95,7 +99,7 @@ class AuditContext:
             period_end=first.period_end if first else None,
             billed_amount=billed, expected_amount=expected,
             amount_at_issue=max(at_issue, Decimal(0)),
-            explanation=explanation, evidence=ev,
+            explanation=explanation, evidence=ev, line_ids=[ln.line_id for ln in lines],
         )
 
 

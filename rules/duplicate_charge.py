@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from reconcile.ids import account_key, service_key
 from reconcile.models import ChargeType, InvoiceLine, Severity
@@ -39,10 +41,17 @@ RULE_ID = "duplicate-charge"
 SEVERITY = Severity.HIGH
 _CHECKED = {ChargeType.RECURRING, ChargeType.ONE_TIME, ChargeType.USAGE, ChargeType.OTHER}
 _DATES = re.compile(r"\d{1,4}[/-]\d{1,2}(?:[/-]\d{2,4})?")
+_MIN = date.min
 
 
 def _charge_key(ln: InvoiceLine) -> str:
-    return re.sub(r"[^a-z0-9]", "", _DATES.sub("", ln.description.lower()))
+    return _description_key(ln.description)
+
+
+@lru_cache(maxsize=65536)
+def _description_key(description: str) -> str:
+    """The charge, blind to case, punctuation and dates printed in the description."""
+    return re.sub(r"[^a-z0-9]", "", _DATES.sub("", description.lower()))
 
 
 def _identity(ctx: AuditContext, ln: InvoiceLine):
@@ -57,10 +66,6 @@ def _identity(ctx: AuditContext, ln: InvoiceLine):
 def _order(ln: InvoiceLine):
     return (ln.invoice_date or ln.period_start or ln.period_end or _MIN, ln.invoice_number, ln.line_id)
 
-
-from datetime import date as _date  # noqa: E402
-
-_MIN = _date.min
 
 
 def check(ctx: AuditContext):
@@ -103,11 +108,12 @@ def check(ctx: AuditContext):
 
 def _earlier_copy(ln: InvoiceLine, kept: list[InvoiceLine], ctype: ChargeType):
     """The earlier line this one repeats, and the money of the repeat."""
+    start, end = ln.period_start, ln.period_end
     for k in kept:
-        if ln.period_start and ln.period_end and k.period_start and k.period_end:
-            days = overlap_days(ln.period_start, ln.period_end, k.period_start, k.period_end)
-            if not days:
-                continue
+        if start and end and k.period_start and k.period_end:
+            if k.period_start > end or start > k.period_end:
+                continue  # no overlap: the usual case, so no arithmetic for it
+            days = overlap_days(start, end, k.period_start, k.period_end)
             if ctype is ChargeType.USAGE and (k.invoice_number == ln.invoice_number
                                               or k.amount != ln.amount):
                 continue

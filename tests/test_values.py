@@ -39,9 +39,15 @@ def test_bad_date_names_the_value():
 
 
 @pytest.mark.parametrize("text", ["03/01/25-03/31/25", "03/01/2025 - 03/31/2025", "2025-03-01 to 2025-03-31",
-                                  "Mar 1, 2025 - Mar 31, 2025", "2025-03-01-2025-03-31"])
+                                  "Mar 1, 2025 - Mar 31, 2025", "2025-03-01-2025-03-31",
+                                  "01 Mar 2025 - 31 Mar 2025", "1 March 2025 to 31 March 2025",
+                                  "Mar 1 - Mar 31, 2025"])
 def test_service_period_column(text):
     assert parse_period(text) == (date(2025, 3, 1), date(2025, 3, 31))
+
+
+def test_a_period_with_its_year_printed_once_may_cross_new_year():
+    assert parse_period("Dec 17 - Jan 16, 2025") == (date(2024, 12, 17), date(2025, 1, 16))
 
 
 def test_period_ending_before_it_starts_is_an_error():

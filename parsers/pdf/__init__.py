@@ -17,7 +17,7 @@ from parsers.invoice_csv import ParsedInvoices
 from parsers.pdf.layout import BY_LINE, Layout, find_layout
 from parsers.pdf.lines import page_lines
 from parsers.pdf.reader import Draft, PdfReader
-from parsers.pdf.selfcheck import Row, Section, check_invoice
+from parsers.pdf.selfcheck import Row, Section, check_invoice, take_charge_summary
 from parsers.pdf.text_layer import PdfOpenError, open_pages
 from reconcile.models import ChargeType, InputError, Invoice, InvoiceLine
 from reconcile.values import money
@@ -43,14 +43,18 @@ def _read(path: Path, src: str, password: str | None, engine: str) -> ParsedInvo
         out.errors.append(InputError(file=src, reason=str(e), effect="file skipped"))
         return out
     reader: PdfReader | None = None
-    image_pages: list[int] = []
+    unread: dict[int, str] = {}  # page -> why nothing could be read from it
+    blank: list[int] = []
+    idle: dict[int, str] = {}  # pages with text that gave nothing -> their first line
     last = 0
     try:
         for page in pages:
             last = page.number
-            if not page.words:
-                if page.has_images:
-                    image_pages.append(page.number)
+            if page.error or not page.words:
+                if page.error or page.has_images:
+                    unread[page.number] = page.error or _IMAGE_PAGE
+                else:
+                    blank.append(page.number)
                 continue
             lines = page_lines(page)
             if reader is None:
@@ -59,31 +63,45 @@ def _read(path: Path, src: str, password: str | None, engine: str) -> ParsedInvo
                 if layout.name != "generic":
                     out.notes.append(f"{src}: read as PDF layout {layout.name}")
             reader.page(lines)
+            if page.number not in reader.used:
+                idle[page.number] = lines[0].text if lines else ""
     except Exception as e:  # pdfium failing part-way through a damaged file
         out.errors.append(InputError(file=src, page=last + 1, reason=(
             f"the PDF could not be read past page {last} ({type(e).__name__}); it may be truncated"),
             effect="file skipped"))
         return out
     if reader is None:
-        reason = ("no text layer: the pages are images (a scan?); run OCR on it first"
-                  if image_pages else "the PDF has no text")
-        out.errors.append(InputError(file=src, page=1 if image_pages else None, reason=reason,
+        if unread:
+            reason = ("no text layer: the pages are images (a scan?); run OCR on it first"
+                      if _IMAGE_PAGE in unread.values() else f"no page could be read: {unread[min(unread)]}")
+        else:
+            reason = "the PDF has no text"
+        out.errors.append(InputError(file=src, page=min(unread) if unread else None, reason=reason,
                                      effect="file skipped"))
         return out
-    for p in image_pages:
-        out.errors.append(InputError(file=src, page=p, reason=(
-            "the page has no text layer (an image): charges on it, if any, were not read"),
-            effect="page skipped"))
-    _finish(reader, src, out)
+    for p, why in unread.items():
+        out.errors.append(InputError(file=src, page=p, reason=f"{why}: charges on it, if any, were not read",
+                                     effect="page skipped"))
+    # every page is accounted for: it gave something, or it is named in an error or here
+    out.notes.extend(f"{src}: page {p}: blank (no text and no images)" for p in blank)
+    out.notes.extend(f"{src}: page {p}: nothing on it was read as invoice fields or charges "
+                     f"(it begins {text[:60]!r})" for p, text in idle.items())
+    out.notes.extend(reader.notes)
+    _finish(reader, src, out, sorted(unread))
     return out
 
 
-def _finish(reader: PdfReader, src: str, out: ParsedInvoices) -> None:
+_IMAGE_PAGE = "the page has no text layer (an image)"
+
+
+def _finish(reader: PdfReader, src: str, out: ParsedInvoices, unread: list[int]) -> None:
     drafts = [d for d in reader.drafts if d.rows or d.fields or d.errors]
     if not any(d.rows for d in drafts):
         if not any(d.fields.get("account") or d.fields.get("invoice_number") for d in drafts):
             out.errors.append(InputError(file=src, reason=(
-                "not an invoice: no account or invoice number and no table of charges found"),
+                "not read as an invoice: no account or invoice number and no table of charges "
+                "were recognised (not a bill, or a layout that a YAML in parsers/layouts must "
+                "describe)"),
                 effect="file skipped"))
         else:
             out.errors.append(InputError(file=src, reason=(
@@ -92,11 +110,13 @@ def _finish(reader: PdfReader, src: str, out: ParsedInvoices) -> None:
         for d in drafts:
             out.errors.extend(e for e in d.errors if e.effect != "self-check failed")
         return
-    for d in drafts:
-        _build(d, reader, src, out)
+    starts = [d.first_page for d in drafts[1:]] + [10**9]
+    for d, end in zip(drafts, starts):
+        # pages not read between this invoice's first page and the next invoice's
+        _build(d, reader, src, out, [p for p in unread if p < end and (d is drafts[0] or p >= d.first_page)])
 
 
-def _build(d: Draft, reader: PdfReader, src: str, out: ParsedInvoices) -> None:
+def _build(d: Draft, reader: PdfReader, src: str, out: ParsedInvoices, unread: list[int]) -> None:
     f = d.fields
     out.errors.extend(d.errors)
     account = str(f.get("account") or "")
@@ -115,12 +135,19 @@ def _build(d: Draft, reader: PdfReader, src: str, out: ParsedInvoices) -> None:
                   account=account, invoice_number=number, invoice_date=f.get("invoice_date"),
                   due_date=f.get("due_date"), source=src, unreadable_rows=d.unreadable,
                   pages=(d.last_page - d.first_page + 1) if d.first_page else None)
+    out.notes.extend(f"{src}: invoice {number}: {n}" for n in take_charge_summary(d.sections))
+    for sec in d.sections:
+        error, note = sec.check_stated() or ("", "")
+        if error:
+            out.errors.append(InputError(file=src, page=sec.page, reason=error, effect="self-check failed"))
+        if note:
+            out.notes.append(f"{src}: invoice {number}: {note}")
     printed, where = f.get("current_charges"), d.where.get("current_charges", "")
     if d.detail_total and printed is not None and d.detail_total[0] != printed:
         out.notes.append(f"{src}: current charges printed as {money(printed)} ({where}) and "
                          f"{money(d.detail_total[0])} ({d.detail_total[1]})")
     verdict = check_invoice(d.sections, printed, f"printed current charges, {where}",
-                            f.get("adjustments"))
+                            f.get("adjustments"), unread)
     inv.stated_total, inv.total_where = verdict.stated_total, verdict.total_where
     inv.self_check_failed = verdict.failed
     if verdict.error:

@@ -17,8 +17,9 @@ from parsers.pdf.text_layer import H, TEXT, X0, X1, Y, PageText
 CELL_GAP = 0.6  # gap between words, in text heights, that starts a new cell
 SAME_LINE = 0.45  # baselines closer than this (in text heights) are one line
 
-MONEY = re.compile(r"^[-+]?\(?[-+]?\$?\s?\d{1,3}(?:,?\d{3})*\.\d{2}\s?\)?\s?(?:CR|DR|-)?$", re.I)
-MONEY_ANYWHERE = re.compile(r"(?<![\d/.:-])\d{1,3}(?:,?\d{3})*\.\d{2}(?![\d/.])")
+# -12.00, (12.00), 12.00CR, 12.00-, -$12.00, ($12.00), and $-12.00
+MONEY = re.compile(r"^[-+]?\(?[-+]?\$?\s?[-+]?\d{1,3}(?:,?\d{3})*\.\d{2}\s?\)?\s?(?:CR|DR|-)?$", re.I)
+MONEY_ANYWHERE = re.compile(r"(?:(?<![\d/.:-])|(?<=\$-))\d{1,3}(?:,?\d{3})*\.\d{2}(?![\d/.])")
 _NOISE = re.compile(r"^(?:page \d+(?: of \d+)?|\d+ of \d+|\(?continued\)?|continued on next page"
                     r"|continued from previous page)$", re.I)
 

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from parsers.invoice_csv import _yearless_period
 from parsers.pdf.header import label_at, line_fields, read_date
 from parsers.pdf.layout import Layout
 from parsers.pdf.lines import MONEY, MONEY_ANYWHERE, Line
@@ -21,13 +22,15 @@ from parsers.pdf.selfcheck import Row, Section
 from parsers.pdf.table import Columns, header_row
 from reconcile.columns import norm_header
 from reconcile.models import InputError
-from reconcile.values import parse_money, parse_period
+from reconcile.values import DATE_PATTERN, parse_money, parse_period
 
-_DATE = (r"(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4}|[A-Za-z]{3,9}\.? \d{1,2},? \d{4}"
-         r"|\d{1,2}-[A-Za-z]{3}-\d{2,4})")
-_PERIOD_IN_TEXT = re.compile(rf"\(?({_DATE})\s*(?:-|–|—|to|thru|through)\s*({_DATE})\)?", re.I)
+_PERIOD_IN_TEXT = re.compile(rf"\(?({DATE_PATTERN})\s*(?:-|–|—|to|thru|through)\s*({DATE_PATTERN})\)?", re.I)
 _CONTINUED = re.compile(r"[\s(:-]*\bcontinued\b\)?\s*$|[\s:]+$", re.I)
-_ID_LIKE = re.compile(r"^[A-Za-z0-9][\w./:()#-]*\d[\w./:()#-]*$")
+# a service ID as printed: phone numbers start "(" or "+", and IDs may be spaced
+# ("+1 212 555 0190", "17 DFGS 212 555 0273 T27"); it has a digit
+_ID_LIKE = re.compile(r"^(?=\D*\d)[(+]?[A-Za-z0-9][\w./:()#+-]*(?: [\w./:()#+-]+)*$")
+_ID_TOKEN = re.compile(r"^[(+]?[\w./:()#+-]*\d[\w./:()#+-]*$|^[A-Za-z]{1,5}$")  # no long words
+_ID_END = re.compile(r"\s+-\s|\s{2,}")  # "ID - description" in one cell: the ID ends here
 _TOTAL_KINDS = {"current_charges", "amount_due", "previous_balance", "payments", "adjustments"}
 _OTHER_COLUMNS = ("service_id", "period", "period_start", "period_end", "quantity", "unit_price")
 _TOTAL_WORD = re.compile(r"^\s*(?:sub-?\s?)?total(?: for)?:?\s*|\s*(?:sub-?\s?)?total:?\s*$", re.I)
@@ -69,6 +72,9 @@ class PdfReader:
         self.prev_y = 0.0
         self.prev_bold = False
         self.carrier_guess = ""
+        self.used: set[int] = set()  # pages that gave fields, headings, rows or totals
+        self.notes: list[str] = []
+        self._unknown_titles: set[str] = set()
 
     @property
     def d(self) -> Draft:
@@ -81,13 +87,18 @@ class PdfReader:
             self.carrier_guess = _largest_top_text(lines)
         self.in_table = False
         self.prev = None  # a description doesn't wrap across pages
+        skip = -1
         for i, ln in enumerate(lines):
+            if i == skip:
+                continue  # the second line of two-line column titles
             money = [c for c in ln.cells if MONEY.match(c.text)]
             if not money:
-                cols = header_row(ln, self.layout)
+                cols = header_row(ln, self.layout, lines[i + 1] if i + 1 < len(lines) else None)
                 if cols is not None:
                     self.cols, self.in_table, self.prev = cols, True, None
                     self._touch(ln)
+                    skip = i + cols.rows - 1
+                    self._note_unknown(cols, ln)
                     continue
             elif not self.in_table and self.cols is not None and self._amount_cell(ln) is not None:
                 self.in_table = True  # a continuation page without its own header row
@@ -96,7 +107,17 @@ class PdfReader:
             else:
                 self.outside_line(ln, money, lines[i + 1] if i + 1 < len(lines) else None)
 
+    def _note_unknown(self, cols: Columns, ln: Line) -> None:
+        """A column nobody names is not read: say so once, so its values never vanish unseen."""
+        for title in cols.unknown:
+            if title not in self._unknown_titles:
+                self._unknown_titles.add(title)
+                self.notes.append(f"{self.src}: page {ln.page} line {ln.no}: column '{title}' is not a "
+                                  "known column and was not read (a layout YAML in parsers/layouts can "
+                                  "name it)")
+
     def _touch(self, ln: Line) -> None:
+        self.used.add(ln.page)
         d = self.d
         d.first_page = d.first_page or ln.page
         d.last_page = max(d.last_page, ln.page)
@@ -107,7 +128,8 @@ class PdfReader:
             self.header(found, ln)
             return
         if money:
-            return  # account summary figures: not charges
+            self.heading_with_total(ln, money)  # else account summary figures: not charges
+            return
         if self.heading(ln, strong=True):
             return
         if self.d.sections:
@@ -117,17 +139,20 @@ class PdfReader:
         self._touch(ln)
         if money:
             kind = self.total_kind(ln)
+            if kind == "adjustments" and self.heading_with_total(ln, money):
+                return  # "Adjustments (12.00)" in bold in the detail: a section and its total
             if kind:
                 self.total(kind, ln, money)
-            else:
+            elif not self.heading_with_total(ln, money):
                 self.charge_row(ln)
             return
         cont = self.is_continuation(ln)
-        if self.heading(ln, strong=not cont or (ln.bold and not self.prev_bold)):
+        stands_out = cont and ln.bold and not self.prev_bold  # bold under a plain row: no wrap
+        if self.heading(ln, strong=not cont or stands_out):
             return
         if self.service_line(ln, by_position=False):
             return
-        if cont:
+        if cont and not stands_out:
             self.prev.description = f"{self.prev.description} {ln.text}"
             self.prev_y = ln.y
             return
@@ -155,11 +180,29 @@ class PdfReader:
 
     # --- sections and services --------------------------------------------------------
 
-    def heading(self, ln: Line, strong: bool, any_words: bool = False) -> bool:
+    def heading_with_total(self, ln: Line, money) -> bool:
+        """A bold section heading with the section's total on its line ("Monthly Charges
+        1,234.56"): a heading, and a figure the section's lines must make. Only a line of
+        a label and one amount is looked at (a charge row with just a description and an
+        amount is not bold)."""
+        if len(money) != 1 or len(ln.cells) != 2 or ln.cells[1] is not money[0]:
+            return False
+        label = ln.cells[0].text
+        first = label.split(None, 1)[0].lower()
+        if first in ("total", "totals", "subtotal", "sub-total") or not ln.bold:
+            return False
+        if not self.heading(ln, strong=True, any_words=self.in_table, text=label):
+            return False
+        sec = self.d.section
+        if sec.stated is None:
+            sec.stated, sec.stated_where = money_value(money[0].text), f"page {ln.page} line {ln.no}"
+        return True
+
+    def heading(self, ln: Line, strong: bool, any_words: bool = False, text: str | None = None) -> bool:
         """A section heading starts a section (or continues the current one on a new page)."""
         if not strong or len(ln.cells) > 3 or len(ln.text) > 90:
             return False
-        text = _CONTINUED.sub("", ln.text).strip()
+        text = _CONTINUED.sub("", ln.text if text is None else text).strip()
         period = None
         m = _PERIOD_IN_TEXT.search(text)
         if m:
@@ -188,10 +231,12 @@ class PdfReader:
 
     def service_line(self, ln: Line, by_position: bool = True) -> bool:
         lay = self.layout
-        m = lay.service_line.match(ln.text) if lay.service_line else None
+        m = lay.service_line.match(ln.cells[0].text) if lay.service_line else None
         if m:
-            self.service, self.prev = (m.groupdict().get("id") or m.group(1)), None
-            return True
+            sid = _service_id_in(ln.cells[0].text, m)
+            if sid:
+                self.service, self.prev = sid, None
+                return True
         if lay.account_level and lay.account_level.match(ln.text):
             self.service, self.prev = "", None
             return True
@@ -201,7 +246,12 @@ class PdfReader:
         first = ln.cells[0]
         sid_col = cols.by_field.get("service_id")
         in_sid = sid_col is not None and all(cols.column_of(c.x0, c.x1) is sid_col for c in ln.cells)
-        left = sid_col is None and first.x1 <= cols.left_of_description() + 1
+        # no service column: the ID left of the descriptions, or a bare ID heading its group
+        # in bold at the table's left edge ("(212) 555-0145", "17 DFGS 212 555 0273 T27"); a
+        # plain line there ("1 Dock Rd", the circuit's address) is no ID
+        left = sid_col is None and (first.x1 <= cols.left_of_description() + 1 or (
+            first.x0 <= cols.cols[0].x0 + 1 and all(map(_ID_TOKEN.match, first.text.split()))
+            and ln.bold))
         if (in_sid or left) and _ID_LIKE.match(first.text):
             self.service, self.prev = first.text, None
             return True
@@ -299,7 +349,13 @@ class PdfReader:
         """Period, quantity and rate: a bad one is reported and left blank; the line stays."""
         try:
             if got.get("period"):
-                row.period = parse_period(got["period"])
+                text = got["period"]
+                try:
+                    row.period = parse_period(text)
+                except ValueError:  # "Apr 01 - Apr 30": the year is the bill's
+                    row.period = _yearless_period(text, self.d.fields.get("invoice_date"))
+                    if row.period is None:
+                        raise
             elif got.get("period_start") or got.get("period_end"):
                 start = read_date(got.get("period_start", ""), self.layout)
                 end = read_date(got.get("period_end", ""), self.layout)
@@ -323,6 +379,14 @@ class PdfReader:
                                         effect=effect))
         if effect == "row skipped":
             self.d.unreadable += 1
+
+
+def _service_id_in(cell: str, m: re.Match) -> str:
+    """The ID a service line's label introduces. It runs to the end of its cell, so a spaced
+    ID is not cut at its first space; "" when that is no ID (no digit in it)."""
+    group = "id" if "id" in m.re.groupindex else 1
+    sid = _ID_END.split(cell[m.start(group):].strip(), 1)[0]
+    return sid if _ID_LIKE.match(sid) else ""
 
 
 def money_value(text: str) -> Decimal:

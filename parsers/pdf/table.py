@@ -1,17 +1,20 @@
 """Charge tables without rulings: columns found from the header row's word positions.
 
-A header row is a line of column names (Description, Amount, ...). A row's cell belongs to
+A header row is a line of column names (Description, Amount, ...), or two lines of them
+("Charge" printed over "Amount"). A row's cell belongs to
 the column whose header it overlaps most (or is nearest to): left-aligned text starts under
 its header, right-aligned amounts end under theirs, so overlap holds for both.
 """
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
 
 from parsers.pdf.layout import Layout
-from parsers.pdf.lines import Line
+from parsers.pdf.lines import MONEY, Line
 from reconcile.columns import norm_header
 
 
@@ -26,6 +29,9 @@ class Column:
 class Columns:
     def __init__(self, cols: list[Column]):
         self.cols = cols
+        self.known = 0  # columns with a known name
+        self.rows = 1  # printed lines of column titles
+        self.unknown: list[str] = []  # titles neither a layout nor their words name: not read
         self.fields = {c.field for c in cols}
         self.by_field = {c.field: c for c in reversed(cols)}  # first of a name wins
         # a cell is only compared with the columns around its centre
@@ -56,20 +62,87 @@ class Columns:
         return col.x0 if col else 0.0
 
 
-def header_row(line: Line, layout: Layout) -> Columns | None:
-    """The line as column headers, when it names an amount and a description or service."""
+# Column titles no layout lists, by their words ("Telephone/Circuit No.", "Description of
+# Service", "Amount Billed"). First rule wins: a description or period title may name the
+# service, an ID title names no description.
+_TITLE_WORDS = [(re.compile(rx), f) for rx, f in [
+    (r"\bdescription\b", "description"),
+    (r"\b(?:period|dates)\b", "period"),
+    (r"\b(?:qty|quantity)\b", "quantity"),
+    (r"\b(?:rate|price)\b", "unit_price"),
+    (r"\b(?:amount|amt)\b", "amount"),
+    (r"\b(?:circuit|ckt|telephone|phone|tn|wtn|btn|mdn)\b|\bservice (?:id|number|no)\b", "service_id"),
+]]
+
+
+@lru_cache(maxsize=4096)
+def field_by_words(title: str) -> str:
+    words = " ".join(re.split(r"[^a-z0-9]+", title.lower().replace("#", " no ")))
+    return next((f for rx, f in _TITLE_WORDS if rx.search(words)), "")
+
+
+def header_row(line: Line, layout: Layout, below: Line | None = None) -> Columns | None:
+    """The line as column headers, when it names an amount and a description or service.
+    With `below`: titles printed on two lines ("Charge" over "Amount") are tried too, and
+    win when they name more columns; `Columns.rows` then says two lines were used."""
     cells = line.cells
     if len(cells) < 2:
         return None
+    one = _columns([(c.text, c.x0, c.x1, None) for c in cells], layout)
+    if below is None or not _under(line, below):
+        return one
+    two = _columns(_stack(cells, below.cells), layout)
+    if two is not None and (one is None or two.known > one.known):
+        two.rows = 2
+        return two
+    return one
+
+
+def _columns(cells: list[tuple], layout: Layout) -> Columns | None:
+    """cells: (title, x0, x1, bottom part of a two-line title or None)."""
+    names = []
+    for text, _x0, _x1, part in cells:
+        f = layout.columns.get(norm_header(text), "")
+        if not f and part:  # "Total / Amount": the bottom line alone often names it
+            f = layout.columns.get(norm_header(part), "")
+        names.append(f)
+    if not any(names):
+        return None  # no standard title at all (Amount, Description): no header, skip the words
     cols = []
     known = 0
-    for c in cells:
-        f = layout.columns.get(norm_header(c.text), "")
+    unknown = []
+    for (text, x0, x1, _part), f in zip(cells, names):
+        f = f or field_by_words(text)
+        if not f:
+            unknown.append(text)
         known += f != ""
-        cols.append(Column("" if f == "ignore" else f, c.x0, c.x1, c.text))
+        cols.append(Column("" if f == "ignore" else f, x0, x1, text))
     fields = {c.field for c in cols}
     if "amount" not in fields or not fields & {"description", "service_id"}:
         return None
     if known < max(2, 0.6 * len(cells)):
         return None
-    return Columns(cols)
+    out = Columns(cols)
+    out.known, out.unknown = known, unknown
+    return out
+
+
+def _under(top: Line, below: Line) -> bool:
+    """`below` could be the second line of `top`'s column titles: close under it, no amounts."""
+    return (below.page == top.page and below.y - top.y <= 2 * max(top.h, below.h)
+            and not any(MONEY.match(c.text) for c in below.cells))
+
+
+def _stack(top: list, bottom: list) -> list[tuple]:
+    """Cells of two title lines, a top cell joined with the bottom cell it overlaps."""
+    out, used = [], set()
+    for t in top:
+        match = next((k for k, b in enumerate(bottom) if k not in used and b.x0 < t.x1 and b.x1 > t.x0), None)
+        if match is None:
+            out.append((t.text, t.x0, t.x1, None))
+            continue
+        used.add(match)
+        b = bottom[match]
+        out.append((f"{t.text} {b.text}", min(t.x0, b.x0), max(t.x1, b.x1), b.text))
+    out += [(b.text, b.x0, b.x1, None) for k, b in enumerate(bottom) if k not in used]
+    return sorted(out, key=lambda c: c[1])

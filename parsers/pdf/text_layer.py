@@ -38,15 +38,32 @@ class PageText:
     words: list[Word]
     has_images: bool = False  # only looked at when the page has no text
     style: Callable[[Word], tuple[float, bool]] = field(default=lambda w: (w[H], False), repr=False)
+    error: str = ""  # why the engine could not read this page (the rest of the file may be fine)
 
 
 def open_pages(path: Path, password: str | None = None, engine: str = "pdfium") -> tuple[int, Iterator[PageText]]:
     """(page count, pages one at a time). Raises PdfOpenError when the file can't be opened."""
+    _sniff(path)
     if engine == "pdfium":
         return _pdfium_pages(path, password)
     if engine == "pdfplumber":
         return _plumber_pages(path, password)
     raise ValueError(f"unknown PDF engine {engine!r} (pdfium or pdfplumber)")
+
+
+def _sniff(path: Path) -> None:
+    """Name what is plainly no PDF (empty, another kind of file) before an engine calls it corrupt."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1024)  # readers accept junk before the header, up to 1 KB
+    except FileNotFoundError:
+        raise PdfOpenError("file not found") from None
+    except OSError as e:
+        raise PdfOpenError(f"cannot open the file ({e.strerror})") from None
+    if not head:
+        raise PdfOpenError("the file is empty (0 bytes)")
+    if b"%PDF-" not in head:
+        raise PdfOpenError("not a PDF: it has no PDF header (another kind of file named .pdf?)")
 
 
 # --- pypdfium2 -------------------------------------------------------------------------
@@ -80,8 +97,8 @@ def _pdfium_iter(doc) -> Iterator[PageText]:
             page = doc[i]
             try:
                 tp = page.get_textpage()
-            except Exception:  # pdfium can fail on a damaged page; the rest may be fine
-                yield PageText(i + 1, [], has_images=False)
+            except Exception as e:  # pdfium can fail on a damaged page; the rest may be fine
+                yield PageText(i + 1, [], error=f"its text could not be read ({type(e).__name__}: {e})")
                 continue
             words = _pdfium_words(raw, tp, page.get_height())
             has_images = not words and _has_objects(page)
@@ -183,8 +200,8 @@ def _plumber_iter(pdf) -> Iterator[PageText]:
         for i, page in enumerate(pdf.pages):
             try:
                 raw_words = page.extract_words(extra_attrs=["size", "fontname"])
-            except Exception:
-                yield PageText(i + 1, [])
+            except Exception as e:
+                yield PageText(i + 1, [], error=f"its text could not be read ({type(e).__name__}: {e})")
                 continue
             words = [(w["text"], w["x0"], w["x1"], w["bottom"], w["bottom"] - w["top"], k)
                      for k, w in enumerate(raw_words)]
