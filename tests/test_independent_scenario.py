@@ -16,18 +16,16 @@ from types import SimpleNamespace
 import pytest
 from click.testing import CliRunner
 
-from fixtures.independent_scenario import CIRCUIT_STYLES, build, generate, score
+from fixtures.independent_scenario import CIRCUIT_STYLES, build, generate
+from fixtures.truth import differences, score
 from reconcile.audit import run_audit
 from reconcile.cli import main
 from rules import RULE_IDS
 
 
 def _assert_exact(truth, findings, what: str) -> None:
-    s = score(truth, findings)
-    assert s.recall >= 0.95 and s.precision >= 0.95 and not s.missed and not s.unexpected, (
-        f"{what}: recall {s.recall:.3f}, precision {s.precision:.3f} "
-        f"({s.hits} of {s.truth} planted found to the cent, {s.findings} findings)\n"
-        + "\n".join([f"MISSED {m}" for m in s.missed] + [f"UNEXPECTED {u}" for u in s.unexpected]))
+    s, diff = score(truth, findings), differences(truth, findings)
+    assert s.recall >= 0.95 and s.precision >= 0.95 and not diff, f"{what}: {s}\n" + "\n".join(diff)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
