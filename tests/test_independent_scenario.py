@@ -54,7 +54,7 @@ def test_scenario_plants_every_rule_several_times_among_legitimate_patterns():
     assert set(counts) == set(RULE_IDS) and min(counts.values()) >= 3, counts
     patterns = Counter(p["pattern"] for p in sc.legit)
     assert patterns["installed-mid-month"] >= 5 and patterns["disconnected-mid-month"] >= 4
-    assert patterns["late-fee"] and patterns["sla-credit"]
+    assert patterns["late-fee"] and patterns["sla-credit"] and patterns["disconnected-after-bill-run"]
     assert {b.style for b in sc.bills} == set(CIRCUIT_STYLES)
     planted = {t["note"].split(":")[0] for t in sc.truth if t["service_id"]}
     assert planted >= {"unknown-near-miss", "unknown-phone", "unknown-tn-format-circuit", "rate-high-from-install",
