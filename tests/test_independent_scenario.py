@@ -16,7 +16,8 @@ from types import SimpleNamespace
 import pytest
 from click.testing import CliRunner
 
-from fixtures.independent_scenario import CIRCUIT_STYLES, build, generate
+from fixtures.independent_ids import CIRCUIT_STYLES
+from fixtures.independent_scenario import build, generate
 from fixtures.truth import differences, score
 from reconcile.audit import run_audit
 from reconcile.cli import main
