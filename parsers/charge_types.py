@@ -23,7 +23,10 @@ _RULES: list[tuple[re.Pattern, ChargeType]] = [
                 r"|messag|data overage|overage|airtime"), ChargeType.USAGE),
     (re.compile(r"\bmrc\b|recurring|monthly|\bmonth\b|\baccess\b|\bplan\b|service charge"
                 r"|\bport\b|\bloop\b|\bline\b|\btrunk|circuit|bandwidth|internet|\bmpls\b"
-                r"|\bsip\b|\bt1\b|\bpri\b|ethernet"), ChargeType.RECURRING),
+                r"|\bsip\b|\bt1\b|\bpri\b|ethernet"
+                # data products billed monthly: dedicated internet, wavelengths, EVCs, private lines
+                r"|\bdia\b|wavelength|\bwave\b|\bevc\b|\bepl\b|\bevpl\b|\bds[013]\b|\boc-?\d+\b"
+                r"|broadband|\bdsl\b"), ChargeType.RECURRING),
 ]
 
 _EXACT = {

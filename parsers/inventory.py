@@ -1,7 +1,8 @@
 """The provisioning inventory agents keep (CSV or Excel): one row per circuit, line or trunk.
 
 Blank install dates and a contract end of `MTM` are normal data. A row whose service ID is
-blank is reported and skipped; a value that can't be read is reported and left blank so the
+blank (in every service-ID column: circuits and phone lines may have one each) is reported
+and skipped; a value that can't be read is reported and left blank so the
 rest of the row is still used.
 """
 
@@ -10,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from parsers.tabular import TableError, cell_text, header_scorer, open_table
-from reconcile.columns import (INVENTORY_FIELDS, INVENTORY_REQUIRED, map_columns,
-                               missing_column_reason)
+from reconcile.columns import (INVENTORY_FIELDS, INVENTORY_REQUIRED, _alias_index, map_columns,
+                               missing_column_reason, norm_header)
 from reconcile.models import InputError, Service
 from reconcile.values import parse_date, parse_money
 
@@ -43,6 +44,7 @@ def read_inventory(path: Path, overrides: dict[str, str] | None = None,
                                  reason=f"columns {[c + 1 for c in cols]} are all named {header!r}; "
                                         f"using column {cols[0] + 1}", effect="value ignored"))
     pos = cmap.positions
+    other_ids = _other_id_columns(table.headers, pos["service_id"])
     used = set(pos.values())
     extra_cols = [(i, h) for i, h in enumerate(table.headers) if i not in used and h]
     services: list[Service] = []
@@ -54,7 +56,8 @@ def read_inventory(path: Path, overrides: dict[str, str] | None = None,
             i = pos.get(name)
             return cells[i] if i is not None and i < len(cells) else None
 
-        sid = cell_text(get("service_id"))
+        sid = cell_text(get("service_id")) or next(
+            (t for i in other_ids if i < len(cells) and (t := cell_text(cells[i]))), "")
         if not sid:
             errors.append(InputError(file=src, row=row_no, reason="service ID is blank"))
             continue
@@ -87,3 +90,12 @@ def read_inventory(path: Path, overrides: dict[str, str] | None = None,
         errors.append(InputError(file=src, reason="inventory has a header but no service rows",
                                  effect="file skipped"))
     return services, errors, table.notes
+
+
+def _other_id_columns(headers: list[str], chosen: int) -> list[int]:
+    """Further service-ID columns, best alias first: an inventory listing circuits under
+    'Circuit ID' and lines under 'TN' leaves one of them blank on every row."""
+    idx = _alias_index(INVENTORY_FIELDS)
+    ranked = [(idx[n][1], i) for i, n in enumerate(norm_header(h) for h in headers)
+              if i != chosen and idx.get(n, ("", 0))[0] == "service_id"]
+    return [i for _, i in sorted(ranked)]

@@ -292,6 +292,11 @@ class _RowReader:
             inv = self.invoices.get((g("account"), g("invoice_number")))
             if inv is None:
                 inv = next((v for (a, n), v in self.invoices.items() if n == g("invoice_number")), None)
+            account = g("account")
+            if inv is None and account and norm_header(account) not in _TOTAL_WORDS:
+                # a summary row above its invoice's lines: it opens that invoice, not the last one
+                bill = parse_date(self.raw(cells, "invoice_date")) if g("invoice_date") else None
+                inv = self.last = self.invoice(account, g("invoice_number"), bill, g)
         inv = inv or self.last
         if inv is None:
             raise ValueError("TOTAL row comes before any invoice line")

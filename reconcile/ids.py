@@ -38,6 +38,35 @@ def service_key(raw: str) -> str:
     return ".".join(tokens)
 
 
+def clci_body(key: str) -> str:
+    """A CLCI circuit's key without its carrier-local prefix, e.g. 'HCGS.123456.LY' for
+    '12.HCGS.123456.LY' and 'SBFS.201.981.3500.123' for 'A.2.SBFS.201.981.3500.123'; '' when
+    the key has no 4-letter service code + modifier after a prefix of at most 2 characters.
+    Prefixes are carrier-local (domain.md §3.4): the billing carrier may print its own."""
+    tokens = key.split(".")
+    for i, t in enumerate(tokens[:3]):
+        if len(t) == 4 and t.isalpha():
+            body = tokens[i:]
+            if len("".join(tokens[:i])) > 2 or len(body) < 3 or not any(x.isdigit() for x in body):
+                return ""
+            return ".".join(body)
+    return ""
+
+
+def circuit_tn_key(raw: str) -> str:
+    """'TN:7325551234' for a telephone-number-format circuit ID such as 12.FXMX.732.555.1234.T22
+    or A2/SBFS/201/981/3500//123 (domain.md §3.4: index them by the TN triplet too, since
+    carriers bill them by telephone number); '' for any other ID."""
+    parts = [p.strip() for p in re.split(r"[./]", raw.upper())]
+    if not any(len(p) == 4 and p.isalpha() for p in parts[:3]):
+        return ""
+    for i in range(len(parts) - 2):
+        a, b, c = parts[i:i + 3]
+        if (len(a), len(b), len(c)) == (3, 3, 4) and (a + b + c).isdigit():
+            return "TN:" + a + b + c
+    return ""
+
+
 def is_phone_key(key: str) -> bool:
     return key.startswith("TN")
 

@@ -2,13 +2,17 @@
 
 1. Exact: the same key after normalising (reconcile.ids): dots/slashes/spaces, case,
    zero-fill, phone punctuation and a leading 1.
-2. Partial: the billed ID is the inventory ID without its carrier-local prefix or suffix
-   (all its letter/digit runs appear, in order, in exactly one service of the account).
+   A telephone number also matches the one telephone-number-format circuit carrying it
+   (12.FXMX.732.555.1234.T22 billed as 732-555-1234).
+2. Partial: the billed ID is the inventory ID with another carrier-local prefix, or without
+   its prefix or suffix (all its letter/digit runs appear, in order, in exactly one service
+   of the account).
 3. Fuzzy: rapidfuzz ratio on the delimiter-free key, within the line's account when the
    inventory knows that account, accepted above `match_threshold` and only when the best
    candidate beats the next by `match_margin`. Phone numbers are never fuzzy-matched: one
-   digit apart is another line. A fuzzy candidate already billed under its own ID on the
-   same invoice is refused: the near-miss is more likely a second, unknown service.
+   digit apart is another line. A fuzzy candidate already billed on the same invoice under
+   its own ID, or under an ID closer to it, is refused: the near-miss is more likely a
+   second, unknown service.
 Every line gets a `Match` with method, score and reason; unmatched lines keep their three
 nearest candidates for the unknown-service finding.
 """
@@ -20,13 +24,14 @@ from datetime import date
 
 from rapidfuzz import fuzz, process
 
-from reconcile.ids import account_key, compact, is_phone_key, service_key
+from reconcile.ids import account_key, circuit_tn_key, clci_body, compact, is_phone_key, service_key
 from reconcile.models import InvoiceLine, Service
 from reconcile.result import AuditOptions, Match
 
 _EXACT_CIRCUIT = "same circuit ID after normalising delimiters, case and zero-fill"
 _EXACT_PHONE = "same telephone number after normalising punctuation and country code"
 _IDENTICAL = "identical ID"
+_OWN_ID = 1000.0  # above any score: the service is billed under its own (normalised) ID
 
 
 class Matcher:
@@ -36,21 +41,30 @@ class Matcher:
         self.by_key: dict[str, list[int]] = defaultdict(list)
         self.by_account: dict[str, list[int]] = defaultdict(list)
         self.tn7: dict[tuple[str, str], list[int]] = defaultdict(list)
+        self.by_circuit_tn: dict[str, list[int]] = defaultdict(list)  # TN-format circuits' TNs
+        self.by_body: dict[str, list[int]] = defaultdict(list)  # CLCI keys without their prefix
         self.keys: list[str] = []
+        self.accounts: list[str] = []
         for s in services:
             key = service_key(s.service_id)
             self.keys.append(key)
             self.by_key[key].append(s.index)
             acct = account_key(s.account) if s.account else ""
+            self.accounts.append(acct)
             self.by_account[acct].append(s.index)
             if key.startswith("TN:"):
                 self.tn7[(acct, key[-7:])].append(s.index)
+            elif tn := circuit_tn_key(s.service_id):
+                self.by_circuit_tn[tn].append(s.index)
+            if body := clci_body(key):
+                self.by_body[body].append(s.index)
         self.all_compact = [compact(k) for k in self.keys]
 
     def match_all(self, lines: list[InvoiceLine]) -> list[Match]:
         matches: list[Match | None] = [None] * len(lines)
         pending: dict[tuple[str, str], list[int]] = defaultdict(list)
-        exact_on_invoice: dict[tuple[str, str], set[int]] = defaultdict(set)
+        # (account, invoice, service) -> best score of a line billing it; _OWN_ID for exact
+        best: dict[tuple[str, str, int], float] = {}
         for ln in lines:
             m = self._exact(ln)
             if m is None:
@@ -58,17 +72,25 @@ class Matcher:
                 continue
             matches[ln.line_id] = m
             if m.service is not None:
-                exact_on_invoice[(ln.account, ln.invoice_number)].add(m.service)
-        for (key, acct), ids in pending.items():
-            found = self._near(key, acct, lines[ids[0]])
+                best[(ln.account, ln.invoice_number, m.service)] = _OWN_ID
+        found = {pk: self._near(*pk, lines[ids[0]]) for pk, ids in pending.items()}
+        for pk, ids in pending.items():
+            m = found[pk]
+            for i in ids if m.service is not None else ():
+                k = (lines[i].account, lines[i].invoice_number, m.service)
+                best[k] = max(best.get(k, 0.0), m.score)
+        for pk, ids in pending.items():
             for i in ids:
-                m = found
-                ln = lines[i]
-                if m.service is not None and m.service in exact_on_invoice[(ln.account, ln.invoice_number)]:
-                    other = self.services[m.service].service_id
-                    m = Match(None, "none", m.score,
-                              f"nearest inventory service {other} (score {m.score:.0f}) is already "
-                              f"billed under its own ID on this invoice", self._candidates(key, acct))
+                m, ln = found[pk], lines[i]
+                if m.service is not None and m.score < 100:
+                    # another ID on this invoice is closer to that service: this one is another one
+                    held = best[(ln.account, ln.invoice_number, m.service)]
+                    if held > m.score:
+                        other = self.services[m.service].service_id
+                        how = "under its own ID" if held == _OWN_ID else f"under an ID closer to it ({held:.0f})"
+                        m = Match(None, "none", m.score,
+                                  f"nearest inventory service {other} (score {m.score:.0f}) is already "
+                                  f"billed {how} on this invoice", self._candidates(*pk))
                 matches[i] = m
         return matches  # type: ignore[return-value]
 
@@ -85,6 +107,11 @@ class Matcher:
             same = self.services[best].service_id.strip().upper() == ln.service_id.strip().upper()
             reason = _IDENTICAL if same else (_EXACT_PHONE if is_phone_key(key) else _EXACT_CIRCUIT)
             return Match(best, "exact", 100.0, reason)
+        idx = self.by_circuit_tn.get(key)
+        if idx and len({self.keys[i] for i in idx}) == 1:
+            best = self._pick(idx, ln)
+            return Match(best, "exact", 95.0, f"telephone number of the telephone-number-format circuit "
+                                              f"{self.services[best].service_id}")
         if key.startswith("TN7:"):
             idx = self.tn7.get((account_key(ln.account), key[4:]))
             if idx and len({self.keys[i] for i in idx}) == 1:
@@ -119,6 +146,12 @@ class Matcher:
     def _near(self, key: str, acct: str, ln: InvoiceLine) -> Match:
         pool, where = self._pool(acct)
         if not is_phone_key(key):
+            other = self._other_prefix(key, acct)
+            if other is not None:
+                sid = self.services[other].service_id
+                how = "without its" if clci_body(key) == key else "with another"
+                return Match(self._pick([other], ln), "fuzzy", 95.0,
+                             f"billed ID is the inventory ID {sid} {how} carrier-local prefix, {where}")
             part = self._partial(key, pool)
             if part is not None:
                 return Match(self._pick([part], ln), "fuzzy", 90.0,
@@ -159,6 +192,15 @@ class Matcher:
             seen.add(self.keys[i])
             out.append((i, round(float(score), 1)))
         return tuple(out)
+
+    def _other_prefix(self, key: str, acct: str) -> int | None:
+        """The one service of the account whose ID differs only in the carrier-local prefix."""
+        body = clci_body(key)
+        if not body:
+            return None
+        scoped = bool(acct and self.by_account.get(acct))
+        idx = [i for i in self.by_body.get(body, ()) if not scoped or self.accounts[i] == acct]
+        return idx[0] if len({self.keys[i] for i in idx}) == 1 else None
 
     def _partial(self, key: str, pool: list[int]) -> int | None:
         tokens = key.split(".")

@@ -1,7 +1,9 @@
 """Service periods: how many months a period is worth, under the conventions carriers use.
 
 Carriers prorate partial months differently (domain.md R12): actual days of the calendar
-month, 30-day months, or anniversary cycles, and some round a daily rate to cents first.
+month, 30-day months, or anniversary cycles (counted from the period's start, or back from
+its end: a first partial period is its days over the billing cycle it closes), and some
+round a daily rate to cents first.
 `expected_charges` returns the primary figure (actual days of each calendar month) and
 every accepted alternative; a rule flags a charge only above all of them.
 """
@@ -39,6 +41,19 @@ def anniversary_months(start: date, end: date) -> Decimal:
     return Decimal(whole) + Decimal((end - rest_from).days + 1) / Decimal(cycle)
 
 
+def cycles_back_from_end(start: date, end: date) -> Decimal:
+    """Whole cycles ending on `end`, then the days before them over the length of the cycle
+    they fall in: Mar 9-14 of a 15th-to-14th cycle is 6/28 after a 28-day February."""
+    whole = 0
+    while add_months(end + ONE_DAY, -(whole + 1)) >= start:
+        whole += 1
+    rest_to = add_months(end + ONE_DAY, -whole)
+    if rest_to <= start:
+        return Decimal(whole)
+    cycle = (rest_to - add_months(end + ONE_DAY, -(whole + 1))).days
+    return Decimal(whole) + Decimal((rest_to - start).days) / Decimal(cycle)
+
+
 def _cents(v: Decimal) -> Decimal:
     return v.quantize(CENT, rounding=ROUND_HALF_UP)
 
@@ -53,17 +68,20 @@ def _shape(start: date, end: date) -> tuple:
     thirty = sum((Decimal(1) if n == dim else Decimal(n) / 30 for n, dim in spans), Decimal(0))
     # a period of whole billing cycles (e.g. the 15th to the 14th) is worth exactly that many
     primary = cycles if cycles == int(cycles) else calendar
-    return primary, calendar, cycles, thirty, spans
+    back = None if cycles == int(cycles) else cycles_back_from_end(start, end)
+    return primary, calendar, cycles, thirty, back, spans
 
 
 def expected_charges(rate: Decimal, start: date, end: date) -> tuple[Decimal, list[Decimal]]:
     """(primary expected charge, all accepted expected charges) for a recurring rate."""
-    primary, calendar, cycles, thirty, spans = _shape(start, end)
+    primary, calendar, cycles, thirty, back, spans = _shape(start, end)
     daily_rounded = sum((rate if n == dim else _cents(rate / dim) * n for n, dim in spans),
                         Decimal(0))
     first = _cents(rate * primary)
     alts = [first, _cents(rate * calendar), _cents(rate * cycles), _cents(rate * thirty),
             _cents(daily_rounded)]
+    if back is not None:  # a partial period: also over the billing cycle it closes
+        alts.append(_cents(rate * back))
     return first, alts
 
 

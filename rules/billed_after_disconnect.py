@@ -4,7 +4,9 @@ Recurring charges are billed a month in advance, so the bill that covers the dis
 date legitimately charges the whole month, and a prorated credit follows on the next bill
 (domain.md §4.1, R4). A recurring charge for a period that *starts* after the disconnect
 (bill-stop) date is money for a service the business no longer has. One finding per line;
-the whole line is at issue.
+the line is at issue less any later credit on the service for that period: a bill issued
+before the disconnect (e.g. on the 25th for the next month) charges the next month in
+advance and the next bill credits it back, which is the legitimate pattern, not a finding.
 
 Billed::
 
@@ -22,10 +24,12 @@ Expected::
 
 from __future__ import annotations
 
+from collections import defaultdict
+from datetime import date
 from decimal import Decimal
 
-from reconcile.models import Severity
-from reconcile.periods import describe_period
+from reconcile.models import InvoiceLine, Severity
+from reconcile.periods import describe_period, overlap_days
 from reconcile.values import money
 from rules.context import AuditContext, noun, on_invoice
 
@@ -34,14 +38,49 @@ SEVERITY = Severity.HIGH
 
 
 def check(ctx: AuditContext):
-    for ln, svc in list(ctx.recurring_charges()):
-        if svc.disconnect_date is None or ln.period_start is None:
+    after = [(ln, svc) for ln, svc in ctx.recurring_charges()
+             if svc.disconnect_date is not None and ln.period_start is not None
+             and ln.period_start > svc.disconnect_date]
+    credits = _credits(ctx, {svc.index for _, svc in after}) if after else {}
+    used: set[int] = set()
+    for ln, svc in after:
+        back = _credited_back(ln, credits.get(svc.index, ()), used, ctx.tolerance)
+        if ln.amount - back <= ctx.tolerance:
+            ctx.claimed.add(ln.line_id)  # taken back in full: explained, not at issue
             continue
-        if ln.period_start > svc.disconnect_date:
-            yield ctx.finding(
-                RULE_ID, SEVERITY, [ln], service=svc, billed=ln.amount, expected=Decimal(0),
-                at_issue=ln.amount,
-                explanation=(f"{noun(svc.service_id)} was disconnected on {svc.disconnect_date} but "
-                             f"was billed {money(ln.amount)} for "
-                             f"{describe_period(ln.period_start, ln.period_end)} on {on_invoice(ln)}."),
-            )
+        note = f" (a later credit took {money(back)} of it back)" if back else ""
+        yield ctx.finding(
+            RULE_ID, SEVERITY, [ln], service=svc, billed=ln.amount, expected=back,
+            at_issue=ln.amount - back,
+            explanation=(f"{noun(svc.service_id)} was disconnected on {svc.disconnect_date} but "
+                         f"was billed {money(ln.amount)} for "
+                         f"{describe_period(ln.period_start, ln.period_end)} on {on_invoice(ln)}{note}."),
+        )
+    ctx.claimed.update(used)  # a credit takes back one charge only
+
+
+def _credits(ctx: AuditContext, services: set[int]) -> dict[int, list[InvoiceLine]]:
+    out: dict[int, list[InvoiceLine]] = defaultdict(list)
+    for ln, m in zip(ctx.result.lines, ctx.result.matches):
+        if ln.amount < 0 and m.service in services and ln.line_id not in ctx.claimed:
+            out[m.service].append(ln)
+    return out
+
+
+def _credited_back(ln: InvoiceLine, credits, used: set[int], tol: Decimal) -> Decimal:
+    """Credits on the same or a later bill for this line's period (or, with no period, of its
+    very amount); each credit is used once."""
+    back = Decimal(0)
+    for c in credits:
+        if c.line_id in used or (c.invoice_date or date.min) < (ln.invoice_date or date.min):
+            continue
+        if c.period_start and c.period_end:
+            if not overlap_days(c.period_start, c.period_end, ln.period_start, ln.period_end):
+                continue
+        elif abs(c.amount + ln.amount) > tol:
+            continue
+        used.add(c.line_id)
+        back += -c.amount
+        if back >= ln.amount:
+            return ln.amount
+    return back

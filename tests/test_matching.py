@@ -87,3 +87,38 @@ def test_reinstalled_circuit_matches_the_inventory_row_in_service_at_the_time():
 def test_same_id_on_two_accounts_prefers_the_lines_account():
     services = [_svc(0, "212-555-1234", account="111"), _svc(1, "212-555-1234", account="222")]
     assert match(services, [_line(0, "2125551234", account="222")])[0].service == 1
+
+
+def test_billed_id_with_another_carriers_prefix_matches_the_same_circuit():
+    # CLCI prefixes are carrier-local (domain.md §3.4): the billing carrier prints its own
+    services = [_svc(0, "27.HCGS.123456.001.LY"), _svc(1, "A2/LBFS/032719/NY"),
+                _svc(2, "27.HCGS.123457.001.LY"), _svc(3, "19.KQXN.555555..LY", account="222")]
+    got = match(services, [_line(0, "19.HCGS.123456.001.LY"), _line(1, "C1.LBFS.32719..NY"),
+                           _line(2, "27.KQXN.555555..LY")])
+    assert [(m.service, m.method) for m in got[:2]] == [(0, "fuzzy"), (1, "fuzzy")]
+    assert "another carrier-local prefix" in got[0].reason and "27.HCGS.123456.001.LY" in got[0].reason
+    assert got[2].method == "none", "another account's circuit is not this account's"
+
+
+def test_telephone_number_matches_the_telephone_number_format_circuit_carrying_it():
+    services = [_svc(0, "12.FXMX.732.555.0147.T22"), _svc(1, "A2/SBFS/201/981/3500//123"),
+                _svc(2, "212-555-1234"), _svc(3, "12.FXMX.212.555.1234.T22")]
+    got = match(services, [_line(0, "(732) 555-0147"), _line(1, "1-201-981-3500"), _line(2, "212.555.1234"),
+                           _line(3, "732-555-0148")])
+    assert [(m.service, m.method) for m in got[:2]] == [(0, "exact"), (1, "exact")]
+    assert "telephone-number-format circuit 12.FXMX.732.555.0147.T22" in got[0].reason
+    assert got[2].service == 2, "a line with that very number in the inventory wins"
+    assert got[3].method == "none"
+
+
+def test_fuzzy_refuses_a_service_another_id_on_the_invoice_matches_more_closely():
+    # a bill spelling every circuit without delimiters: no line matches exactly, and a
+    # circuit one digit off its twin (...1243 vs ...1234) is another circuit, not the twin again
+    services = [_svc(0, "12.FXMX.732.555.1234.T22"), _svc(1, "12.FXMX.212.555.9876.T22")]
+    got = match(services, [_line(0, "12FXMX7325551234T22"), _line(1, "12FXMX7325551243T22"),
+                           _line(2, "12FXMX7325551243T22", invoice="A2")])
+    assert (got[0].service, got[1].service) == (0, None)
+    assert "already billed under an ID closer to it (100)" in got[1].reason
+    assert got[2].service == 0, "on an invoice without its twin the near ID still matches"
+    same = match(services, [_line(0, "12FXMX7325551234T22"), _line(1, "12 FXMX 732 555 1234 T22")])
+    assert [m.service for m in same] == [0, 0], "one circuit spelled two ways is still one circuit"
