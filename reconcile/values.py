@@ -100,14 +100,15 @@ def parse_date(text: object) -> date | None:
     s = str(text).strip()
     if not s:
         return None
-    hit = _date_cache.get(s)
-    if hit is not None:
-        return hit
-    value = _parse_date_text(s)
+    if s in _date_cache:
+        value = _date_cache[s]
+    else:
+        # text with no digit (MTM, N/A) is never a date: don't try every format on it
+        value = _parse_date_text(s) if any(ch.isdigit() for ch in s) else None
+        if len(_date_cache) < 200_000:
+            _date_cache[s] = value  # failures too: "MTM" fills whole columns
     if value is None:
         raise ValueError(f"not a date: {s!r} (expected e.g. 2025-03-01, 03/01/2025 or Mar 1, 2025)")
-    if len(_date_cache) < 200_000:
-        _date_cache[s] = value
     return value
 
 
