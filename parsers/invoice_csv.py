@@ -9,9 +9,7 @@ rest of the file is still read.
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from parsers.charge_types import charge_type_of
@@ -20,7 +18,8 @@ from parsers.tabular import TableError, cell_text, header_scorer, open_table
 from reconcile.columns import (INVOICE_FIELDS, INVOICE_REQUIRED, map_columns,
                                missing_column_reason, norm_header)
 from reconcile.models import ChargeType, InputError, Invoice, InvoiceLine
-from reconcile.values import parse_date, parse_decimal, parse_money, parse_period
+from reconcile.values import (parse_date, parse_decimal, parse_money, parse_period,
+                               parse_yearless_period)
 
 _TOTAL_WORDS = {"total", "invoicetotal", "grandtotal", "totalcharges", "totaldue", "totalamountdue",
                 "totalcurrentcharges", "amountdue", "totalinvoice", "invoicetotals"}
@@ -230,7 +229,7 @@ class _RowReader:
         try:
             if g("period"):
                 if self.dialect and self.dialect.period_without_year:
-                    got = _yearless_period(g("period"), bill)
+                    got = parse_yearless_period(g("period"), bill)
                     if got:
                         return got
                 got = parse_period(g("period"))
@@ -301,42 +300,3 @@ class _RowReader:
         if inv is None:
             raise ValueError("TOTAL row comes before any invoice line")
         inv.stated_total, inv.total_where = amount, f"TOTAL row {row_no}"
-
-
-_YEARLESS = re.compile(r"^\s*([A-Za-z]{3,9})\.? ?(\d{1,2})\s*(?:-|–|to)\s*([A-Za-z]{3,9})\.? ?(\d{1,2})\s*$")
-
-
-def _yearless_period(text: str, bill) -> tuple | None:
-    """'Jul 17 -Aug 16' on the bill of 2021-08-16 -> (2021-07-17, 2021-08-16). The period ends
-    on or shortly before the bill date (never more than ~2 months after it); it may cross New
-    Year ('Dec 17 - Jan 16')."""
-    m = _YEARLESS.match(text)
-    if not m or bill is None:
-        return None
-    try:
-        s = datetime.strptime(f"{m.group(1)[:3]} {m.group(2)} 2000", "%b %d %Y")
-        e = datetime.strptime(f"{m.group(3)[:3]} {m.group(4)} 2000", "%b %d %Y")
-    except ValueError:
-        return None
-    end = _on_year(e, bill.year)
-    if end is None:
-        return None
-    if (end - bill).days > 62:
-        end = _on_year(e, bill.year - 1)
-    start = _on_year(s, end.year) if end else None
-    if start is not None and start > end:
-        start = _on_year(s, end.year - 1)
-    if start is None or end is None:
-        return None
-    return start, end
-
-
-def _on_year(d: datetime, year: int):
-    try:
-        return d.date().replace(year=year)
-    except ValueError:  # Feb 29 outside a leap year
-        return None
-
-
-def _debug(*a):  # pragma: no cover
-    print(*a, file=sys.stderr)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import gc
 import os
 import time
-from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from functools import partial

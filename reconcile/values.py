@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
@@ -159,6 +159,41 @@ def parse_period(text: object) -> tuple[date, date] | None:
     if end < start:
         raise ValueError(f"service period ends before it starts: {s!r}")
     return start, end
+
+
+_YEARLESS = re.compile(r"^\s*([A-Za-z]{3,9})\.? ?(\d{1,2})\s*(?:-|–|to)\s*([A-Za-z]{3,9})\.? ?(\d{1,2})\s*$")
+
+
+def parse_yearless_period(text: str, bill: date | None) -> tuple[date, date] | None:
+    """'Jul 17 -Aug 16' on the bill of 2021-08-16 -> (2021-07-17, 2021-08-16). The period ends
+    on or shortly before the bill date (never more than ~2 months after it); it may cross New
+    Year ('Dec 17 - Jan 16'). None when the text is not such a period or there is no bill date."""
+    m = _YEARLESS.match(text)
+    if not m or bill is None:
+        return None
+    try:
+        s = datetime.strptime(f"{m.group(1)[:3]} {m.group(2)} 2000", "%b %d %Y")
+        e = datetime.strptime(f"{m.group(3)[:3]} {m.group(4)} 2000", "%b %d %Y")
+    except ValueError:
+        return None
+    end = _on_year(e, bill.year)
+    if end is None:
+        return None
+    if (end - bill).days > 62:
+        end = _on_year(e, bill.year - 1)
+    start = _on_year(s, end.year) if end else None
+    if start is not None and start > end:
+        start = _on_year(s, end.year - 1)
+    if start is None or end is None:
+        return None
+    return start, end
+
+
+def _on_year(d: datetime, year: int):
+    try:
+        return d.date().replace(year=year)
+    except ValueError:  # Feb 29 outside a leap year
+        return None
 
 
 def add_months(d: date, months: int) -> date:

@@ -18,7 +18,8 @@ import pytest
 import yaml
 
 from parsers.dialect import DIALECT_DIR, find_dialect, load_dialects
-from parsers.invoice_csv import _yearless_period, read_invoice_table
+from parsers.invoice_csv import read_invoice_table
+from reconcile.values import parse_yearless_period
 from reconcile.models import ChargeType
 
 REPO = Path(__file__).resolve().parents[1]
@@ -108,16 +109,16 @@ def test_unknown_dialect_key_is_refused(tmp_path, monkeypatch):
 # --- features the real exports needed -------------------------------------------------------
 
 def test_yearless_period_resolved_against_bill_date():
-    assert _yearless_period("Jul 17 -Aug 16 ", date(2021, 8, 16)) == (date(2021, 7, 17),
+    assert parse_yearless_period("Jul 17 -Aug 16 ", date(2021, 8, 16)) == (date(2021, 7, 17),
                                                                       date(2021, 8, 16))
     # a bill in January for a period across New Year
-    assert _yearless_period("Dec 17 - Jan 16", date(2022, 1, 16)) == (date(2021, 12, 17),
+    assert parse_yearless_period("Dec 17 - Jan 16", date(2022, 1, 16)) == (date(2021, 12, 17),
                                                                       date(2022, 1, 16))
     # a period ending in December on a bill printed early January
-    assert _yearless_period("Nov 3 - Dec 2", date(2023, 1, 5)) == (date(2022, 11, 3),
+    assert parse_yearless_period("Nov 3 - Dec 2", date(2023, 1, 5)) == (date(2022, 11, 3),
                                                                    date(2022, 12, 2))
-    assert _yearless_period("Jul 17 -Aug 16", None) is None
-    assert _yearless_period("07/17/21-08/16/21", date(2021, 8, 16)) is None
+    assert parse_yearless_period("Jul 17 -Aug 16", None) is None
+    assert parse_yearless_period("07/17/21-08/16/21", date(2021, 8, 16)) is None
 
 
 def test_verizon_charges_detail_keeps_only_billed_items(tmp_path):

@@ -15,7 +15,6 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from parsers.invoice_csv import _yearless_period
 from parsers.pdf.header import label_at, line_fields, read_date
 from parsers.pdf.layout import Layout
 from parsers.pdf.lines import MONEY, MONEY_ANYWHERE, Line
@@ -23,7 +22,7 @@ from parsers.pdf.selfcheck import Row, Section
 from parsers.pdf.table import Columns, header_row
 from reconcile.columns import norm_header
 from reconcile.models import InputError
-from reconcile.values import DATE_PATTERN, parse_money, parse_period
+from reconcile.values import DATE_PATTERN, parse_money, parse_period, parse_yearless_period
 
 _PERIOD_IN_TEXT = re.compile(rf"\(?({DATE_PATTERN})\s*(?:-|–|—|to|thru|through)\s*({DATE_PATTERN})\)?", re.I)
 _CONTINUED = re.compile(r"[\s(:-]*\bcontinued\b\)?\s*$|[\s:]+$", re.I)
@@ -354,7 +353,7 @@ class PdfReader:
                 try:
                     row.period = parse_period(text)
                 except ValueError:  # "Apr 01 - Apr 30": the year is the bill's
-                    row.period = _yearless_period(text, self.d.fields.get("invoice_date"))
+                    row.period = parse_yearless_period(text, self.d.fields.get("invoice_date"))
                     if row.period is None:
                         raise
             elif got.get("period_start") or got.get("period_end"):
