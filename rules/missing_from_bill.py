@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from reconcile.ids import account_key
+from reconcile.ids import account_key, service_key
 from reconcile.models import Severity
 from rules.context import AuditContext, noun
 
@@ -38,17 +38,19 @@ def check(ctx: AuditContext):
     by_account = defaultdict(list)
     for s in res.services:
         by_account[account_key(s.account)].append(s)
-    billed_services = defaultdict(set)
+    # by service key, not inventory row: a circuit listed twice in the inventory is billed once
+    billed_keys = defaultdict(set)
     for ln in res.lines:
         m = res.matches[ln.line_id]
         if m.service is not None:
-            billed_services[(ln.carrier, ln.account, ln.invoice_number)].add(m.service)
+            billed_keys[(ln.carrier, ln.account, ln.invoice_number)].add(
+                service_key(res.services[m.service].service_id))
     for inv in res.invoices:
         if inv.invoice_date is None:
             continue
-        on_bill = billed_services[inv.key]
+        on_bill = billed_keys[inv.key]
         for svc in by_account.get(account_key(inv.account), ()):
-            if svc.index in on_bill:
+            if service_key(svc.service_id) in on_bill:
                 continue
             if svc.install_date and svc.install_date > inv.invoice_date:
                 continue
