@@ -87,6 +87,11 @@ class Invoice(BaseModel):
     source: str
     stated_total: Decimal | None = None  # the carrier's own total, when printed
     total_where: str = ""  # which column or row the stated total came from
+    # the account summary, when the bill prints one (PDF): for balance-forward checks later
+    previous_balance: Decimal | None = None
+    payments: Decimal | None = None
+    adjustments: Decimal | None = None
+    amount_due: Decimal | None = None
     line_ids: list[int] = Field(default_factory=list)
     unreadable_rows: int = 0  # rows of this invoice that could not be read
     pages: int | None = None

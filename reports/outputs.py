@@ -5,22 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from reconcile.result import AuditResult
+from reports.html import write_html
 from reports.tabular import (write_errors_json, write_findings_csv, write_findings_json,
-                             write_lines_csv)
+                             write_invoices_csv, write_lines_csv)
 
 
 def write_all(result: AuditResult, out_dir: Path) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {name: out_dir / name for name in
-             ("report.html", "findings.json", "findings.csv", "lines.csv", "errors.json")}
+             ("report.html", "findings.json", "findings.csv", "lines.csv", "invoices.csv",
+              "errors.json")}
     write_findings_json(result, paths["findings.json"])
     write_findings_csv(result, paths["findings.csv"])
     write_lines_csv(result, paths["lines.csv"])
+    write_invoices_csv(result, paths["invoices.csv"])
     write_errors_json(result, paths["errors.json"])
-    try:
-        from reports.html import write_html
-    except ImportError:  # the HTML report module is being built alongside; never lose the data
-        paths["report.html"].write_text("<!doctype html><p>HTML report not available.</p>")
-    else:
-        write_html(result, paths["report.html"])
+    write_html(result, paths["report.html"])
     return paths

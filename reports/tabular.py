@@ -18,6 +18,10 @@ FINDING_COLUMNS = ["id", "rule", "severity", "carrier", "account", "invoice_numb
                    "service_id", "matched_service_id", "description", "period_start", "period_end",
                    "billed_amount", "expected_amount", "amount_at_issue", "explanation", "evidence",
                    "line_ids"]
+INVOICE_COLUMNS = ["carrier", "account", "invoice_number", "invoice_date", "due_date", "source",
+                   "pages", "lines", "lines_total", "stated_total", "total_where", "previous_balance",
+                   "payments", "adjustments", "amount_due", "unreadable_rows", "self_check_failed",
+                   "findings", "amount_at_issue"]
 LINE_COLUMNS = ["line_id", "source", "row", "page", "carrier", "account", "invoice_number",
                 "invoice_date", "service_id", "description", "charge_type", "period_start",
                 "period_end", "period_inferred", "quantity", "unit_price", "amount",
@@ -94,6 +98,25 @@ def write_lines_csv(result: AuditResult, path: Path) -> None:
                 _plain(ln.amount), services[m.service].service_id if m.service is not None else "",
                 m.method, f"{m.score:.1f}", m.reason, " ".join(flagged.get(ln.line_id, ())),
             ])
+
+
+def write_invoices_csv(result: AuditResult, path: Path) -> None:
+    """One row per invoice: what the carrier printed, what its lines add up to, what is at issue."""
+    at_issue: dict[tuple, list] = {}
+    for f in result.findings:
+        acc = at_issue.setdefault((f.carrier, f.account, f.invoice_number), [0, Decimal(0)])
+        acc[0] += 1
+        acc[1] += f.amount_at_issue
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(INVOICE_COLUMNS)
+        for inv in result.invoices:
+            n, amount = at_issue.get(inv.key, (0, Decimal(0)))
+            total = sum((result.lines[i].amount for i in inv.line_ids), Decimal(0))
+            values = {**inv.model_dump(), "lines": len(inv.line_ids), "lines_total": total,
+                      "self_check_failed": "yes" if inv.self_check_failed else "",
+                      "findings": n, "amount_at_issue": amount}
+            w.writerow(["" if values[c] is None else _plain(values[c]) for c in INVOICE_COLUMNS])
 
 
 def _num(v):

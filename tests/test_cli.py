@@ -30,7 +30,7 @@ def run(tmp_path, *extra, bill=BILL):
 def test_audit_writes_every_output_and_exits_0(tmp_path):
     res, out = run(tmp_path)
     assert res.exit_code == 0, res.output
-    for name in ("report.html", "findings.json", "findings.csv", "lines.csv", "errors.json"):
+    for name in ("report.html", "findings.json", "findings.csv", "lines.csv", "invoices.csv", "errors.json"):
         assert (out / name).exists(), name
     data = json.loads((out / "findings.json").read_text())
     (f,) = data["findings"]

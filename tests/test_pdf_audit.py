@@ -89,3 +89,24 @@ def test_a_folder_of_bad_pdfs_and_one_good_bill_through_the_cli(tmp_path):
     (rate,) = [f for f in findings if f["rule"] == "rate-above-contract"]
     marked = {r["service_id"] for r in rows if rate["id"] in r["findings"].split()}
     assert marked == {overbilled}
+
+
+@pytest.mark.parametrize("layout", ["northwind", "bluepeak"])
+def test_invoices_csv_gives_each_bill_its_printed_summary_and_money_at_issue(tmp_path, layout):
+    path, inv, lines = render(tmp_path, layout, previous_balance=Decimal("980.00"),
+                              payments=Decimal("-980.00"), current_charges_delta=Decimal("25.00"))
+    write_inventory(tmp_path / "inventory.csv", inv, lines, LAYOUTS[layout].carrier, overbilled=0)
+    run = CliRunner().invoke(main, ["audit", str(path), "--inventory", str(tmp_path / "inventory.csv"),
+                                    "--out", str(tmp_path / "out")])
+    assert run.exit_code == 0, run.output
+    (row,) = list(csv.DictReader(open(tmp_path / "out" / "invoices.csv", encoding="utf-8")))
+    total = sum((ln.amount for ln in lines), Decimal(0))
+    assert (row["account"], row["invoice_number"]) == (inv.account, inv.invoice_number)
+    assert Decimal(row["lines_total"]) == total and int(row["lines"]) == len(lines)
+    assert Decimal(row["stated_total"]) == total + 25
+    assert (Decimal(row["previous_balance"]), Decimal(row["payments"])) == (980, -980)
+    assert Decimal(row["amount_due"]) == total + 25
+    findings = json.loads((tmp_path / "out" / "findings.json").read_text())["findings"]
+    assert {f["rule"] for f in findings} >= {"invoice-total-mismatch", "rate-above-contract"}
+    assert int(row["findings"]) == len(findings)
+    assert Decimal(row["amount_at_issue"]) == sum(Decimal(f["amount_at_issue"]) for f in findings)

@@ -139,7 +139,9 @@ def _build(d: Draft, reader: PdfReader, src: str, out: ParsedInvoices, unread: l
     inv = Invoice(carrier=layout.carrier or str(f.get("carrier") or "") or reader.carrier_guess,
                   account=account, invoice_number=number, invoice_date=f.get("invoice_date"),
                   due_date=f.get("due_date"), source=src, unreadable_rows=d.unreadable,
-                  pages=(d.last_page - d.first_page + 1) if d.first_page else None)
+                  pages=(d.last_page - d.first_page + 1) if d.first_page else None,
+                  previous_balance=f.get("previous_balance"), payments=f.get("payments"),
+                  adjustments=f.get("adjustments"), amount_due=f.get("amount_due"))
     out.notes.extend(f"{src}: invoice {number}: {n}" for n in take_charge_summary(d.sections))
     for sec in d.sections:
         error, note = sec.check_stated() or ("", "")
