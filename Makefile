@@ -33,6 +33,7 @@ browser:
 
 bench: $(TSTAMP)
 	$(BIN)/python bench/bench_audit.py
+	$(BIN)/python bench/bench_pdf.py
 
 sample: $(STAMP)
 	$(BIN)/python -m fixtures.scenario --out fixtures/sample
