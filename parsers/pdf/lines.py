@@ -19,8 +19,8 @@ WIDE_GAP = 1.0  # ...unless, up to this, it is one space of a monospaced font (_
 MONO_SPACE = 1.15
 SAME_LINE = 0.45  # baselines closer than this (in text heights) are one line
 
-# -12.00, (12.00), 12.00CR, 12.00-, -$12.00, ($12.00), and $-12.00
-MONEY = re.compile(r"^[-+]?\(?[-+]?\$?\s?[-+]?\d{1,3}(?:,?\d{3})*\.\d{2}\s?\)?\s?(?:CR|DR|-)?$", re.I)
+# -12.00, (12.00), 12.00CR, 12.00-, -$12.00, ($12.00), $-12.00 and $(12.00) (spreadsheet accounting)
+MONEY = re.compile(r"^[-+]?(?:\$\s?)?\(?[-+]?\$?\s?[-+]?\d{1,3}(?:,?\d{3})*\.\d{2}\s?\)?\s?(?:CR|DR|-)?$", re.I)
 MONEY_ANYWHERE = re.compile(r"(?:(?<![\d/.:-])|(?<=\$-))\d{1,3}(?:,?\d{3})*\.\d{2}(?![\d/.])")
 _NOISE = re.compile(r"^(?:page \d+(?: of \d+)?|\d+ of \d+|\(?continued\)?|continued on next page"
                     r"|continued from previous page)$", re.I)
