@@ -128,6 +128,12 @@ def _columns(cells: list[tuple], layout: Layout) -> Columns | None:
         known += f != ""
         cols.append(Column("" if f == "ignore" else f, x0, x1, text))
     fields = {c.field for c in cols}
+    descriptions = [c for c in cols if c.field == "description"]
+    if "amount" not in fields and len(descriptions) > 1 and cols[-1] is descriptions[-1]:
+        # "Charge Description ... Charge": 'charge' names a description or an amount; beside
+        # another description title, the rightmost column is the amounts (as on every bill)
+        cols[-1].field = "amount"
+        fields.add("amount")
     if "amount" not in fields or not fields & {"description", "service_id"}:
         return None
     if known < max(2, 0.6 * len(cells)):
