@@ -203,6 +203,8 @@ class PdfReader:
         if not strong or len(ln.cells) > 3 or len(ln.text) > 90:
             return False
         text = _CONTINUED.sub("", ln.text if text is None else text).strip()
+        if text.endswith(".") and not self.in_table:
+            return False  # the end of a sentence ("... under Other Charges and Credits."), no heading
         period = None
         m = _PERIOD_IN_TEXT.search(text)
         if m:
