@@ -41,7 +41,9 @@ class Layout:
     columns: dict[str, str] = field(default_factory=dict)  # normalised header -> field
     service_line: re.Pattern | None = None
     account_level: re.Pattern | None = None
-    service_id_blank: str = "none"  # "above": a blank service ID cell means the row above's
+    # an empty service ID cell: "auto" the ID above unless the row is a tax or late fee (the
+    # account's), "above" always the ID above, "none" the account (or the service line above)
+    service_id_blank: str = "auto"
     date_formats: list[str] = field(default_factory=list)
     source: str = ""
 
@@ -83,7 +85,9 @@ def _load(path: Path, base: Layout | None) -> Layout:
         lay.account_level = _compile(data["account_level"])
     if data.get("by_line_default"):
         lay.by_line_default = ChargeType(data["by_line_default"])
-    lay.service_id_blank = data.get("service_id_blank", "none")
+    lay.service_id_blank = data.get("service_id_blank", base.service_id_blank if base else "auto")
+    if lay.service_id_blank not in ("auto", "above", "none"):
+        raise ValueError(f"{path}: service_id_blank is auto, above or none, not {lay.service_id_blank!r}")
     lay.date_formats = list(data.get("date_formats") or [])
     unknown = {f for _, f in labels} - set(HEADER_FIELDS) | set(lay.patterns) - set(HEADER_FIELDS)
     unknown |= set(lay.columns.values()) - set(COLUMN_FIELDS)

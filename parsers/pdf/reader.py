@@ -15,13 +15,14 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from parsers.charge_types import charge_type_of
 from parsers.pdf.header import label_at, line_fields, read_date
 from parsers.pdf.layout import Layout
 from parsers.pdf.lines import MONEY, MONEY_ANYWHERE, Line
 from parsers.pdf.selfcheck import Row, Section
 from parsers.pdf.table import Columns, header_row
 from reconcile.columns import norm_header
-from reconcile.models import InputError
+from reconcile.models import ChargeType, InputError
 from reconcile.values import DATE_PATTERN, parse_money, parse_period, parse_yearless_period
 
 _PERIOD_IN_TEXT = re.compile(rf"\(?({DATE_PATTERN})\s*(?:-|–|—|to|thru|through)\s*({DATE_PATTERN})\)?", re.I)
@@ -68,6 +69,7 @@ class PdfReader:
         self.cols: Columns | None = None
         self.in_table = False
         self.service = ""  # service ID printed above the rows that follow
+        self.row_service = ""  # the ID in the service column of the last row that printed one
         self.prev: Row | None = None  # last charge row, for its wrapped description
         self.prev_y = 0.0
         self.prev_bold = False
@@ -169,7 +171,8 @@ class PdfReader:
             new, old = found.get(key), d.fields.get(key)
             if new and old and new != old and d.rows:
                 self.drafts.append(Draft())  # the next invoice in the same file
-                self.cols, self.in_table, self.service, self.prev = None, False, "", None
+                self.cols, self.in_table, self.prev = None, False, None
+                self.service = self.row_service = ""
                 d = self.d
                 break
         self._touch(ln)
@@ -221,13 +224,12 @@ class PdfReader:
             # an unknown heading: only a bold line of words inside a table
             if not any_words or any(ch.isdigit() for ch in text) or not self.in_table:
                 return False
-            from parsers.charge_types import charge_type_of
             kind = charge_type_of(text, "")
         cur = self.d.section
         if cur is not None and cur.name.lower() == text.lower():
             return True  # the same section, continued on a new page
         self.d.sections.append(Section(text, kind, ln.page, period))
-        self.service, self.prev = "", None
+        self.service, self.row_service, self.prev = "", "", None
         self._touch(ln)
         return True
 
@@ -237,10 +239,10 @@ class PdfReader:
         if m:
             sid = _service_id_in(ln.cells[0].text, m)
             if sid:
-                self.service, self.prev = sid, None
+                self.service, self.row_service, self.prev = sid, "", None
                 return True
         if lay.account_level and lay.account_level.match(ln.text):
-            self.service, self.prev = "", None
+            self.service, self.row_service, self.prev = "", "", None
             return True
         cols = self.cols
         if not by_position or not self.in_table or cols is None:
@@ -255,7 +257,7 @@ class PdfReader:
             first.x0 <= cols.cols[0].x0 + 1 and all(map(_ID_TOKEN.match, first.text.split()))
             and ln.bold))
         if (in_sid or left) and _ID_LIKE.match(first.text):
-            self.service, self.prev = first.text, None
+            self.service, self.row_service, self.prev = first.text, "", None
             return True
         return False
 
@@ -329,12 +331,9 @@ class PdfReader:
         if not description:
             self.error(ln, "a charge line with no description")
             return
-        sid = got.get("service_id", "")
-        if sid:
-            if self.layout.service_id_blank == "above":
-                self.service = sid
-        else:
-            sid = self.service
+        sid = got.get("service_id", "") or self.blank_service(description, got.get("charge_type", ""))
+        if got.get("service_id"):
+            self.row_service = sid
         row = Row(ln.page, ln.no, ln.y, sid, description, money_value(amount_text),
                   type_text=got.get("charge_type", ""))
         self.values(row, got, ln)
@@ -346,6 +345,23 @@ class PdfReader:
             row.period = sec.period
         sec.add(row)
         self.prev, self.prev_y, self.prev_bold = row, ln.y, ln.bold
+
+    def blank_service(self, description: str, type_text: str) -> str:
+        """Whose charge a row with an empty service ID cell is. Under a service line, that
+        service's. Many carriers print the ID once, on a service's first row, and leave the
+        cell empty on its other rows (a loop under its port, a feature under its line); but a
+        tax, surcharge or late fee with no ID under them is billed to the account (USF, state
+        tax), as is any row once an account-level line or a new section has begun."""
+        mode = self.layout.service_id_blank
+        if self.service or mode == "none" or not self.row_service:
+            return self.service
+        if mode == "auto":
+            sec = self.d.section
+            kind = sec.kind if sec is not None and isinstance(sec.kind, ChargeType) else None
+            kind = charge_type_of(type_text, description) if type_text or kind is None else kind
+            if kind in (ChargeType.TAX, ChargeType.LATE_FEE):
+                return ""
+        return self.row_service
 
     def values(self, row: Row, got: dict, ln: Line) -> None:
         """Period, quantity and rate: a bad one is reported and left blank; the line stays."""
