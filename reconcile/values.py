@@ -166,8 +166,9 @@ _YEARLESS = re.compile(r"^\s*([A-Za-z]{3,9})\.? ?(\d{1,2})\s*(?:-|–|to)\s*([A-
 
 def parse_yearless_period(text: str, bill: date | None) -> tuple[date, date] | None:
     """'Jul 17 -Aug 16' on the bill of 2021-08-16 -> (2021-07-17, 2021-08-16). The period ends
-    on or shortly before the bill date (never more than ~2 months after it); it may cross New
-    Year ('Dec 17 - Jan 16'). None when the text is not such a period or there is no bill date."""
+    in the year that puts it nearest the bill date: usage in arrears ends before it, a month
+    billed in advance ('Dec 15 - Jan 14' on the bill of 2024-12-15) a month after; it may cross
+    New Year. None when the text is not such a period or there is no bill date."""
     m = _YEARLESS.match(text)
     if not m or bill is None:
         return None
@@ -176,12 +177,11 @@ def parse_yearless_period(text: str, bill: date | None) -> tuple[date, date] | N
         e = datetime.strptime(f"{m.group(3)[:3]} {m.group(4)} 2000", "%b %d %Y")
     except ValueError:
         return None
-    end = _on_year(e, bill.year)
-    if end is None:
+    ends = [d for d in (_on_year(e, y) for y in (bill.year - 1, bill.year, bill.year + 1)) if d]
+    if not ends:
         return None
-    if (end - bill).days > 62:
-        end = _on_year(e, bill.year - 1)
-    start = _on_year(s, end.year) if end else None
+    end = min(ends, key=lambda d: abs((d - bill).days))
+    start = _on_year(s, end.year)
     if start is not None and start > end:
         start = _on_year(s, end.year - 1)
     if start is None or end is None:

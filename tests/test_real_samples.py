@@ -117,6 +117,9 @@ def test_yearless_period_resolved_against_bill_date():
     # a period ending in December on a bill printed early January
     assert parse_yearless_period("Nov 3 - Dec 2", date(2023, 1, 5)) == (date(2022, 11, 3),
                                                                    date(2022, 12, 2))
+    # a month billed in advance on a December bill ends in January of the next year
+    assert parse_yearless_period("Dec 15 - Jan 14", date(2024, 12, 15)) == (date(2024, 12, 15),
+                                                                       date(2025, 1, 14))
     assert parse_yearless_period("Jul 17 -Aug 16", None) is None
     assert parse_yearless_period("07/17/21-08/16/21", date(2021, 8, 16)) is None
 
