@@ -157,6 +157,8 @@ class PdfReader:
         if cont and not stands_out:
             self.prev.description = f"{self.prev.description} {ln.text}"
             self.prev_y = ln.y
+            if self.prev.period is None:
+                period_in_description(self.prev)
             return
         if self.service_line(ln) or self.heading(ln, strong=ln.bold, any_words=True):
             return
@@ -337,6 +339,8 @@ class PdfReader:
         row = Row(ln.page, ln.no, ln.y, sid, description, money_value(amount_text),
                   type_text=got.get("charge_type", ""))
         self.values(row, got, ln)
+        if row.period is None:
+            period_in_description(row)
         sec = self.d.section
         if sec is None:
             sec = Section("", None, ln.page)
@@ -405,6 +409,20 @@ def _service_id_in(cell: str, m: re.Match) -> str:
     group = "id" if "id" in m.re.groupindex else 1
     sid = _ID_END.split(cell[m.start(group):].strip(), 1)[0]
     return sid if _ID_LIKE.match(sid) else ""
+
+
+def period_in_description(row: Row) -> None:
+    """A period printed in the description ("Long distance usage (03/01/25-03/31/25)"), as
+    bills with no period column do: it becomes the row's period and leaves the description."""
+    m = _PERIOD_IN_TEXT.search(row.description)
+    if m is None:
+        return
+    try:
+        row.period = parse_period(f"{m.group(1)} - {m.group(2)}")
+    except ValueError:
+        return
+    rest = f"{row.description[:m.start()]} {row.description[m.end():]}"
+    row.description = " ".join(rest.split()).strip(" -:,")
 
 
 def money_value(text: str) -> Decimal:
