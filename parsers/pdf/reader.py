@@ -33,6 +33,9 @@ _ID_LIKE = re.compile(r"^(?=\D*\d)[(+]?[A-Za-z0-9][\w./:()#+-]*(?: [\w./:()#+-]+
 _ID_TOKEN = re.compile(r"^[(+]?[\w./:()#+-]*\d[\w./:()#+-]*$|^[A-Za-z]{1,5}$")  # no long words
 _ID_END = re.compile(r"\s+-\s|\s{2,}")  # "ID - description" in one cell: the ID ends here
 _TOTAL_KINDS = {"current_charges", "amount_due", "previous_balance", "payments", "adjustments"}
+# figures no charge row starts with, whatever words follow ("Payments Received - Thank You"):
+# an adjustment may be a credit row, "Total current charges for ..." a group's subtotal
+_NEVER_CHARGES = {"amount_due", "previous_balance", "payments"}
 _OTHER_COLUMNS = ("service_id", "period", "period_start", "period_end", "quantity", "unit_price")
 _TOTAL_WORD = re.compile(r"^\s*(?:sub-?\s?)?total(?: for)?:?\s*|\s*(?:sub-?\s?)?total:?\s*$", re.I)
 _PLAIN_NUMBER = re.compile(r"^\d{1,3}(?:,\d{3})*(?:\.\d+)?$|^\d+(?:\.\d+)?$")
@@ -294,7 +297,7 @@ class PdfReader:
         if sec is not None and _TOTAL_WORD.sub("", label.lower()).strip() == sec.name.lower():
             return "subtotal"  # "Total Adjustments" under the Adjustments section
         hit = label_at(label, self.layout)
-        if hit and hit[0] in _TOTAL_KINDS and not hit[1]:
+        if hit and hit[0] in _TOTAL_KINDS and (not hit[1] or hit[0] in _NEVER_CHARGES):
             return hit[0]
         n = norm_header(words[0].text)
         if n.startswith(("total", "subtotal", "sectiontotal")) or norm_header(label).endswith(("total", "totals")):
