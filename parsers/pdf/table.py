@@ -146,8 +146,13 @@ def _columns(cells: list[tuple], layout: Layout) -> Columns | None:
 
 def _under(top: Line, below: Line) -> bool:
     """`below` could be the second line of `top`'s column titles: close under it, no amounts."""
-    # stacked titles are a line apart; a heading above the titles usually sits further off
-    return (below.page == top.page and below.y - top.y <= 1.25 * max(top.h, below.h)
+    # stacked titles are a line apart; a heading above the titles usually sits further off.
+    # Measured in font sizes, which both engines report alike (a word's box height is the
+    # font's ascent-descent on pdfium, ~1.15 em, but exactly 1 em on pdfplumber); the box
+    # heights only rule out what is plainly further (font sizes cost a lookup).
+    gap = below.y - top.y
+    return (below.page == top.page and gap <= 1.6 * max(top.h, below.h)
+            and gap <= 1.45 * max(top.size, below.size)
             and not any(MONEY.match(c.text) for c in below.cells))
 
 
