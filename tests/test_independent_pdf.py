@@ -101,6 +101,17 @@ def test_every_charge_is_read_as_printed(tmp_path, look):
         assert inv.due_date is not None and not inv.self_check_failed
 
 
+def test_both_engines_read_the_same(tmp_path):
+    """pdfplumber measures a word's box as one em, pdfium as the font's ascent to descent:
+    the ledger look's column titles on two lines, one line apart, must be read alike."""
+    _sc, bills = generate_pdf(tmp_path, 2, "ledger")
+    for b in (bills[1], bills[16], bills[46]):  # one bill of each carrier
+        fast, slow = read_pdf_invoices(b.path), read_pdf_invoices(b.path, engine="pdfplumber")
+        assert [ln.model_dump(exclude={"line_id"}) for ln in fast.lines] == \
+               [ln.model_dump(exclude={"line_id"}) for ln in slow.lines], b.path.name
+        assert fast.invoices == slow.invoices and fast.errors == slow.errors == []
+
+
 def test_cli_audits_the_pdf_folder_like_the_csv_exports(tmp_path):
     sc, _ = generate_pdf(tmp_path / "in", 5, "ledger")
     out = tmp_path / "out"
