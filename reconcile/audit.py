@@ -13,6 +13,7 @@ import gc
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -96,9 +97,8 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
         notes: list[str] = []
         read = partial(_read_quickly, overrides=mapping["invoice"], pdf_password=pdf_password,
                        pdf_engine=pdf_engine)
-        with _reader_pool(files, workers) as pool:
-            # the pool starts on the invoices at once; the inventory is read meanwhile
-            parsed_files = pool.map(read, files) if pool else map(read, files)
+        with _FileReader(read, files, workers) as parsed_files:
+            # a pool starts on the invoices at once; the inventory is read meanwhile
             services, inv_errors, inv_notes = read_inventory(Path(inventory), mapping["inventory"],
                                                              sheet)
             errors = inv_errors + errors
@@ -122,23 +122,76 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
     return result
 
 
-@contextmanager
-def _reader_pool(files: list[Path], workers: int | None):
-    """A process pool for the invoice files, or None when one process is faster."""
-    workers = workers or os.cpu_count() or 1
-    pdfs = sum(f.suffix.lower() in PDF_SUFFIXES for f in files)
-    size = sum(f.stat().st_size for f in files)
-    if workers < 2 or len(files) < 2 or (size < POOL_MIN_BYTES and pdfs < POOL_MIN_PDFS):
-        yield None
-        return
-    with ProcessPoolExecutor(min(workers, len(files))) as pool:
-        yield pool
+class _FileReader:
+    """Each file's ParsedInvoices, in file order: from a pool of processes when the batch is
+    big enough to gain from one, else in this process. A worker that dies (a damaged PDF can
+    crash the native PDF library) takes the pool with it: the file at the head is read again
+    alone, a fresh pool goes on with the rest, so the file that kills a reader is found,
+    reported, and the batch goes on."""
+
+    def __init__(self, read, files: list[Path], workers: int | None):
+        self.read, self.files = read, files
+        workers = workers or os.cpu_count() or 1
+        pdfs = sum(f.suffix.lower() in PDF_SUFFIXES for f in files)
+        size = sum(f.stat().st_size for f in files)
+        self.workers = 0 if workers < 2 or len(files) < 2 or (
+            size < POOL_MIN_BYTES and pdfs < POOL_MIN_PDFS) else workers
+        self.pool: ProcessPoolExecutor | None = None
+        self.futures: dict = {}
+        if self.workers:
+            self._start(0)
+
+    def _start(self, first: int) -> None:
+        self.pool = ProcessPoolExecutor(min(self.workers, len(self.files) - first))
+        self.futures = {i: self.pool.submit(self.read, self.files[i])
+                        for i in range(first, len(self.files))}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    def __iter__(self):
+        if not self.workers:
+            yield from map(self.read, self.files)
+            return
+        for i, path in enumerate(self.files):
+            try:
+                parsed = self.futures[i].result()
+            except BrokenProcessPool:
+                self.pool.shutdown(cancel_futures=True)
+                parsed = _read_alone(self.read, path)
+                if i + 1 < len(self.files):
+                    self._start(i + 1)
+            yield parsed
+
+
+def _read_alone(read, path: Path):
+    with ProcessPoolExecutor(1) as solo:
+        try:
+            return solo.submit(read, path).result()
+        except BrokenProcessPool:
+            return _unreadable(path, "the reader's process died on this file (a damaged file can "
+                                     "crash the PDF library)")
+
+
+def _unreadable(path: Path, reason: str):
+    from parsers.invoice_csv import ParsedInvoices
+
+    return ParsedInvoices(errors=[InputError(file=str(path), reason=reason, effect="file skipped")])
 
 
 def _read_quickly(path: Path, **kwargs):
-    """read_invoice_file with the cyclic collector paused (see _gc_paused), also in a worker."""
+    """read_invoice_file with the cyclic collector paused (see _gc_paused), also in a worker.
+    A reader's own bug on some file is that file's error, not the batch's end."""
     with _gc_paused(collect=False):
-        return read_invoice_file(path, **kwargs)
+        try:
+            return read_invoice_file(path, **kwargs)
+        except Exception as e:  # noqa: BLE001 - whatever it is, the other files still count
+            return _unreadable(path, f"the reader failed on this file ({type(e).__name__}: {e}); "
+                                     f"please report it with the file")
 
 
 @contextmanager

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import pickle
+
+import pytest
 
 import reconcile.audit as audit_module
 from fixtures.scenario import generate
@@ -72,3 +75,31 @@ def test_finding_ids_are_unique_and_survive_moving_the_files(tmp_path):
     assert len(ids) == len(set(ids)) >= 20
     assert [(f.id, f.explanation) for f in moved.findings] == \
         [(f.id, f.explanation) for f in first.findings]
+
+
+def _reader_failing_on(name: str, how: str):
+    real = audit_module.read_invoice_file
+
+    def read(path, **kwargs):
+        if path.name == name:
+            if how == "dies":
+                os._exit(1)  # what a crash in a native PDF library does to its process
+            raise RuntimeError("a bug in a reader")
+        return real(path, **kwargs)
+    return read
+
+
+@pytest.mark.parametrize("how, workers", [("raises", 1), ("raises", 2), ("dies", 2)])
+def test_a_file_that_breaks_its_reader_is_one_error_and_the_batch_goes_on(tmp_path, monkeypatch,
+                                                                        how, workers):
+    scenario = generate(tmp_path, 5)
+    files = scenario.invoice_files
+    healthy = run_audit(files, tmp_path / "inventory.xlsx", workers=1)
+    victim = files[len(files) // 2]
+    monkeypatch.setattr(audit_module, "POOL_MIN_BYTES", 0)
+    monkeypatch.setattr(audit_module, "read_invoice_file", _reader_failing_on(victim.name, how))
+    result = run_audit(files, tmp_path / "inventory.xlsx", workers=workers)
+    assert [e.file for e in result.errors] == [str(victim)]
+    assert "file" in result.errors[0].reason and result.errors[0].effect == "file skipped"
+    others = [ln.model_dump(exclude={"line_id"}) for ln in healthy.lines if ln.source != str(victim)]
+    assert [ln.model_dump(exclude={"line_id"}) for ln in result.lines] == others
