@@ -41,7 +41,7 @@ def audit(folder: Path, workers: int | None) -> None:
     """Runs in its own process so peak memory is the audit's alone."""
     from fixtures.truth import check_against_truth
     from reconcile.audit import run_audit
-    from reports.outputs import write_all
+    from reconcile.reports.outputs import write_all
 
     phases: dict[str, float] = {}
     t0 = time.perf_counter()

@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fixtures.pdf_invoices import STYLES, render_invoice_pdf, sample_invoice  # noqa: E402
-from parsers.pdf import read_pdf_invoices  # noqa: E402
+from reconcile.parsers.pdf import read_pdf_invoices  # noqa: E402
 from reconcile.audit import run_audit  # noqa: E402
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import yaml
 
-from reconcile.columns import INVOICE_FIELDS, norm_header
-from reconcile.models import ChargeType
+from reconcile.parsers.columns import INVOICE_FIELDS, norm_header
+from reconcile.core.models import ChargeType
 
 DIALECT_DIR = Path(__file__).parent / "dialects"
 

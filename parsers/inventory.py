@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from parsers.tabular import TableError, cell_text, header_scorer, open_table
-from reconcile.columns import (INVENTORY_FIELDS, INVENTORY_REQUIRED, _alias_index, map_columns,
+from reconcile.parsers.tabular import TableError, cell_text, header_scorer, open_table
+from reconcile.parsers.columns import (INVENTORY_FIELDS, INVENTORY_REQUIRED, _alias_index, map_columns,
                                missing_column_reason, norm_header)
-from reconcile.models import InputError, Service
-from reconcile.values import parse_date, parse_money
+from reconcile.core.models import InputError, Service
+from reconcile.core.values import parse_date, parse_money
 
 _OPEN_ENDED = {"MTM", "M2M", "MONTHTOMONTH", "NONE", "NA", "N/A", "EVERGREEN", "AUTORENEW"}
 

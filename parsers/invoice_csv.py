@@ -1,6 +1,6 @@
 """Carrier invoice exports (CSV/TSV/XLSX): rows of charges, one or many invoices per file.
 
-Columns are found by alias (reconcile.columns) or by a known carrier dialect
+Columns are found by alias (reconcile.parsers.columns) or by a known carrier dialect
 (parsers/dialects). An invoice total may come as a column repeated on each row or as a
 TOTAL row. Each row that can't be read becomes one `InputError` naming file and row; the
 rest of the file is still read.
@@ -12,13 +12,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from parsers.charge_types import charge_type_of
-from parsers.dialect import Dialect, all_signature_headers, find_dialect
-from parsers.tabular import TableError, cell_text, header_scorer, open_table
-from reconcile.columns import (INVOICE_FIELDS, INVOICE_REQUIRED, map_columns,
+from reconcile.core.charge_types import charge_type_of
+from reconcile.parsers.dialect import Dialect, all_signature_headers, find_dialect
+from reconcile.parsers.tabular import TableError, cell_text, header_scorer, open_table
+from reconcile.parsers.columns import (INVOICE_FIELDS, INVOICE_REQUIRED, map_columns,
                                missing_column_reason, norm_header)
-from reconcile.models import ChargeType, InputError, Invoice, InvoiceLine
-from reconcile.values import (parse_date, parse_decimal, parse_money, parse_period,
+from reconcile.core.models import ChargeType, InputError, Invoice, InvoiceLine
+from reconcile.core.values import (parse_date, parse_decimal, parse_money, parse_period,
                                parse_yearless_period)
 
 _TOTAL_WORDS = {"total", "invoicetotal", "grandtotal", "totalcharges", "totaldue", "totalamountdue",

@@ -17,8 +17,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Iterator
 
-from reconcile.columns import norm_header
-from reconcile.values import parse_date, parse_money
+from reconcile.parsers.columns import norm_header
+from reconcile.core.values import parse_date, parse_money
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
@@ -240,7 +240,7 @@ def open_table(path: Path, score_header, min_score: int = 2, sheet: str | None =
 
 def header_scorer(fields: dict[str, list[str]], extra: set[str] | None = None):
     """Score a candidate header row by how many distinct known fields it names."""
-    from reconcile.columns import _alias_index
+    from reconcile.parsers.columns import _alias_index
 
     idx = _alias_index(fields)
     extra_n = {norm_header(e) for e in (extra or set())}

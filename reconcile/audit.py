@@ -19,14 +19,14 @@ from functools import partial
 from pathlib import Path
 from typing import Callable, Iterable
 
-from reconcile.columns import load_mapping
-from reconcile.ids import account_key
+from reconcile.parsers.columns import load_mapping
+from reconcile.core.ids import account_key
 from reconcile.matching import Matcher
-from reconcile.models import ChargeType, InputError, Invoice, InvoiceLine, Service
-from reconcile.periods import default_period
-from reconcile.result import AuditOptions, AuditResult
-from rules import run_rules
-from rules.context import AuditContext
+from reconcile.core.models import ChargeType, InputError, Invoice, InvoiceLine, Service
+from reconcile.core.periods import default_period
+from reconcile.core.result import AuditOptions, AuditResult
+from reconcile.rules import run_rules
+from reconcile.rules.context import AuditContext
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm"}
 # Below this much input a process pool costs more to start than it saves.
@@ -67,13 +67,13 @@ def read_invoice_file(path: Path, overrides: dict[str, str], pdf_password: str |
                       pdf_engine: str = "pdfium"):
     if path.suffix.lower() in PDF_SUFFIXES:
         try:
-            from parsers.pdf import read_pdf_invoices
+            from reconcile.parsers.pdf import read_pdf_invoices
         except ImportError:
-            from parsers.invoice_csv import ParsedInvoices
+            from reconcile.parsers.invoice_csv import ParsedInvoices
             return ParsedInvoices(errors=[InputError(file=str(path), reason="PDF invoices are not "
                                                      "supported yet", effect="file skipped")])
         return read_pdf_invoices(path, password=pdf_password, engine=pdf_engine)
-    from parsers.invoice_csv import read_invoice_table
+    from reconcile.parsers.invoice_csv import read_invoice_table
     return read_invoice_table(path, overrides)
 
 
@@ -85,7 +85,7 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
     """Read the inventory and every invoice file, then audit. Files are read by a pool of
     `workers` processes (default: one per core) when the batch is big enough to gain from it.
     `timings`, when given, receives the seconds spent reading, matching and in the rules."""
-    from parsers.inventory import read_inventory
+    from reconcile.parsers.inventory import read_inventory
 
     timings = {} if timings is None else timings
     with _gc_paused():
@@ -178,7 +178,7 @@ def _read_alone(read, path: Path):
 
 
 def _unreadable(path: Path, reason: str):
-    from parsers.invoice_csv import ParsedInvoices
+    from reconcile.parsers.invoice_csv import ParsedInvoices
 
     return ParsedInvoices(errors=[InputError(file=str(path), reason=reason, effect="file skipped")])
 

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import click
 
-from reconcile.result import AuditOptions
+import reconcile.sample
+from reconcile.core.result import AuditOptions
 
-SAMPLE_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "sample"
+SAMPLE_DIR = Path(reconcile.sample.__file__).resolve().parent  # package data (fixtures/sample)
 LARGE_BATCH_FILES = 20
 
 
@@ -45,7 +46,7 @@ def _bar(files):
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="reconcile")
+@click.version_option(package_name="telecom-reconcile")
 def main():
     """Audit carrier telecom invoices against the circuit inventory."""
 
@@ -106,8 +107,8 @@ def sample_paths() -> tuple[Path, list[Path]]:
 def _run(invoice_paths, inventory, columns, sheet, out_dir, options, password, pdf_engine,
          jobs=None) -> int:
     from reconcile.audit import run_audit
-    from reports.console import summary_text
-    from reports.outputs import write_all
+    from reconcile.reports.console import summary_text
+    from reconcile.reports.outputs import write_all
 
     try:
         result = run_audit(invoice_paths, inventory, columns=columns, sheet=sheet, options=options,

@@ -1,6 +1,6 @@
 """Tying each invoice line to an inventory service, and keeping why.
 
-1. Exact: the same key after normalising (reconcile.ids): dots/slashes/spaces, case,
+1. Exact: the same key after normalising (reconcile.core.ids): dots/slashes/spaces, case,
    zero-fill, phone punctuation and a leading 1.
    A telephone number also matches the one telephone-number-format circuit carrying it
    (12.FXMX.732.555.1234.T22 billed as 732-555-1234).
@@ -24,9 +24,9 @@ from datetime import date
 
 from rapidfuzz import fuzz, process
 
-from reconcile.ids import account_key, circuit_tn_key, clci_body, compact, is_phone_key, service_key
-from reconcile.models import InvoiceLine, Service
-from reconcile.result import AuditOptions, Match
+from reconcile.core.ids import account_key, circuit_tn_key, clci_body, compact, is_phone_key, service_key
+from reconcile.core.models import InvoiceLine, Service
+from reconcile.core.result import AuditOptions, Match
 
 _EXACT_CIRCUIT = "same circuit ID after normalising delimiters, case and zero-fill"
 _EXACT_PHONE = "same telephone number after normalising punctuation and country code"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from reconcile.result import AuditResult
-from reconcile.values import money
+from reconcile.core.result import AuditResult
+from reconcile.core.values import money
 
 
 def summary_text(result: AuditResult, out_dir: str) -> str:

@@ -16,9 +16,9 @@ from enum import Enum
 import jinja2
 from pydantic import BaseModel
 
-from reconcile.models import Finding, InvoiceLine
-from reconcile.result import AuditResult
-from reconcile.values import CENT, money
+from reconcile.core.models import Finding, InvoiceLine
+from reconcile.core.result import AuditResult
+from reconcile.core.values import CENT, money
 
 MAX_LINES_IN_HTML = 5_000  # beyond this the page gets slow; lines.csv has them all
 MAX_ERRORS_IN_HTML = 1_000

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reconcile.result import AuditResult
-from reports.html import write_html
-from reports.tabular import (write_errors_json, write_findings_csv, write_findings_json,
+from reconcile.core.result import AuditResult
+from reconcile.reports.html import write_html
+from reconcile.reports.tabular import (write_errors_json, write_findings_csv, write_findings_json,
                              write_invoices_csv, write_lines_csv)
 
 

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from reconcile.result import AuditResult
+from reconcile.core.result import AuditResult
 
 FINDING_COLUMNS = ["id", "rule", "severity", "carrier", "account", "invoice_number", "invoice_date",
                    "service_id", "matched_service_id", "description", "period_start", "period_end",

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from rules import (billed_after_disconnect, billed_before_install, duplicate_charge,
+from reconcile.rules import (billed_after_disconnect, billed_before_install, duplicate_charge,
                    invoice_total_mismatch, missing_from_bill, rate_above_contract, unknown_service)
-from rules.context import AuditContext
+from reconcile.rules.context import AuditContext
 
 ALL_RULES: tuple[ModuleType, ...] = (
     unknown_service,

@@ -28,10 +28,10 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
-from reconcile.models import InvoiceLine, Severity
-from reconcile.periods import describe_period, overlap_days
-from reconcile.values import money
-from rules.context import AuditContext, noun, on_invoice
+from reconcile.core.models import InvoiceLine, Severity
+from reconcile.core.periods import describe_period, overlap_days
+from reconcile.core.values import money
+from reconcile.rules.context import AuditContext, noun, on_invoice
 
 RULE_ID = "billed-after-disconnect"
 SEVERITY = Severity.HIGH

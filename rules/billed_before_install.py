@@ -25,10 +25,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from reconcile.models import Severity
-from reconcile.periods import describe_period
-from reconcile.values import money
-from rules.context import AuditContext, noun, on_invoice
+from reconcile.core.models import Severity
+from reconcile.core.periods import describe_period
+from reconcile.core.values import money
+from reconcile.rules.context import AuditContext, noun, on_invoice
 
 RULE_ID = "billed-before-install"
 SEVERITY = Severity.MEDIUM

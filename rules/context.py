@@ -6,11 +6,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from reconcile.ids import is_phone_key, service_key
-from reconcile.models import ChargeType, Finding, Invoice, InvoiceLine, Service, Severity
-from reconcile.periods import describe_period
-from reconcile.result import AuditResult
-from reconcile.values import money
+from reconcile.core.ids import is_phone_key, service_key
+from reconcile.core.models import ChargeType, Finding, Invoice, InvoiceLine, Service, Severity
+from reconcile.core.periods import describe_period
+from reconcile.core.result import AuditResult
+from reconcile.core.values import money
 
 
 @dataclass

@@ -31,11 +31,11 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
-from reconcile.ids import account_key, service_key
-from reconcile.models import ChargeType, InvoiceLine, Severity
-from reconcile.periods import describe_period, overlap_days
-from reconcile.values import CENT, money
-from rules.context import AuditContext, noun
+from reconcile.core.ids import account_key, service_key
+from reconcile.core.models import ChargeType, InvoiceLine, Severity
+from reconcile.core.periods import describe_period, overlap_days
+from reconcile.core.values import CENT, money
+from reconcile.rules.context import AuditContext, noun
 
 RULE_ID = "duplicate-charge"
 SEVERITY = Severity.HIGH

@@ -18,9 +18,9 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from parsers.charge_types import charge_type_of
-from reconcile.models import Invoice, InvoiceLine, Service
-from reconcile.values import parse_date
+from reconcile.core.charge_types import charge_type_of
+from reconcile.core.models import Invoice, InvoiceLine, Service
+from reconcile.core.values import parse_date
 
 
 def _block(doc: str, name: str) -> list[str]:

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from reconcile.models import Severity
-from reconcile.values import money
-from rules.context import AuditContext
+from reconcile.core.models import Severity
+from reconcile.core.values import money
+from reconcile.rules.context import AuditContext
 
 RULE_ID = "invoice-total-mismatch"
 SEVERITY = Severity.MEDIUM

@@ -25,9 +25,9 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from reconcile.ids import account_key, service_key
-from reconcile.models import Severity
-from rules.context import AuditContext, noun
+from reconcile.core.ids import account_key, service_key
+from reconcile.core.models import Severity
+from reconcile.rules.context import AuditContext, noun
 
 RULE_ID = "missing-from-bill"
 SEVERITY = Severity.LOW

@@ -27,10 +27,10 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from reconcile.models import Severity
-from reconcile.periods import describe_period, expected_charges
-from reconcile.values import money
-from rules.context import AuditContext, noun, on_invoice
+from reconcile.core.models import Severity
+from reconcile.core.periods import describe_period, expected_charges
+from reconcile.core.values import money
+from reconcile.rules.context import AuditContext, noun, on_invoice
 
 RULE_ID = "rate-above-contract"
 SEVERITY = Severity.MEDIUM

@@ -24,10 +24,10 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from reconcile.ids import service_key
-from reconcile.models import Severity
-from reconcile.values import money
-from rules.context import AuditContext, noun
+from reconcile.core.ids import service_key
+from reconcile.core.models import Severity
+from reconcile.core.values import money
+from reconcile.rules.context import AuditContext, noun
 
 RULE_ID = "unknown-service"
 SEVERITY = Severity.HIGH

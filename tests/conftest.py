@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from reconcile.models import ChargeType, Finding, InputError, Invoice, InvoiceLine, Service, Severity
-from reconcile.result import AuditResult, Match
+from reconcile.core.models import ChargeType, Finding, InputError, Invoice, InvoiceLine, Service, Severity
+from reconcile.core.result import AuditResult, Match
 
 XSS = "<script>alert(1)</script>"
 

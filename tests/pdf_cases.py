@@ -13,7 +13,7 @@ from pathlib import Path
 import pypdfium2 as pdfium
 
 from fixtures.pdf_invoices import STYLES, Style, render_invoice_pdf, sample_invoice, unseen_style
-from reconcile.models import ChargeType, Invoice, InvoiceLine
+from reconcile.core.models import ChargeType, Invoice, InvoiceLine
 
 # every carrier layout with a YAML, plus one no YAML describes (read by the generic reader)
 LAYOUTS: dict[str, Style] = {**STYLES, "unseen": unseen_style()}

@@ -133,7 +133,7 @@ def test_excel_typed_cells_keep_ids_as_text(tmp_path):
     wb.active.append([2125551234, "00123", "$1,234.00", datetime(2024, 5, 1)])
     path = tmp_path / "inv.xlsx"
     wb.save(path)
-    from parsers.inventory import read_inventory
+    from reconcile.parsers.inventory import read_inventory
 
     services, errors, _ = read_inventory(path)
     assert not errors
@@ -145,7 +145,7 @@ def test_excel_typed_cells_keep_ids_as_text(tmp_path):
 def test_inventory_bad_values_are_reported_and_the_row_kept(tmp_path):
     path = tmp_path / "inv.csv"
     path.write_text("Circuit ID,BAN,MRC,Install Date,Term End\nX1,1,abc,2024-01-01,someday\n,1,5,,\n")
-    from parsers.inventory import read_inventory
+    from reconcile.parsers.inventory import read_inventory
 
     services, errors, _ = read_inventory(path)
     assert [s.service_id for s in services] == ["X1"]

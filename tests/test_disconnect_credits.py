@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from reconcile.audit import audit_parsed
-from reconcile.result import AuditOptions
-from rules.examples import parse_example
+from reconcile.core.result import AuditOptions
+from reconcile.rules.examples import parse_example
 
 # bills dated the 25th charge the next month in advance; the disconnect falls in between
 BILLS = """

@@ -23,12 +23,12 @@ from click.testing import CliRunner
 
 from fixtures.independent_pdf import LOOKS, generate_pdf, section_of
 from fixtures.truth import differences, score
-from parsers.pdf import read_pdf_invoices
-from parsers.pdf.layout import find_layout
+from reconcile.parsers.pdf import read_pdf_invoices
+from reconcile.parsers.pdf.layout import find_layout
 from reconcile.audit import run_audit
 from reconcile.cli import main
-from reconcile.ids import service_key
-from reconcile.models import ChargeType
+from reconcile.core.ids import service_key
+from reconcile.core.models import ChargeType
 
 KIND = {"mrc": ChargeType.RECURRING, "nrc": ChargeType.ONE_TIME, "usage": ChargeType.USAGE, "tax": ChargeType.TAX,
         "credit": ChargeType.CREDIT, "late": ChargeType.LATE_FEE}

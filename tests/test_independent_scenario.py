@@ -21,7 +21,7 @@ from fixtures.independent_scenario import build, generate
 from fixtures.truth import differences, score
 from reconcile.audit import run_audit
 from reconcile.cli import main
-from rules import RULE_IDS
+from reconcile.rules import RULE_IDS
 
 
 def _assert_exact(truth, findings, what: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from parsers.inventory import read_inventory
+from reconcile.parsers.inventory import read_inventory
 
 
 def test_circuits_and_phone_lines_in_separate_id_columns_are_all_services(tmp_path):

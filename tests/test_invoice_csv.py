@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from parsers.charge_types import charge_type_of
-from parsers.invoice_csv import read_invoice_table
-from reconcile.models import ChargeType
+from reconcile.core.charge_types import charge_type_of
+from reconcile.parsers.invoice_csv import read_invoice_table
+from reconcile.core.models import ChargeType
 
 
 def test_total_row_above_its_invoice_lines_belongs_to_that_invoice(tmp_path):

@@ -3,10 +3,10 @@ from decimal import Decimal
 
 import pytest
 
-from reconcile.ids import account_key, service_key
+from reconcile.core.ids import account_key, service_key
 from reconcile.matching import Matcher
-from reconcile.models import ChargeType, InvoiceLine, Service
-from reconcile.result import AuditOptions
+from reconcile.core.models import ChargeType, InvoiceLine, Service
+from reconcile.core.result import AuditOptions
 
 
 @pytest.mark.parametrize("a,b", [

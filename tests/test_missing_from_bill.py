@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from reconcile.audit import audit_parsed
-from reconcile.result import AuditOptions
-from rules.examples import parse_example
+from reconcile.core.result import AuditOptions
+from reconcile.rules.examples import parse_example
 
 TWICE_IN_INVENTORY = """
 Billed::

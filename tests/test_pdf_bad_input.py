@@ -17,8 +17,8 @@ from click.testing import CliRunner
 
 from fixtures.pdf_invoices import (insert_page, scan_page, write_encrypted_pdf, write_image_only_pdf,
                                    write_non_invoice_pdf, write_not_a_pdf, write_truncated_pdf)
-from parsers.pdf import ENGINES, read_pdf_invoices
-from parsers.pdf.reader import PdfReader
+from reconcile.parsers.pdf import ENGINES, read_pdf_invoices
+from reconcile.parsers.pdf.reader import PdfReader
 from pdf_cases import LAYOUTS, by_fields, page_texts, render, write_inventory
 from reconcile.audit import run_audit
 from reconcile.cli import main

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from fixtures.pdf_invoices import render_invoice_pdf, replace, sample_invoice
-from parsers.pdf import read_pdf_invoices
+from reconcile.parsers.pdf import read_pdf_invoices
 from pdf_cases import LAYOUTS, by_fields, render
 
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 
 from fixtures.pdf_invoices import join_pdfs, money_text
-from parsers.pdf import read_pdf_invoices
+from reconcile.parsers.pdf import read_pdf_invoices
 from pdf_cases import LAYOUTS, by_fields, page_texts, render
 
 

@@ -27,10 +27,10 @@ from fixtures.scenario import CARRIERS
 from fixtures.scenario_pdf import generate_pdf
 from fixtures.truth import CENT, check_against_truth, differences, finding_key, load_truth, score
 from fixtures.unseen_layouts import UNSEEN, unseen_styles
-from parsers.pdf.layout import find_layout
+from reconcile.parsers.pdf.layout import find_layout
 from reconcile.audit import run_audit
 from reconcile.cli import main
-from reconcile.ids import service_key
+from reconcile.core.ids import service_key
 
 CARRIER_NAMES = {c.key: c.name for c in CARRIERS}
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.pdf_invoices import money_text, render_invoice_pdf, replace, sample_invoice
-from parsers.pdf import read_pdf_invoices
+from reconcile.parsers.pdf import read_pdf_invoices
 from pdf_cases import LAYOUTS, page_texts, render, write_inventory
 from reconcile.audit import run_audit
 

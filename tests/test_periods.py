@@ -6,9 +6,9 @@ from datetime import date
 from decimal import Decimal
 
 from reconcile.audit import audit_parsed
-from reconcile.models import ChargeType, Invoice, InvoiceLine, Service
-from reconcile.periods import expected_charges
-from reconcile.result import AuditOptions
+from reconcile.core.models import ChargeType, Invoice, InvoiceLine, Service
+from reconcile.core.periods import expected_charges
+from reconcile.core.result import AuditOptions
 
 
 def test_first_partial_period_may_be_prorated_over_the_billing_cycle_it_closes():

@@ -13,7 +13,7 @@ import pytest
 import reconcile.audit as audit_module
 from fixtures.scenario import generate
 from reconcile.audit import run_audit
-from reports.outputs import write_all
+from reconcile.reports.outputs import write_all
 
 
 def _outcome(result):

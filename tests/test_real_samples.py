@@ -17,10 +17,10 @@ import openpyxl
 import pytest
 import yaml
 
-from parsers.dialect import DIALECT_DIR, find_dialect, load_dialects
-from parsers.invoice_csv import read_invoice_table
-from reconcile.values import parse_yearless_period
-from reconcile.models import ChargeType
+from reconcile.parsers.dialect import DIALECT_DIR, find_dialect, load_dialects
+from reconcile.parsers.invoice_csv import read_invoice_table
+from reconcile.core.values import parse_yearless_period
+from reconcile.core.models import ChargeType
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO.parent / "shared" / "real-samples" / "byteanalytics-anonymizer"
@@ -93,7 +93,7 @@ def test_melt_never_includes_a_total_or_a_breakdown_column():
 
 
 def test_unknown_dialect_key_is_refused(tmp_path, monkeypatch):
-    from parsers import dialect as mod
+    from reconcile.parsers import dialect as mod
 
     (tmp_path / "bad.yaml").write_text("name: bad\nrecognise: {headers: [A]}\ncolums: {}\n")
     monkeypatch.setattr(mod, "DIALECT_DIR", tmp_path)

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from reports.html import write_html
+from reconcile.reports.html import write_html
 
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--no-first-run"]

@@ -7,10 +7,10 @@ import re
 from datetime import date, datetime
 from decimal import Decimal
 
-from reconcile.models import Finding, InvoiceLine, Severity
-from reconcile.result import AuditResult, Match
-from reports import html as report
-from reports.html import evidence_tree, render_html, write_html
+from reconcile.core.models import Finding, InvoiceLine, Severity
+from reconcile.core.result import AuditResult, Match
+from reconcile.reports import html as report
+from reconcile.reports.html import evidence_tree, render_html, write_html
 
 GENERATED = datetime(2025, 4, 1, 9, 30)
 XSS = "<script>alert(1)</script>"  # same text the report_audit_result fixture plants

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from reconcile.audit import audit_parsed
-from reconcile.ids import service_key
-from reconcile.result import AuditOptions
-from rules import ALL_RULES, RULE_IDS
-from rules.examples import parse_example
+from reconcile.core.ids import service_key
+from reconcile.core.result import AuditOptions
+from reconcile.rules import ALL_RULES, RULE_IDS
+from reconcile.rules.examples import parse_example
 
 
 def test_every_rule_has_a_documented_example():

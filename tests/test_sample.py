@@ -16,7 +16,10 @@ REGENERATE = "regenerate it with `make sample` (python -m fixtures.scenario --ou
 
 
 def files_under(folder: Path) -> dict[str, Path]:
-    return {p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*")) if p.is_file()}
+    # __init__.py makes the folder the installed package reconcile.sample; the generator's
+    # output is everything else
+    return {p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != "__init__.py" and "__pycache__" not in p.parts}
 
 
 def sheet_values(path: Path) -> dict[str, list[tuple]]:

@@ -17,7 +17,7 @@ from fixtures.bulk import generate_bulk
 from fixtures.scenario import SAMPLE_SEED, build_scenario, generate
 from fixtures.truth import check_against_truth
 from reconcile.audit import run_audit
-from reconcile.ids import service_key
+from reconcile.core.ids import service_key
 
 RULES = ("rate-above-contract", "billed-after-disconnect", "billed-before-install", "duplicate-charge",
          "unknown-service", "missing-from-bill", "invoice-total-mismatch")

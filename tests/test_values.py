@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from reconcile.values import parse_date, parse_money, parse_period
+from reconcile.core.values import parse_date, parse_money, parse_period
 
 
 @pytest.mark.parametrize("text,want", [
@@ -56,7 +56,7 @@ def test_period_ending_before_it_starts_is_an_error():
 
 
 def test_money_text_never_shows_negative_zero():
-    from reconcile.values import money
+    from reconcile.core.values import money
 
     assert (money(Decimal("-0.001")), money(Decimal("-12")), money(Decimal("1234.5"))) == \
         ("$0.00", "-$12.00", "$1,234.50")

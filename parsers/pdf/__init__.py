@@ -14,15 +14,15 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from parsers.charge_types import charge_type_of
-from parsers.invoice_csv import ParsedInvoices
-from parsers.pdf.layout import BY_LINE, Layout, find_layout
-from parsers.pdf.lines import page_lines
-from parsers.pdf.reader import Draft, PdfReader
-from parsers.pdf.selfcheck import Row, Section, check_invoice, take_charge_summary
-from parsers.pdf.text_layer import PdfOpenError, open_pages
-from reconcile.models import ChargeType, InputError, Invoice, InvoiceLine
-from reconcile.values import money
+from reconcile.core.charge_types import charge_type_of
+from reconcile.parsers.invoice_csv import ParsedInvoices
+from reconcile.parsers.pdf.layout import BY_LINE, Layout, find_layout
+from reconcile.parsers.pdf.lines import page_lines
+from reconcile.parsers.pdf.reader import Draft, PdfReader
+from reconcile.parsers.pdf.selfcheck import Row, Section, check_invoice, take_charge_summary
+from reconcile.parsers.pdf.text_layer import PdfOpenError, open_pages
+from reconcile.core.models import ChargeType, InputError, Invoice, InvoiceLine
+from reconcile.core.values import money
 
 __all__ = ["read_pdf_invoices", "ENGINES"]
 ENGINES = ("pdfium", "pdfplumber")

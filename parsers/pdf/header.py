@@ -11,10 +11,10 @@ import re
 from datetime import date, datetime
 from decimal import Decimal
 
-from parsers.pdf.layout import Layout
-from parsers.pdf.lines import MONEY, Line
-from reconcile.columns import norm_header
-from reconcile.values import parse_date, parse_money
+from reconcile.parsers.pdf.layout import Layout
+from reconcile.parsers.pdf.lines import MONEY, Line
+from reconcile.parsers.columns import norm_header
+from reconcile.core.values import parse_date, parse_money
 
 MONEY_FIELDS = {"previous_balance", "payments", "adjustments", "current_charges", "amount_due"}
 DATE_FIELDS = {"invoice_date", "due_date"}

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import yaml
 
-from reconcile.columns import norm_header
-from reconcile.models import ChargeType
+from reconcile.parsers.columns import norm_header
+from reconcile.core.models import ChargeType
 
 LAYOUT_DIR = Path(__file__).resolve().parent.parent / "layouts"
 BY_LINE = "by_line"  # section type: decided per line (negative = credit, else description)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from operator import itemgetter
 
-from parsers.pdf.text_layer import H, TEXT, X0, X1, Y, PageText
+from reconcile.parsers.pdf.text_layer import H, TEXT, X0, X1, Y, PageText
 
 CELL_GAP = 0.6  # gap between words, in text heights, that starts a new cell...
 WIDE_GAP = 1.0  # ...unless, up to this, it is one space of a monospaced font (_one_space)

@@ -15,15 +15,15 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from parsers.charge_types import charge_type_of
-from parsers.pdf.header import label_at, line_fields, read_date
-from parsers.pdf.layout import Layout
-from parsers.pdf.lines import MONEY, MONEY_ANYWHERE, Line
-from parsers.pdf.selfcheck import Row, Section
-from parsers.pdf.table import Columns, header_row
-from reconcile.columns import norm_header
-from reconcile.models import ChargeType, InputError
-from reconcile.values import DATE_PATTERN, parse_money, parse_period, parse_yearless_period
+from reconcile.core.charge_types import charge_type_of
+from reconcile.parsers.pdf.header import label_at, line_fields, read_date
+from reconcile.parsers.pdf.layout import Layout
+from reconcile.parsers.pdf.lines import MONEY, MONEY_ANYWHERE, Line
+from reconcile.parsers.pdf.selfcheck import Row, Section
+from reconcile.parsers.pdf.table import Columns, header_row
+from reconcile.parsers.columns import norm_header
+from reconcile.core.models import ChargeType, InputError
+from reconcile.core.values import DATE_PATTERN, parse_money, parse_period, parse_yearless_period
 
 _PERIOD_IN_TEXT = re.compile(rf"\(?({DATE_PATTERN})\s*(?:-|–|—|to|thru|through)\s*({DATE_PATTERN})\)?", re.I)
 _CONTINUED = re.compile(r"[\s(:-]*\bcontinued\b\)?\s*$|[\s:]+$", re.I)

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from reconcile.models import ChargeType
-from reconcile.values import money
+from reconcile.core.models import ChargeType
+from reconcile.core.values import money
 
 ZERO = Decimal(0)
 

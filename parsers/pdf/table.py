@@ -13,9 +13,9 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
-from parsers.pdf.layout import Layout
-from parsers.pdf.lines import MONEY, Line
-from reconcile.columns import norm_header
+from reconcile.parsers.pdf.layout import Layout
+from reconcile.parsers.pdf.lines import MONEY, Line
+from reconcile.parsers.columns import norm_header
 
 
 @dataclass(slots=True)

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
-from reconcile.values import CENT, add_months, days_in_month
+from reconcile.core.values import CENT, add_months, days_in_month
 
 ONE_DAY = timedelta(days=1)
 

@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from reconcile.models import Finding, InputError, Invoice, InvoiceLine, Service
+from reconcile.core.models import Finding, InputError, Invoice, InvoiceLine, Service
 
 
 @dataclass(slots=True)

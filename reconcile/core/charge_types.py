@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from reconcile.models import ChargeType
+from reconcile.core.models import ChargeType
 
 _RULES: list[tuple[re.Pattern, ChargeType]] = [
     (re.compile(r"\blate\b|late ?(pay|fee|charge)|past due"), ChargeType.LATE_FEE),
