@@ -38,9 +38,10 @@ SEVERITY = Severity.HIGH
 
 
 def check(ctx: AuditContext):
+    plans = ctx.expected.plans
     after = [(ln, svc) for ln, svc in ctx.recurring_charges()
-             if svc.disconnect_date is not None and ln.period_start is not None
-             and ln.period_start > svc.disconnect_date]
+             if plans[svc.index].stops is not None and ln.period_start is not None
+             and ln.period_start > plans[svc.index].stops]
     credits = _credits(ctx, {svc.index for _, svc in after}) if after else {}
     used: set[int] = set()
     for ln, svc in after:
@@ -49,10 +50,11 @@ def check(ctx: AuditContext):
             ctx.claimed.add(ln.line_id)  # taken back in full: explained, not at issue
             continue
         note = f" (a later credit took {money(back)} of it back)" if back else ""
+        plan = plans[svc.index]
         yield ctx.finding(
             RULE_ID, SEVERITY, [ln], service=svc, billed=ln.amount, expected=back,
-            at_issue=ln.amount - back,
-            explanation=(f"{noun(svc.service_id)} was disconnected on {svc.disconnect_date} but "
+            at_issue=ln.amount - back, stop_from=plan.stops_from,
+            explanation=(f"{noun(svc.service_id)} was disconnected on {plan.stops} but "
                          f"was billed {money(ln.amount)} for "
                          f"{describe_period(ln.period_start, ln.period_end)} on {on_invoice(ln)}{note}."),
         )

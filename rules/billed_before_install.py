@@ -36,13 +36,14 @@ SEVERITY = Severity.MEDIUM
 
 def check(ctx: AuditContext):
     for ln, svc in list(ctx.recurring_charges()):
-        if svc.install_date is None or ln.period_end is None:
+        starts = ctx.expected.plan(svc.index).starts
+        if starts is None or ln.period_end is None:
             continue
-        if ln.period_end < svc.install_date:
+        if ln.period_end < starts:
             yield ctx.finding(
                 RULE_ID, SEVERITY, [ln], service=svc, billed=ln.amount, expected=Decimal(0),
-                at_issue=ln.amount,
-                explanation=(f"{noun(svc.service_id)} was installed on {svc.install_date} but was "
+                at_issue=ln.amount, start_from=ctx.expected.plan(svc.index).starts_from,
+                explanation=(f"{noun(svc.service_id)} was installed on {starts} but was "
                              f"billed {money(ln.amount)} for "
                              f"{describe_period(ln.period_start, ln.period_end)}, before it was "
                              f"installed, on {on_invoice(ln)}."),

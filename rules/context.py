@@ -11,6 +11,7 @@ from reconcile.core.models import ChargeType, Finding, Invoice, InvoiceLine, Ser
 from reconcile.core.periods import describe_period
 from reconcile.core.result import AuditResult
 from reconcile.core.values import money
+from reconcile.expected import ExpectedBill
 
 
 @dataclass
@@ -19,6 +20,14 @@ class AuditContext:
     # a line's money is at issue once: the first rule to flag it claims it, later rules skip it
     claimed: set[int] = field(default_factory=set)
     _recurring: list | None = field(default=None, repr=False)
+    _expected: ExpectedBill | None = field(default=None, repr=False)
+
+    @property
+    def expected(self) -> ExpectedBill:
+        """What each service should be billed, and when (reconcile.expected)."""
+        if self._expected is None:
+            self._expected = ExpectedBill(self.result.services)
+        return self._expected
 
     @property
     def tolerance(self) -> Decimal:

@@ -52,14 +52,14 @@ def check(ctx: AuditContext):
         for svc in by_account.get(account_key(inv.account), ()):
             if service_key(svc.service_id) in on_bill:
                 continue
-            if svc.install_date and svc.install_date > inv.invoice_date:
+            plan = ctx.expected.plan(svc.index)
+            if not plan.active_on(inv.invoice_date):
                 continue
-            if svc.disconnect_date and svc.disconnect_date <= inv.invoice_date:
-                continue
-            since = f"installed on {svc.install_date}" if svc.install_date else "in the inventory"
+            since = f"installed on {plan.starts}" if plan.starts else "in the inventory"
             yield ctx.finding(
                 RULE_ID, SEVERITY, [], service=svc, invoice=inv, billed=Decimal(0),
-                expected=svc.monthly_rate or Decimal(0), at_issue=Decimal(0), claim=False,
+                expected=plan.terms[-1].monthly_rate if plan.terms else Decimal(0),
+                at_issue=Decimal(0), claim=False,
                 service_id=svc.service_id,
                 explanation=(f"{noun(svc.service_id)} is {since} and not disconnected, but is not "
                              f"on invoice {inv.invoice_number} (account {inv.account}, billed "

@@ -28,7 +28,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from reconcile.core.models import Severity
-from reconcile.core.periods import describe_period, expected_charges
+from reconcile.core.periods import describe_period
 from reconcile.core.values import money
 from reconcile.rules.context import AuditContext, noun, on_invoice
 
@@ -39,29 +39,32 @@ SEVERITY = Severity.MEDIUM
 def check(ctx: AuditContext):
     groups = defaultdict(list)
     for ln, svc in ctx.recurring_charges():
-        if svc.monthly_rate is None or ln.period_start is None or ln.period_end is None:
+        if ln.period_start is None or ln.period_end is None:
             continue
         groups[(ln.carrier, ln.account, ln.invoice_number, svc.index, ln.period_start,
                 ln.period_end)].append(ln)
     for (_, _, _, idx, start, end), lines in groups.items():
-        svc = ctx.result.services[idx]
-        billed = sum((ln.amount for ln in lines), Decimal(0))
-        primary, accepted = expected_charges(svc.monthly_rate, start, end)
-        if billed <= max(accepted) + ctx.tolerance:
+        expected = ctx.expected.recurring(idx, start, end)
+        if expected is None:  # no contracted rate known
             continue
+        billed = sum((ln.amount for ln in lines), Decimal(0))
+        if billed <= expected.highest_accepted + ctx.tolerance:
+            continue
+        svc, term, primary = ctx.result.services[idx], expected.term, expected.primary
         period = describe_period(start, end)
-        full = primary == svc.monthly_rate
-        rate_text = f"contracted at {money(svc.monthly_rate)} a month" + (
+        full = primary == term.monthly_rate
+        rate_text = f"contracted at {money(term.monthly_rate)} a month" + (
             "" if full else f" ({money(primary)} for {period}, prorated by days)")
         over = billed - primary
         note = ""
-        if svc.contract_end and start > svc.contract_end:
-            note = (f" The contract term ended on {svc.contract_end}; the carrier may be applying "
+        if term.end and start > term.end:
+            note = (f" The contract term ended on {term.end}; the carrier may be applying "
                     f"out-of-term rates.")
         yield ctx.finding(
             RULE_ID, SEVERITY, lines, service=svc, billed=billed, expected=primary, at_issue=over,
             explanation=(f"{noun(svc.service_id)} is {rate_text} but was billed {money(billed)} for "
                          f"{period} on {on_invoice(lines[0])}: {money(over)} above contract.{note}"),
-            contract_rate=money(svc.monthly_rate),
-            accepted_prorations=[money(a) for a in sorted(set(accepted))],
+            contract_rate=money(term.monthly_rate),
+            rate_from=term.source,
+            accepted_prorations=[money(a) for a in sorted(set(expected.accepted))],
         )

@@ -1,0 +1,67 @@
+"""The expected bill built from the inventory: when a service bills and at what rate."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from reconcile.core.models import Service
+from reconcile.expected import ExpectedBill, plan_from_inventory
+
+
+def service(**kw) -> Service:
+    base = dict(index=0, source="inventory.xlsx", row=7, service_id="12.HCGS.123456..LY",
+                account="8310", monthly_rate=Decimal("450.00"))
+    return Service(**{**base, **kw})
+
+
+def test_a_plan_bills_from_the_install_date_up_to_the_disconnect_date():
+    plan = plan_from_inventory(service(install_date=date(2025, 3, 10),
+                                       disconnect_date=date(2025, 6, 10)))
+    assert not plan.active_on(date(2025, 3, 9))
+    assert plan.active_on(date(2025, 3, 10))  # the install day bills
+    assert plan.active_on(date(2025, 6, 9))
+    assert not plan.active_on(date(2025, 6, 10))  # gone on its disconnect date
+    assert plan.starts_from == "install date, inventory.xlsx row 7"
+    assert plan.stops_from == "disconnect date, inventory.xlsx row 7"
+
+
+def test_without_dates_a_service_is_active_and_its_dates_have_no_source():
+    plan = plan_from_inventory(service())
+    assert plan.active_on(date(1990, 1, 1)) and plan.active_on(date(2090, 1, 1))
+    assert (plan.starts, plan.stops, plan.starts_from, plan.stops_from) == (None, None, "", "")
+
+
+def test_the_inventory_rate_is_one_open_ended_term_that_holds_after_the_contract_end():
+    plan = plan_from_inventory(service(contract_end=date(2025, 1, 31)))
+    [term] = plan.terms
+    assert term.start is None and term.end == date(2025, 1, 31) and term.after_term == "hold"
+    assert plan.term_on(date(2026, 1, 1)) is term
+    assert term.source == "inventory.xlsx row 7"
+
+
+def test_no_rate_no_term_no_expected_charge():
+    bill = ExpectedBill([service(monthly_rate=None)])
+    assert bill.plan(0).terms == ()
+    assert bill.recurring(0, date(2025, 4, 1), date(2025, 4, 30)) is None
+
+
+def test_a_whole_month_is_expected_at_the_rate_and_a_partial_one_prorated_by_days():
+    bill = ExpectedBill([service()])
+    whole = bill.recurring(0, date(2025, 4, 1), date(2025, 4, 30))
+    assert whole.primary == Decimal("450.00") and whole.highest_accepted == Decimal("450.00")
+    part = bill.recurring(0, date(2025, 3, 10), date(2025, 3, 31))
+    assert part.primary == Decimal("319.35")  # 22/31 of 450.00
+    assert part.highest_accepted == Decimal("330.00")  # 22 of 30 days, a convention carriers use
+    assert part.term is bill.plan(0).terms[0]
+
+
+def test_the_term_in_force_is_the_latest_started():
+    plan = plan_from_inventory(service())
+    from dataclasses import replace
+
+    first = plan.terms[0]
+    renewal = replace(first, monthly_rate=Decimal("400.00"), start=date(2025, 6, 1))
+    plan = replace(plan, terms=(first, renewal))
+    assert plan.term_on(date(2025, 5, 31)) is first
+    assert plan.term_on(date(2025, 6, 1)) is renewal
