@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from reconcile.parsers.columns import load_mapping
-from reconcile.core.ids import account_key
+from reconcile.core.lines import Lines, concat
 from reconcile.matching import Matcher
-from reconcile.core.models import ChargeType, InputError, Invoice, InvoiceLine, Service
-from reconcile.core.periods import default_period
+from reconcile.core.models import InputError, Invoice, Service
+from reconcile.enrich import enrich
 from reconcile.core.result import AuditOptions, AuditResult
 from reconcile.rules import run_rules
 from reconcile.rules.context import AuditContext
@@ -93,7 +93,7 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
         mapping = load_mapping(columns)
         files, errors = collect_files(invoice_paths)
         invoices: list[Invoice] = []
-        lines: list[InvoiceLine] = []
+        tables = []
         notes: list[str] = []
         read = partial(_read_quickly, overrides=mapping["invoice"], pdf_password=pdf_password,
                        pdf_engine=pdf_engine)
@@ -104,17 +104,13 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
             errors = inv_errors + errors
             notes.extend(f"{inventory}: {n}" for n in inv_notes)
             for _path, parsed in zip(progress(files) if progress else files, parsed_files):
-                offset = len(lines)
-                for ln in parsed.lines:
-                    ln.line_id += offset
-                for inv in parsed.invoices:
-                    inv.line_ids = [i + offset for i in inv.line_ids]
-                lines.extend(parsed.lines)
+                tables.append(Lines.of(parsed.lines).table)
                 invoices.extend(parsed.invoices)
                 errors.extend(parsed.errors)
                 notes.extend(parsed.notes)
         timings["read"] = time.perf_counter() - t0
-        result = audit_parsed(services, invoices, lines, options or AuditOptions(), timings)
+        result = audit_parsed(services, invoices, concat(tables), options or AuditOptions(),
+                              timings)
     result.errors = errors + result.errors
     result.notes = notes + result.notes
     result.files = [str(f) for f in files]
@@ -210,16 +206,18 @@ def _gc_paused(collect: bool = True):
                 gc.collect()
 
 
-def audit_parsed(services: list[Service], invoices: list[Invoice], lines: list[InvoiceLine],
+def audit_parsed(services: list[Service], invoices: list[Invoice], lines,
                  options: AuditOptions, timings: dict[str, float] | None = None) -> AuditResult:
-    """Match and run the rules on lines already read. Line ids must be 0..n-1 in order."""
+    """Match and run the rules on lines already read: a batch table (reconcile.core.lines) or
+    line records (docstring examples, tests), in the order their readers gave them."""
     timings = {} if timings is None else timings
     t0 = time.perf_counter()
-    result = AuditResult(invoices=invoices, lines=lines, services=services, options=options)
-    _merge_split_invoices(result)
-    _fill_carriers(result)
-    _infer_periods(result)
-    result.matches = Matcher(services, options).match_all(lines)
+    table, bills, problems = enrich(Lines.of(lines).table, invoices, services)
+    matches = Matcher(services, options).match_table(table)
+    for name, values in matches.arrays().items():
+        table = table.append_column(name, values)
+    result = AuditResult(invoices=bills, lines=Lines(table), services=services, options=options,
+                         matches=matches, errors=problems)
     t1 = timings["match"] = time.perf_counter() - t0
     only = None
     if not services:
@@ -241,56 +239,3 @@ def _number_repeats(findings) -> None:
         n = seen[f.id] = seen.get(f.id, 0) + 1
         if n > 1:
             f.id = f"{f.id}-{n}"
-
-
-def _fill_carriers(result: AuditResult) -> None:
-    """Exports often omit the carrier; the inventory knows which carrier bills each account."""
-    by_account: dict[str, str] = {}
-    for s in result.services:
-        if s.carrier and s.account:
-            by_account.setdefault(account_key(s.account), s.carrier)
-    for inv in result.invoices:
-        if not inv.carrier:
-            inv.carrier = by_account.get(account_key(inv.account), "")
-    carrier_of = {(inv.account, inv.invoice_number, inv.source): inv.carrier for inv in result.invoices}
-    for ln in result.lines:
-        if not ln.carrier:
-            ln.carrier = carrier_of.get((ln.account, ln.invoice_number, ln.source), "")
-
-
-def _merge_split_invoices(result: AuditResult) -> None:
-    """One invoice split over several files (a carrier's export per section) is one invoice."""
-    seen: dict[tuple, Invoice] = {}
-    merged: list[Invoice] = []
-    for inv in result.invoices:
-        key = (inv.carrier, account_key(inv.account), inv.invoice_number)
-        first = seen.get(key)
-        if first is None:
-            seen[key] = inv
-            merged.append(inv)
-            continue
-        first.line_ids.extend(inv.line_ids)
-        first.unreadable_rows += inv.unreadable_rows
-        if inv.stated_total is not None:
-            if first.stated_total is None:
-                first.stated_total, first.total_where = inv.stated_total, inv.total_where
-            elif first.stated_total != inv.stated_total:
-                result.errors.append(InputError(
-                    file=inv.source, reason=f"invoice {inv.invoice_number} states total "
-                    f"{inv.stated_total} here but {first.stated_total} in {first.source}",
-                    effect="value ignored"))
-        for i in inv.line_ids:
-            result.lines[i].account = first.account
-    result.invoices = merged
-
-
-def _infer_periods(result: AuditResult) -> None:
-    """A recurring line with no printed period covers the cycle its bill starts (billed in
-    advance); marked so the evidence says the period was inferred."""
-    for ln in result.lines:
-        if ln.charge_type is ChargeType.RECURRING and ln.period_start is None and ln.invoice_date:
-            ln.period_start, ln.period_end = default_period(ln.invoice_date)
-            ln.period_inferred = True
-        elif ln.period_start and ln.period_end is None:
-            ln.period_end = ln.period_start
-

@@ -20,12 +20,16 @@ nearest candidates for the unknown-service finding.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date
+
+import pyarrow as pa
 
 from rapidfuzz import fuzz, process
 
 from reconcile.core.ids import account_key, circuit_tn_key, clci_body, compact, is_phone_key, service_key
-from reconcile.core.models import InvoiceLine, Service
+from reconcile.core.lines import from_lines
+from reconcile.core.models import Service
 from reconcile.core.result import AuditOptions, Match
 
 _EXACT_CIRCUIT = "same circuit ID after normalising delimiters, case and zero-fill"
@@ -60,73 +64,113 @@ class Matcher:
                 self.by_body[body].append(s.index)
         self.all_compact = [compact(k) for k in self.keys]
 
-    def match_all(self, lines: list[InvoiceLine]) -> list[Match]:
-        matches: list[Match | None] = [None] * len(lines)
-        pending: dict[tuple[str, str], list[int]] = defaultdict(list)
-        # (account, invoice, service) -> best score of a line billing it; _OWN_ID for exact
-        best: dict[tuple[str, str, int], float] = {}
-        for ln in lines:
-            m = self._exact(ln)
+    def match_all(self, lines: list) -> list[Match]:
+        """Line records matched one by one (tests, small hand-built batches)."""
+        return self.match_table(from_lines(lines)).records
+
+    def match_table(self, lines: pa.Table) -> MatchColumns:
+        """Every line of a batch table (reconcile.core.lines) tied to a service. The work is
+        done once per distinct (billed ID, account): a batch has a million lines and tens of
+        thousands of such pairs. Only IDs the inventory lists more than once look at each
+        line's date, and only near matches at the rest of their invoice."""
+        n = lines.num_rows
+        ids = lines.column("service_id").to_pylist()
+        accounts = lines.column("account").to_pylist()
+        found: dict[tuple[str, str], Match | list[int]] = {}
+        for pair in set(zip(ids, accounts)):
+            found[pair] = self._exact(*pair)
+        pending = {}
+        for pair, m in found.items():
             if m is None:
-                pending[(service_key(ln.service_id), account_key(ln.account))].append(ln.line_id)
+                pk = (service_key(pair[0]), account_key(pair[1]))
+                if pk not in pending:
+                    pending[pk] = self._near(*pk)
+                found[pair] = pending[pk]
+        matches: list[Match] = [found[pair] for pair in zip(ids, accounts)]
+        self._pick_per_line(matches, lines)
+        self._refuse_near_misses_of_billed_services(matches, lines)
+        return MatchColumns.of(matches, n)
+
+    def _pick_per_line(self, matches: list, lines: pa.Table) -> None:
+        """Several inventory rows share the billed key: pick per line by account and date."""
+        todo = [i for i, m in enumerate(matches) if isinstance(m, _Choice)]
+        if not todo:
+            return
+        starts = lines.column("period_start")
+        bills = lines.column("invoice_date")
+        accounts = lines.column("account")
+        for i in todo:
+            choice = matches[i]
+            when = starts[i].as_py() or bills[i].as_py()
+            best = self._pick(choice.idx, accounts[i].as_py(), when)
+            matches[i] = choice.match(best, self.services[best])
+
+    def _refuse_near_misses_of_billed_services(self, matches: list, lines: pa.Table) -> None:
+        """A fuzzy candidate already billed on the same invoice under its own ID, or under an
+        ID closer to it, is refused: the near-miss is more likely a second, unknown service."""
+        near = [i for i, m in enumerate(matches) if m.method == "fuzzy" and m.score < 100]
+        if not near:
+            return
+        accounts = lines.column("account").to_pylist()
+        numbers = lines.column("invoice_number").to_pylist()
+        wanted = {(accounts[i], numbers[i], matches[i].service) for i in near}
+        best: dict[tuple[str, str, int], float] = {}
+        for i, m in enumerate(matches):
+            if m.service is None:
                 continue
-            matches[ln.line_id] = m
-            if m.service is not None:
-                best[(ln.account, ln.invoice_number, m.service)] = _OWN_ID
-        found = {pk: self._near(*pk, lines[ids[0]]) for pk, ids in pending.items()}
-        for pk, ids in pending.items():
-            m = found[pk]
-            for i in ids if m.service is not None else ():
-                k = (lines[i].account, lines[i].invoice_number, m.service)
-                best[k] = max(best.get(k, 0.0), m.score)
-        for pk, ids in pending.items():
-            for i in ids:
-                m, ln = found[pk], lines[i]
-                if m.service is not None and m.score < 100:
-                    # another ID on this invoice is closer to that service: this one is another one
-                    held = best[(ln.account, ln.invoice_number, m.service)]
-                    if held > m.score:
-                        other = self.services[m.service].service_id
-                        how = "under its own ID" if held == _OWN_ID else f"under an ID closer to it ({held:.0f})"
-                        m = Match(None, "none", m.score,
-                                  f"nearest inventory service {other} (score {m.score:.0f}) is already "
-                                  f"billed {how} on this invoice", self._candidates(*pk))
-                matches[i] = m
-        return matches  # type: ignore[return-value]
+            k = (accounts[i], numbers[i], m.service)
+            if k in wanted:
+                score = _OWN_ID if m.method == "exact" else m.score
+                if score > best.get(k, 0.0):
+                    best[k] = score
+        for i in near:
+            m = matches[i]
+            held = best[(accounts[i], numbers[i], m.service)]
+            if held > m.score:
+                other = self.services[m.service].service_id
+                how = "under its own ID" if held == _OWN_ID else f"under an ID closer to it ({held:.0f})"
+                pk = (service_key(lines.column("service_id")[i].as_py()), account_key(accounts[i]))
+                matches[i] = Match(None, "none", m.score,
+                                   f"nearest inventory service {other} (score {m.score:.0f}) is already "
+                                   f"billed {how} on this invoice", self._candidates(*pk))
 
     # -- exact ---------------------------------------------------------------------------
-    def _exact(self, ln: InvoiceLine) -> Match | None:
-        if not ln.service_id:
+    def _exact(self, service_id: str, account: str) -> Match | _Choice | None:
+        if not service_id:
             return Match(None, "account-level", 0.0, "no service ID on the line: an account-level charge")
-        key = service_key(ln.service_id)
+        key = service_key(service_id)
         if not key:
             return Match(None, "account-level", 0.0, "service ID has no letters or digits")
         idx = self.by_key.get(key)
         if idx:
-            best = self._pick(idx, ln)
-            same = self.services[best].service_id.strip().upper() == ln.service_id.strip().upper()
-            reason = _IDENTICAL if same else (_EXACT_PHONE if is_phone_key(key) else _EXACT_CIRCUIT)
-            return Match(best, "exact", 100.0, reason)
+            return self._choose(idx, account, _Choice(idx, "exact", 100.0, service_id, is_phone_key(key)))
         idx = self.by_circuit_tn.get(key)
         if idx and len({self.keys[i] for i in idx}) == 1:
-            best = self._pick(idx, ln)
-            return Match(best, "exact", 95.0, f"telephone number of the telephone-number-format circuit "
-                                              f"{self.services[best].service_id}")
+            return self._choose(idx, account, _Choice(idx, "circuit-tn", 95.0, service_id, True))
         if key.startswith("TN7:"):
-            idx = self.tn7.get((account_key(ln.account), key[4:]))
+            idx = self.tn7.get((account_key(account), key[4:]))
             if idx and len({self.keys[i] for i in idx}) == 1:
-                return Match(self._pick(idx, ln), "exact", 95.0,
-                             "7-digit number matches the last 7 digits of one line on this account")
+                return self._choose(idx, account, _Choice(idx, "tn7", 95.0, service_id, True))
         return None
 
-    def _pick(self, idx: list[int], ln: InvoiceLine) -> int:
+    def _choose(self, idx: list[int], account: str, choice: _Choice) -> Match | _Choice:
+        """The match when the inventory row is clear from the account alone; else the choice
+        is made per line, by date (_pick)."""
+        if len(idx) == 1:
+            return choice.match(idx[0], self.services[idx[0]])
+        acct = account_key(account)
+        same_acct = [i for i in idx if account_key(self.services[i].account) == acct] or idx
+        if len(same_acct) == 1:
+            return choice.match(same_acct[0], self.services[same_acct[0]])
+        return _Choice(same_acct, choice.kind, choice.score, choice.billed, choice.phone)
+
+    def _pick(self, idx: list[int], account: str, when: date | None) -> int:
         """Several inventory rows share the key (same circuit on two accounts, or re-installed):
         prefer the line's account, then the row in service during the line's period."""
         if len(idx) == 1:
             return idx[0]
-        acct = account_key(ln.account)
+        acct = account_key(account)
         same_acct = [i for i in idx if account_key(self.services[i].account) == acct] or idx
-        when = ln.period_start or ln.invoice_date
         if when is None or len(same_acct) == 1:
             return same_acct[0]
         active = [i for i in same_acct if _active_on(self.services[i], when)]
@@ -143,18 +187,18 @@ class Matcher:
             return self.by_account[acct], "on the same account"
         return list(range(len(self.services))), "across all accounts (account not in inventory)"
 
-    def _near(self, key: str, acct: str, ln: InvoiceLine) -> Match:
+    def _near(self, key: str, acct: str) -> Match:
         pool, where = self._pool(acct)
         if not is_phone_key(key):
             other = self._other_prefix(key, acct)
             if other is not None:
                 sid = self.services[other].service_id
                 how = "without its" if clci_body(key) == key else "with another"
-                return Match(self._pick([other], ln), "fuzzy", 95.0,
+                return Match(other, "fuzzy", 95.0,
                              f"billed ID is the inventory ID {sid} {how} carrier-local prefix, {where}")
             part = self._partial(key, pool)
             if part is not None:
-                return Match(self._pick([part], ln), "fuzzy", 90.0,
+                return Match(part, "fuzzy", 90.0,
                              f"billed ID is the inventory ID {self.services[part].service_id} without "
                              f"its carrier prefix/suffix, {where}")
         cands = self._candidates(key, acct)
@@ -211,6 +255,60 @@ class Matcher:
             return None
         k = hits.pop()
         return next(i for i in pool if self.keys[i] == k)
+
+
+@dataclass(slots=True)
+class _Choice:
+    """An exact match among several inventory rows, made per line once its date is known."""
+
+    idx: list[int]
+    kind: str  # "exact" | "circuit-tn" | "tn7"
+    score: float
+    billed: str
+    phone: bool
+    service = None  # not decided yet
+
+    def match(self, best: int, svc: Service) -> Match:
+        if self.kind == "circuit-tn":
+            reason = f"telephone number of the telephone-number-format circuit {svc.service_id}"
+        elif self.kind == "tn7":
+            reason = "7-digit number matches the last 7 digits of one line on this account"
+        elif svc.service_id.strip().upper() == self.billed.strip().upper():
+            reason = _IDENTICAL
+        else:
+            reason = _EXACT_PHONE if self.phone else _EXACT_CIRCUIT
+        return Match(best, "exact", self.score, reason)
+
+
+@dataclass(slots=True)
+class MatchColumns:
+    """Each line's match as columns, index-aligned with the batch table; `match(i)` gives one
+    back as a record (with its candidates) for evidence."""
+
+    service: list  # Service.index or None
+    records: list[Match]  # one Match object per distinct outcome, shared by many lines
+
+    @classmethod
+    def of(cls, matches: list[Match], n: int) -> MatchColumns:
+        return cls(service=[m.service for m in matches], records=matches)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, i: int) -> Match:
+        return self.records[i]
+
+    def __iter__(self):
+        return iter(self.records)
+
+    def arrays(self) -> dict[str, pa.Array]:
+        """The columns added to the batch table."""
+        return {
+            "service": pa.array(self.service, pa.int32()),
+            "match_method": pa.array([m.method for m in self.records]).dictionary_encode(),
+            "match_score": pa.array([m.score for m in self.records], pa.float32()),
+            "match_reason": pa.array([m.reason for m in self.records]).dictionary_encode(),
+        }
 
 
 def _in_order(needle: list[str], hay: list[str]) -> bool:

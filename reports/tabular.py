@@ -12,6 +12,11 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from reconcile.core.lines import plain_amount
 from reconcile.core.result import AuditResult
 
 FINDING_COLUMNS = ["id", "rule", "severity", "carrier", "account", "invoice_number", "invoice_date",
@@ -22,7 +27,7 @@ INVOICE_COLUMNS = ["carrier", "account", "invoice_number", "invoice_date", "due_
                    "pages", "lines", "lines_total", "stated_total", "total_where", "previous_balance",
                    "payments", "adjustments", "amount_due", "unreadable_rows", "self_check_failed",
                    "findings", "amount_at_issue"]
-LINE_COLUMNS = ["line_id", "source", "row", "page", "carrier", "account", "invoice_number",
+LINE_COLUMNS = ["line_id", "line_key", "source", "row", "page", "carrier", "account", "invoice_number",
                 "invoice_date", "service_id", "description", "charge_type", "period_start",
                 "period_end", "period_inferred", "quantity", "unit_price", "amount",
                 "matched_service_id", "match_method", "match_score", "match_reason", "findings"]
@@ -81,23 +86,77 @@ def write_findings_csv(result: AuditResult, path: Path) -> None:
 
 
 def write_lines_csv(result: AuditResult, path: Path) -> None:
-    flagged: dict[int, list[str]] = {}
+    """Every line with its match and findings, written from the batch's columns: text is
+    worked out once per distinct value, the rows are never Python objects."""
+    table = lines_report_table(result)
+    with open(path, "wb") as fh:
+        pacsv.write_csv(table, fh, pacsv.WriteOptions(quoting_style="needed"))
+
+
+def lines_report_table(result: AuditResult) -> pa.Table:
+    """lines.csv as an Arrow table of text columns (LINE_COLUMNS order)."""
+    t = result.lines.table
+    n = t.num_rows
+    if "line_id" not in t.column_names:  # a hand-built result: not enriched by the pipeline
+        t = t.append_column("line_id", pa.array(range(n), pa.int64()))
+    matches = result.matches
+    services = pa.array([s.service_id for s in result.services] or [""], pa.string())
+    svc = pa.array([m.service for m in matches], pa.int32()) if len(matches) == n else \
+        pa.nulls(n, pa.int32())
+    flagged = [""] * n
     for f in result.findings:
         for i in f.line_ids:
-            flagged.setdefault(i, []).append(f.id)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(LINE_COLUMNS)
-        services = result.services
-        for ln, m in zip(result.lines, result.matches):
-            w.writerow([
-                ln.line_id, ln.source, ln.row, "" if ln.page is None else ln.page, ln.carrier,
-                ln.account, ln.invoice_number, ln.invoice_date or "", ln.service_id, ln.description,
-                ln.charge_type.value, ln.period_start or "", ln.period_end or "",
-                "yes" if ln.period_inferred else "", _num(ln.quantity), _num(ln.unit_price),
-                _plain(ln.amount), services[m.service].service_id if m.service is not None else "",
-                m.method, f"{m.score:.1f}", m.reason, " ".join(flagged.get(ln.line_id, ())),
-            ])
+            if 0 <= i < n:
+                flagged[i] = f"{flagged[i]} {f.id}".strip()
+    methods = [m.method for m in matches] if len(matches) == n else [""] * n
+    scores = [f"{m.score:.1f}" for m in matches] if len(matches) == n else [""] * n
+    reasons = [m.reason for m in matches] if len(matches) == n else [""] * n
+    columns = {
+        "line_id": pc.cast(t.column("line_id"), pa.string()),
+        "line_key": _text(t.column("key")),
+        "source": _text(t.column("source")),
+        "row": pc.cast(t.column("row"), pa.string()),
+        "page": _blank(pc.cast(t.column("page"), pa.string())),
+        "carrier": _text(t.column("carrier")),
+        "account": _text(t.column("account")),
+        "invoice_number": _text(t.column("invoice_number")),
+        "invoice_date": _blank(pc.cast(t.column("invoice_date"), pa.string())),
+        "service_id": _text(t.column("service_id")),
+        "description": _text(t.column("description")),
+        "charge_type": _text(t.column("charge_type")),
+        "period_start": _blank(pc.cast(t.column("period_start"), pa.string())),
+        "period_end": _blank(pc.cast(t.column("period_end"), pa.string())),
+        "period_inferred": pc.if_else(t.column("period_inferred"), "yes", ""),
+        "quantity": _decimal_text(t.column("quantity")),
+        "unit_price": _decimal_text(t.column("unit_price")),
+        "amount": _decimal_text(t.column("amount")),
+        "matched_service_id": _blank(pc.take(services, svc)),
+        "match_method": pa.array(methods, pa.string()),
+        "match_score": pa.array(scores, pa.string()),
+        "match_reason": pa.array(reasons, pa.string()),
+        "findings": pa.array(flagged, pa.string()),
+    }
+    return pa.table({name: columns[name] for name in LINE_COLUMNS})
+
+
+def _blank(col) -> pa.Array:
+    return pc.fill_null(col, "")
+
+
+def _text(col) -> pa.Array:
+    """A text column as plain strings (dictionary columns decoded once per value)."""
+    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if pa.types.is_dictionary(col.type):
+        return _blank(pc.take(pc.fill_null(col.dictionary.cast(pa.string()), ""), col.indices))
+    return _blank(col.cast(pa.string()))
+
+
+def _decimal_text(col) -> pa.Array:
+    """Exact decimals as the carrier wrote them: 450.00, 0.0125 (formatted per distinct value)."""
+    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    encoded = col.dictionary_encode()
+    words = [_plain(plain_amount(v)) if v is not None else "" for v in encoded.dictionary.to_pylist()]
+    return _blank(pc.take(pa.array(words or [""], pa.string()), encoded.indices))
 
 
 def write_invoices_csv(result: AuditResult, path: Path) -> None:
@@ -107,16 +166,26 @@ def write_invoices_csv(result: AuditResult, path: Path) -> None:
         acc = at_issue.setdefault((f.carrier, f.account, f.invoice_number), [0, Decimal(0)])
         acc[0] += 1
         acc[1] += f.amount_at_issue
+    counts = _lines_per_invoice(result)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(INVOICE_COLUMNS)
-        for inv in result.invoices:
+        for k, inv in enumerate(result.invoices):
             n, amount = at_issue.get(inv.key, (0, Decimal(0)))
-            total = sum((result.lines[i].amount for i in inv.line_ids), Decimal(0))
-            values = {**inv.model_dump(), "lines": len(inv.line_ids), "lines_total": total,
+            lines, total = counts.get(k, (0, Decimal(0)))
+            values = {**inv.model_dump(), "lines": lines, "lines_total": plain_amount(total),
                       "self_check_failed": "yes" if inv.self_check_failed else "",
                       "findings": n, "amount_at_issue": amount}
             w.writerow(["" if values[c] is None else _plain(values[c]) for c in INVOICE_COLUMNS])
+
+
+def _lines_per_invoice(result: AuditResult) -> dict[int, tuple[int, Decimal]]:
+    t = result.lines.table
+    if "invoice" not in t.column_names or not t.num_rows:
+        return {}
+    sums = t.select(["invoice", "amount"]).group_by("invoice").aggregate(
+        [("amount", "count"), ("amount", "sum")])
+    return {r["invoice"]: (r["amount_count"], r["amount_sum"]) for r in sums.to_pylist()}
 
 
 def _num(v):

@@ -28,21 +28,28 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
+import pyarrow as pa
+
 from reconcile.core.models import InvoiceLine, Severity
 from reconcile.core.periods import describe_period, overlap_days
 from reconcile.core.values import money
-from reconcile.rules.context import AuditContext, noun, on_invoice
+from reconcile.rules.context import UNCLAIMED, AuditContext, noun, on_invoice
 
 RULE_ID = "billed-after-disconnect"
 SEVERITY = Severity.HIGH
 
 
 def check(ctx: AuditContext):
+    rows = ctx.sql(f"""
+        SELECT l.line_id FROM lines l JOIN plans p ON l.service = p.service
+        WHERE l.charge_type = 'recurring' AND l.amount > 0 AND p.stops IS NOT NULL
+          AND l.period_start > p.stops AND l.{UNCLAIMED}
+        ORDER BY l.line_id""")
+    if not rows:
+        return
+    after = [(ln, ctx.service(ln)) for ln in ctx.lines_at([r[0] for r in rows])]
     plans = ctx.expected.plans
-    after = [(ln, svc) for ln, svc in ctx.recurring_charges()
-             if plans[svc.index].stops is not None and ln.period_start is not None
-             and ln.period_start > plans[svc.index].stops]
-    credits = _credits(ctx, {svc.index for _, svc in after}) if after else {}
+    credits = _credits(ctx, {svc.index for _, svc in after})
     used: set[int] = set()
     for ln, svc in after:
         back = _credited_back(ln, credits.get(svc.index, ()), used, ctx.tolerance)
@@ -62,10 +69,13 @@ def check(ctx: AuditContext):
 
 
 def _credits(ctx: AuditContext, services: set[int]) -> dict[int, list[InvoiceLine]]:
+    wanted = pa.table({"service": pa.array(sorted(services), pa.int32())})
+    rows = ctx.sql(f"""
+        SELECT line_id FROM lines WHERE amount < 0 AND {UNCLAIMED}
+          AND service IN (SELECT service FROM wanted) ORDER BY line_id""", wanted=wanted)
     out: dict[int, list[InvoiceLine]] = defaultdict(list)
-    for ln, m in zip(ctx.result.lines, ctx.result.matches):
-        if ln.amount < 0 and m.service in services and ln.line_id not in ctx.claimed:
-            out[m.service].append(ln)
+    for ln in ctx.lines_at([r[0] for r in rows]):
+        out[ctx.result.matches[ln.line_id].service].append(ln)
     return out
 
 

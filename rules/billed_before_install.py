@@ -28,23 +28,26 @@ from decimal import Decimal
 from reconcile.core.models import Severity
 from reconcile.core.periods import describe_period
 from reconcile.core.values import money
-from reconcile.rules.context import AuditContext, noun, on_invoice
+from reconcile.rules.context import UNCLAIMED, AuditContext, noun, on_invoice
 
 RULE_ID = "billed-before-install"
 SEVERITY = Severity.MEDIUM
 
 
 def check(ctx: AuditContext):
-    for ln, svc in list(ctx.recurring_charges()):
-        starts = ctx.expected.plan(svc.index).starts
-        if starts is None or ln.period_end is None:
-            continue
-        if ln.period_end < starts:
-            yield ctx.finding(
-                RULE_ID, SEVERITY, [ln], service=svc, billed=ln.amount, expected=Decimal(0),
-                at_issue=ln.amount, start_from=ctx.expected.plan(svc.index).starts_from,
-                explanation=(f"{noun(svc.service_id)} was installed on {starts} but was "
-                             f"billed {money(ln.amount)} for "
-                             f"{describe_period(ln.period_start, ln.period_end)}, before it was "
-                             f"installed, on {on_invoice(ln)}."),
-            )
+    rows = ctx.sql(f"""
+        SELECT l.line_id FROM lines l JOIN plans p ON l.service = p.service
+        WHERE l.charge_type = 'recurring' AND l.amount > 0 AND p.starts IS NOT NULL
+          AND l.period_end < p.starts AND l.{UNCLAIMED}
+        ORDER BY l.line_id""")
+    for ln in ctx.lines_at([r[0] for r in rows]):
+        svc = ctx.service(ln)
+        plan = ctx.expected.plan(svc.index)
+        yield ctx.finding(
+            RULE_ID, SEVERITY, [ln], service=svc, billed=ln.amount, expected=Decimal(0),
+            at_issue=ln.amount, start_from=plan.starts_from,
+            explanation=(f"{noun(svc.service_id)} was installed on {plan.starts} but was "
+                         f"billed {money(ln.amount)} for "
+                         f"{describe_period(ln.period_start, ln.period_end)}, before it was "
+                         f"installed, on {on_invoice(ln)}."),
+        )

@@ -1,17 +1,32 @@
-"""What every rule sees: the audit so far, the lines already claimed, and finding builders."""
+"""What every rule sees: the batch as an Arrow table it queries with DuckDB, the lines already
+claimed, the expected bill, and finding builders.
+
+Rules find their candidates with one query over the whole batch (joins, filters, group-bys
+run in DuckDB, column by column) and bring only those rows into Python, as line records, for
+the sequential logic and the exact Decimal arithmetic that decides money at issue. Tables a
+query can name: `lines` (the batch: reconcile.core.lines columns plus line_id, invoice,
+service, match_method, match_score, match_reason), `services` (index, service_id, account,
+carrier, monthly_rate), `plans` (service, starts, stops: reconcile.expected) and `claimed`
+(line_id). `UNCLAIMED` is the condition that leaves claimed lines out.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import duckdb
+import pyarrow as pa
+
 from reconcile.core.ids import is_phone_key, service_key
-from reconcile.core.models import ChargeType, Finding, Invoice, InvoiceLine, Service, Severity
+from reconcile.core.lines import COLUMNS, line_from_row
+from reconcile.core.models import Finding, Invoice, InvoiceLine, Service, Severity
 from reconcile.core.periods import describe_period
 from reconcile.core.result import AuditResult
 from reconcile.core.values import money
 from reconcile.expected import ExpectedBill
+
+UNCLAIMED = "line_id NOT IN (SELECT line_id FROM claimed)"
 
 
 @dataclass
@@ -19,8 +34,9 @@ class AuditContext:
     result: AuditResult
     # a line's money is at issue once: the first rule to flag it claims it, later rules skip it
     claimed: set[int] = field(default_factory=set)
-    _recurring: list | None = field(default=None, repr=False)
     _expected: ExpectedBill | None = field(default=None, repr=False)
+    _db: duckdb.DuckDBPyConnection | None = field(default=None, repr=False)
+    _records: dict[int, InvoiceLine] = field(default_factory=dict, repr=False)
 
     @property
     def expected(self) -> ExpectedBill:
@@ -33,28 +49,57 @@ class AuditContext:
     def tolerance(self) -> Decimal:
         return self.result.options.tolerance
 
+    # -- querying the batch ----------------------------------------------------------------
+    def sql(self, query: str, **tables: pa.Table) -> list[tuple]:
+        """Rows of a DuckDB query over the batch; `tables` adds small tables of the rule's own
+        (e.g. values worked out once per distinct description). Decimals come back exact."""
+        db = self._connection()
+        db.register("claimed", pa.table({"line_id": pa.array(sorted(self.claimed), pa.int64())}))
+        for name, table in tables.items():
+            db.register(name, table)
+        try:
+            return db.execute(query).fetchall()
+        finally:
+            for name in tables:
+                db.unregister(name)
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        if self._db is None:
+            db = duckdb.connect()
+            db.register("lines", self.result.lines.table)
+            services = self.result.services
+            db.register("services", pa.table({
+                "index": pa.array([s.index for s in services], pa.int32()),
+                "service_id": pa.array([s.service_id for s in services], pa.string()),
+                "account": pa.array([s.account for s in services], pa.string()),
+                "carrier": pa.array([s.carrier for s in services], pa.string()),
+                "monthly_rate": pa.array([s.monthly_rate for s in services], pa.decimal128(38, 6)),
+            }))
+            plans = self.expected.plans
+            db.register("plans", pa.table({
+                "service": pa.array(range(len(plans)), pa.int32()),
+                "starts": pa.array([p.starts for p in plans], pa.date32()),
+                "stops": pa.array([p.stops for p in plans], pa.date32()),
+                "min_rate": pa.array([min((t.monthly_rate for t in p.terms), default=None)
+                                      for p in plans], pa.decimal128(38, 6)),
+            }))
+            self._db = db
+        return self._db
+
+    def lines_at(self, ids) -> list[InvoiceLine]:
+        """Line records for these batch positions (cached: evidence asks for lines again)."""
+        ids = [int(i) for i in ids]
+        missing = sorted({i for i in ids if i not in self._records})
+        if missing:
+            table = self.result.lines.table
+
+            rows = table.select(list(COLUMNS)).take(pa.array(missing, pa.int64())).to_pylist()
+            for i, row in zip(missing, rows):
+                self._records[i] = line_from_row(row, i)
+        return [self._records[i] for i in ids]
+
     def service(self, line: InvoiceLine) -> Service | None:
         return self.result.service_of(line)
-
-    def unclaimed(self):
-        return (ln for ln in self.result.lines if ln.line_id not in self.claimed)
-
-    def recurring_charges(self):
-        """Unclaimed positive recurring lines matched to a service, with that service."""
-        if self._recurring is None:  # three rules ask; the lines don't change, only the claims
-            res = self.result
-            self._recurring = [(ln, res.services[m.service])
-                               for ln, m in zip(res.lines, res.matches)
-                               if ln.charge_type is ChargeType.RECURRING and ln.amount > 0
-                               and m.service is not None]
-        claimed = self.claimed
-        return ((ln, svc) for ln, svc in self._recurring if ln.line_id not in claimed)
-
-    def lines_by_invoice(self) -> dict[tuple[str, str, str], list[InvoiceLine]]:
-        out: dict[tuple[str, str, str], list[InvoiceLine]] = defaultdict(list)
-        for ln in self.result.lines:
-            out[(ln.carrier, ln.account, ln.invoice_number)].append(ln)
-        return out
 
     def invoice_of(self, line: InvoiceLine) -> Invoice | None:
         return self._invoices().get((line.carrier, line.account, line.invoice_number))

@@ -31,21 +31,19 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
+import pyarrow as pa
+
 from reconcile.core.ids import account_key, service_key
 from reconcile.core.models import ChargeType, InvoiceLine, Severity
 from reconcile.core.periods import describe_period, overlap_days
 from reconcile.core.values import CENT, money
-from reconcile.rules.context import AuditContext, noun
+from reconcile.rules.context import UNCLAIMED, AuditContext, noun
 
 RULE_ID = "duplicate-charge"
 SEVERITY = Severity.HIGH
 _CHECKED = {ChargeType.RECURRING, ChargeType.ONE_TIME, ChargeType.USAGE, ChargeType.OTHER}
 _DATES = re.compile(r"\d{1,4}[/-]\d{1,2}(?:[/-]\d{2,4})?")
 _MIN = date.min
-
-
-def _charge_key(ln: InvoiceLine) -> str:
-    return _description_key(ln.description)
 
 
 @lru_cache(maxsize=65536)
@@ -67,20 +65,17 @@ def _order(ln: InvoiceLine):
     return (ln.invoice_date or ln.period_start or ln.period_end or _MIN, ln.invoice_number, ln.line_id)
 
 
-
 def check(ctx: AuditContext):
+    keys = _keys(ctx)
+    rows = _candidate_groups(ctx, keys)
+    if not rows:
+        return
     groups: dict[tuple, list[InvoiceLine]] = defaultdict(list)
-    credits: dict[tuple, list[InvoiceLine]] = defaultdict(list)
-    for ln in ctx.unclaimed():
-        ident = _identity(ctx, ln)
-        if ln.amount < 0:
-            credits[ident].append(ln)
-        elif ln.amount > 0 and ln.charge_type in _CHECKED:
-            groups[(ident, ln.charge_type, _charge_key(ln))].append(ln)
+    for ln in ctx.lines_at([r[0] for r in rows]):
+        groups[(_identity(ctx, ln), ln.charge_type, _description_key(ln.description))].append(ln)
+    credits = _credits(ctx, keys, {r[1] for r in rows})
     used_credits: set[int] = set()
     for (ident, ctype, _), lines in groups.items():
-        if len(lines) < 2:
-            continue
         lines.sort(key=_order)
         kept: list[InvoiceLine] = []
         for ln in lines:
@@ -104,6 +99,67 @@ def check(ctx: AuditContext):
                              f"(account {ln.account})."),
                 first_billed=ctx.line_evidence(first),
             )
+
+
+def _keys(ctx: AuditContext) -> dict[str, pa.Table]:
+    """The grouping keys of _identity and _description_key, worked out once per distinct
+    value: `idents` (service, service_id, account -> ident) and `charges` (description ->
+    dkey)."""
+    rows = ctx.sql("SELECT DISTINCT service, service_id, account FROM lines")
+    ident = [("s%d" % svc) if svc is not None else
+             ("i%s|%s" % (service_key(sid), account_key(acct)) if sid else "a" + account_key(acct))
+             for svc, sid, acct in rows]
+    descriptions = [r[0] for r in ctx.sql("SELECT DISTINCT description FROM lines")]
+    return {
+        "idents": pa.table({"service": pa.array([r[0] for r in rows], pa.int32()),
+                            "service_id": pa.array([r[1] for r in rows], pa.string()),
+                            "account": pa.array([r[2] for r in rows], pa.string()),
+                            "ident": pa.array(ident, pa.string())}),
+        "charges": pa.table({"description": pa.array(descriptions, pa.string()),
+                             "dkey": pa.array([_description_key(d) for d in descriptions],
+                                              pa.string())}),
+    }
+
+
+def _candidate_groups(ctx: AuditContext, keys: dict[str, pa.Table]) -> list[tuple[int, str]]:
+    """Lines of the groups (same identity, charge type and description) that hold at least
+    one pair _earlier_copy could take for a repeat: only those need the sequential check."""
+    kinds = ", ".join(f"'{t.value}'" for t in _CHECKED)
+    return ctx.sql(f"""
+        WITH g AS (
+            SELECT l.line_id, i.ident, l.charge_type AS ct, c.dkey, l.invoice_number AS inv,
+                   l.amount, l.period_start AS s, l.period_end AS e
+            FROM lines l
+            JOIN idents i ON i.service IS NOT DISTINCT FROM l.service
+                         AND i.service_id = l.service_id AND i.account = l.account
+            JOIN charges c ON c.description = l.description
+            WHERE l.amount > 0 AND l.charge_type IN ({kinds}) AND l.{UNCLAIMED}),
+        pairs AS (
+            SELECT DISTINCT a.ident, a.ct, a.dkey FROM g a JOIN g b
+              ON a.ident = b.ident AND a.ct = b.ct AND a.dkey = b.dkey AND a.line_id < b.line_id
+            WHERE (a.s IS NOT NULL AND a.e IS NOT NULL AND b.s IS NOT NULL AND b.e IS NOT NULL
+                   AND a.s <= b.e AND b.s <= a.e
+                   AND (a.ct <> 'usage' OR (a.inv <> b.inv AND a.amount = b.amount)))
+               OR (a.s IS NULL AND b.s IS NULL AND a.amount = b.amount
+                   AND (a.ct = 'one_time' OR (a.ct <> 'usage' AND a.inv = b.inv))))
+        SELECT g.line_id, g.ident FROM g JOIN pairs p USING (ident, ct, dkey) ORDER BY g.line_id""",
+        **keys)
+
+
+def _credits(ctx: AuditContext, keys: dict[str, pa.Table], idents: set[str]
+             ) -> dict[tuple, list[InvoiceLine]]:
+    """Unclaimed credits on the identities that have a repeat, in line order."""
+    out: dict[tuple, list[InvoiceLine]] = defaultdict(list)
+    rows = ctx.sql(f"""
+        SELECT l.line_id FROM lines l
+        JOIN idents i ON i.service IS NOT DISTINCT FROM l.service
+                     AND i.service_id = l.service_id AND i.account = l.account
+        WHERE l.amount < 0 AND l.{UNCLAIMED} AND i.ident IN (SELECT ident FROM wanted)
+        ORDER BY l.line_id""", idents=keys["idents"],
+        wanted=pa.table({"ident": pa.array(sorted(idents), pa.string())}))
+    for ln in ctx.lines_at([r[0] for r in rows]):
+        out[_identity(ctx, ln)].append(ln)
+    return out
 
 
 def _earlier_copy(ln: InvoiceLine, kept: list[InvoiceLine], ctype: ChargeType):

@@ -40,15 +40,13 @@ def check(ctx: AuditContext):
         by_account[account_key(s.account)].append(s)
     # by service key, not inventory row: a circuit listed twice in the inventory is billed once
     billed_keys = defaultdict(set)
-    for ln in res.lines:
-        m = res.matches[ln.line_id]
-        if m.service is not None:
-            billed_keys[(ln.carrier, ln.account, ln.invoice_number)].add(
-                service_key(res.services[m.service].service_id))
-    for inv in res.invoices:
+    for invoice, service in ctx.sql("SELECT DISTINCT invoice, service FROM lines "
+                                    "WHERE service IS NOT NULL"):
+        billed_keys[invoice].add(service_key(res.services[service].service_id))
+    for n, inv in enumerate(res.invoices):
         if inv.invoice_date is None:
             continue
-        on_bill = billed_keys[inv.key]
+        on_bill = billed_keys[n]
         for svc in by_account.get(account_key(inv.account), ()):
             if service_key(svc.service_id) in on_bill:
                 continue

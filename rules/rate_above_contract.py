@@ -24,29 +24,38 @@ Expected::
 
 from __future__ import annotations
 
-from collections import defaultdict
 from decimal import Decimal
 
+import pyarrow as pa
+
 from reconcile.core.models import Severity
-from reconcile.core.periods import describe_period
+from reconcile.core.periods import describe_period, period_worth
 from reconcile.core.values import money
-from reconcile.rules.context import AuditContext, noun, on_invoice
+from reconcile.rules.context import UNCLAIMED, AuditContext, noun, on_invoice
 
 RULE_ID = "rate-above-contract"
 SEVERITY = Severity.MEDIUM
 
 
 def check(ctx: AuditContext):
-    groups = defaultdict(list)
-    for ln, svc in ctx.recurring_charges():
-        if ln.period_start is None or ln.period_end is None:
-            continue
-        groups[(ln.carrier, ln.account, ln.invoice_number, svc.index, ln.period_start,
-                ln.period_end)].append(ln)
-    for (_, _, _, idx, start, end), lines in groups.items():
+    groups = ctx.sql(f"""
+        WITH g AS (
+            SELECT service, period_start, period_end, list(line_id ORDER BY line_id) AS ids,
+                   sum(amount) AS billed, min(line_id) AS first
+            FROM lines
+            WHERE charge_type = 'recurring' AND amount > 0 AND service IS NOT NULL
+              AND period_start IS NOT NULL AND period_end IS NOT NULL AND {UNCLAIMED}
+            GROUP BY carrier, account, invoice_number, service, period_start, period_end)
+        SELECT g.service, g.period_start, g.period_end, g.ids FROM g
+        JOIN plans p ON p.service = g.service
+        LEFT JOIN shapes sh ON sh.period_start = g.period_start AND sh.period_end = g.period_end
+        WHERE p.min_rate IS NOT NULL AND (sh.worth IS NULL OR {_over_lower_bound(ctx)})
+        ORDER BY g.first""", shapes=_shapes(ctx))
+    for idx, start, end, ids in groups:
         expected = ctx.expected.recurring(idx, start, end)
         if expected is None:  # no contracted rate known
             continue
+        lines = ctx.lines_at(ids)
         billed = sum((ln.amount for ln in lines), Decimal(0))
         if billed <= expected.highest_accepted + ctx.tolerance:
             continue
@@ -68,3 +77,26 @@ def check(ctx: AuditContext):
             rate_from=term.source,
             accepted_prorations=[money(a) for a in sorted(set(expected.accepted))],
         )
+
+
+def _over_lower_bound(ctx: AuditContext) -> str:
+    """Groups billed at or under a lower bound of the highest accepted charge are within
+    contract, so only the others reach the exact check. Each convention's charge is the rate
+    times the period's worth in months, rounded to the cent: at least rate x worth - 0.005.
+    The lowest rate the service's terms have, and a margin for floating point, keep the bound
+    under the exact figure."""
+    bound = "CAST(p.min_rate AS DOUBLE) * sh.worth"
+    return (f"CAST(g.billed AS DOUBLE) > {bound} - 0.005 - 1e-6 - 1e-9 * abs({bound}) "
+            f"+ {float(ctx.tolerance)!r}")
+
+
+def _shapes(ctx: AuditContext) -> pa.Table:
+    """The largest worth in months of each distinct period under the conventions of
+    reconcile.core.periods (the daily-rounded one excepted: it is checked exactly)."""
+    rows = ctx.sql("SELECT DISTINCT period_start, period_end FROM lines "
+                   "WHERE charge_type = 'recurring' AND period_start IS NOT NULL "
+                   "AND period_end IS NOT NULL")
+    worth = [float(max(x for x in period_worth(s, e) if x is not None)) for s, e in rows]
+    return pa.table({"period_start": pa.array([r[0] for r in rows], pa.date32()),
+                     "period_end": pa.array([r[1] for r in rows], pa.date32()),
+                     "worth": pa.array(worth, pa.float64())})

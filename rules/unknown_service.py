@@ -27,19 +27,21 @@ from decimal import Decimal
 from reconcile.core.ids import service_key
 from reconcile.core.models import Severity
 from reconcile.core.values import money
-from reconcile.rules.context import AuditContext, noun
+from reconcile.rules.context import UNCLAIMED, AuditContext, noun
 
 RULE_ID = "unknown-service"
 SEVERITY = Severity.HIGH
 
 
 def check(ctx: AuditContext):
-    groups = defaultdict(list)
-    for ln in ctx.unclaimed():
-        m = ctx.result.matches[ln.line_id]
-        if m.method == "none":
-            groups[(ln.carrier, ln.account, ln.invoice_number, service_key(ln.service_id))].append(ln)
-    for lines in groups.values():
+    rows = ctx.sql(f"""
+        SELECT line_id, service_id FROM lines
+        WHERE match_method = 'none' AND {UNCLAIMED} ORDER BY line_id""")
+    keys = {billed_id: service_key(billed_id) for billed_id in {r[1] for r in rows}}
+    by_invoice = defaultdict(list)
+    for ln in ctx.lines_at([r[0] for r in rows]):
+        by_invoice[(ln.carrier, ln.account, ln.invoice_number, keys[ln.service_id])].append(ln)
+    for lines in by_invoice.values():
         m = ctx.result.matches[lines[0].line_id]
         billed = sum((ln.amount for ln in lines), Decimal(0))
         cands = [{"service_id": ctx.result.services[i].service_id, "score": s,

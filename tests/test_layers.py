@@ -20,6 +20,7 @@ ALLOWED = {
     "reconcile.parsers": {"reconcile.core"},
     "reconcile.matching": {"reconcile.core"},
     "reconcile.expected": {"reconcile.core"},
+    "reconcile.enrich": {"reconcile.core"},
     "reconcile.rules": {"reconcile.core", "reconcile.expected"},
     "reconcile.reports": {"reconcile.core", "reconcile.rules"},
     "reconcile.audit": {"*"},

@@ -32,7 +32,8 @@ class InvoiceLine(BaseModel):
 
     model_config = ConfigDict(validate_assignment=False)
 
-    line_id: int  # position in the batch; stable within one run
+    line_id: int  # position in the batch (run-local; `key` is the stable id)
+    key: str = ""  # stable across runs: file content hash + row, or page and line
     source: str  # file the line came from
     row: int  # row (CSV/XLSX, 1-based physical line) or printed line on its page (PDF)
     page: int | None = None

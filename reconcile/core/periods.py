@@ -72,6 +72,14 @@ def _shape(start: date, end: date) -> tuple:
     return primary, calendar, cycles, thirty, back, spans
 
 
+def period_worth(start: date, end: date) -> tuple[Decimal, ...]:
+    """What a period is worth in months under each convention but the daily-rounded one:
+    primary, calendar days, anniversary cycles, 30-day months, cycles back from its end
+    (None unless the period is partial)."""
+    primary, calendar, cycles, thirty, back, _ = _shape(start, end)
+    return primary, calendar, cycles, thirty, back
+
+
 def expected_charges(rate: Decimal, start: date, end: date) -> tuple[Decimal, list[Decimal]]:
     """(primary expected charge, all accepted expected charges) for a recurring rate."""
     primary, calendar, cycles, thirty, back, spans = _shape(start, end)

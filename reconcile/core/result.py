@@ -6,6 +6,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import pyarrow.compute as pc
+
+from reconcile.core.lines import Lines
 from reconcile.core.models import Finding, InputError, Invoice, InvoiceLine, Service
 
 
@@ -30,7 +33,7 @@ class AuditOptions:
 @dataclass
 class AuditResult:
     invoices: list[Invoice] = field(default_factory=list)
-    lines: list[InvoiceLine] = field(default_factory=list)
+    lines: Lines = field(default_factory=Lines)  # the batch table, enriched (reconcile.enrich)
     matches: list[Match] = field(default_factory=list)  # index-aligned with `lines`
     services: list[Service] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
@@ -40,9 +43,12 @@ class AuditResult:
     inventory_file: str = ""
     options: AuditOptions = field(default_factory=AuditOptions)
 
+    def __post_init__(self) -> None:
+        self.lines = Lines.of(self.lines)  # hand-built results may pass line records
+
     @property
     def total_billed(self) -> Decimal:
-        return sum((ln.amount for ln in self.lines), Decimal("0"))
+        return _decimal_sum(self.lines.table.column("amount")) if len(self.lines) else Decimal("0")
 
     @property
     def total_at_issue(self) -> Decimal:
@@ -59,8 +65,11 @@ class AuditResult:
     def by_account(self) -> dict[tuple[str, str], tuple[int, Decimal, Decimal]]:
         """(carrier, account) -> (findings, money at issue, total billed)."""
         billed: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-        for ln in self.lines:
-            billed[(ln.carrier, ln.account)] += ln.amount
+        if len(self.lines):
+            sums = self.lines.table.select(["carrier", "account", "amount"]).group_by(
+                ["carrier", "account"]).aggregate([("amount", "sum")])
+            for row in sums.to_pylist():
+                billed[(row["carrier"], row["account"])] += row["amount_sum"]
         acc: dict[tuple[str, str], list] = defaultdict(lambda: [0, Decimal("0")])
         for f in self.findings:
             acc[(f.carrier, f.account)][0] += 1
@@ -72,3 +81,8 @@ class AuditResult:
     def service_of(self, line: InvoiceLine) -> Service | None:
         m = self.matches[line.line_id]
         return self.services[m.service] if m.service is not None else None
+
+
+def _decimal_sum(column) -> Decimal:
+    total = pc.sum(column).as_py()
+    return Decimal("0") if total is None else total
