@@ -21,12 +21,9 @@ from typing import Callable, Iterable
 
 from reconcile.parsers.columns import load_mapping
 from reconcile.core.lines import Lines, concat
-from reconcile.matching import Matcher
+from reconcile.partitions import audit_partition, merge, partition_count, split_by_account
 from reconcile.core.models import InputError, Invoice, Service
-from reconcile.enrich import enrich
 from reconcile.core.result import AuditOptions, AuditResult
-from reconcile.rules import run_rules
-from reconcile.rules.context import AuditContext
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm"}
 # Below this much input a process pool costs more to start than it saves.
@@ -81,7 +78,8 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
               sheet: str | None = None, options: AuditOptions | None = None,
               progress: Callable[[Iterable[Path]], Iterable[Path]] | None = None,
               pdf_password: str | None = None, pdf_engine: str = "pdfium",
-              workers: int | None = None, timings: dict[str, float] | None = None) -> AuditResult:
+              workers: int | None = None, timings: dict[str, float] | None = None,
+              partitions: int | None = None) -> AuditResult:
     """Read the inventory and every invoice file, then audit. Files are read by a pool of
     `workers` processes (default: one per core) when the batch is big enough to gain from it.
     `timings`, when given, receives the seconds spent reading, matching and in the rules."""
@@ -110,7 +108,7 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
                 notes.extend(parsed.notes)
         timings["read"] = time.perf_counter() - t0
         result = audit_parsed(services, invoices, concat(tables), options or AuditOptions(),
-                              timings)
+                              timings, partitions)
     result.errors = errors + result.errors
     result.notes = notes + result.notes
     result.files = [str(f) for f in files]
@@ -207,35 +205,16 @@ def _gc_paused(collect: bool = True):
 
 
 def audit_parsed(services: list[Service], invoices: list[Invoice], lines,
-                 options: AuditOptions, timings: dict[str, float] | None = None) -> AuditResult:
+                 options: AuditOptions, timings: dict[str, float] | None = None,
+                 partitions: int | None = None) -> AuditResult:
     """Match and run the rules on lines already read: a batch table (reconcile.core.lines) or
-    line records (docstring examples, tests), in the order their readers gave them."""
+    line records (docstring examples, tests), in the order their readers gave them. A big
+    batch is audited one account partition at a time (reconcile.partitions)."""
     timings = {} if timings is None else timings
-    t0 = time.perf_counter()
-    table, bills, problems = enrich(Lines.of(lines).table, invoices, services)
-    matches = Matcher(services, options).match_table(table)
-    for name, values in matches.arrays().items():
-        table = table.append_column(name, values)
-    result = AuditResult(invoices=bills, lines=Lines(table), services=services, options=options,
-                         matches=matches, errors=problems)
-    t1 = timings["match"] = time.perf_counter() - t0
-    only = None
-    if not services:
-        # without an inventory every line would be "unknown": check only the invoices' arithmetic
-        only = {"invoice-total-mismatch"}
-        result.notes.append("no inventory services were read: only invoice totals were checked")
-    result.findings = run_rules(AuditContext(result), only)
-    result.findings.sort(key=lambda f: (-f.amount_at_issue, f.rule, f.account, f.invoice_number,
-                                        f.service_id))
-    _number_repeats(result.findings)
-    timings["rules"] = time.perf_counter() - t0 - t1
-    return result
-
-
-def _number_repeats(findings) -> None:
-    """The same problem twice on one bill (a row repeated three times) gets ids -2, -3."""
-    seen: dict[str, int] = {}
-    for f in findings:
-        n = seen[f.id] = seen.get(f.id, 0) + 1
-        if n > 1:
-            f.id = f"{f.id}-{n}"
+    table = Lines.of(lines).table
+    n = partitions or partition_count(table.num_rows)
+    done = [audit_partition(services, bills, part, options)
+            for bills, part in split_by_account(table, invoices, n)]
+    for key in ("match", "rules"):
+        timings[key] = sum(d.seconds.get(key, 0.0) for d in done)
+    return merge(services, done, options)

@@ -79,7 +79,8 @@ def enrich(table: pa.Table, invoices: list[Invoice], services: list[Service]
         out = _replace(out, "period_start", start)
         out = _replace(out, "period_end", end)
         out = _replace(out, "period_inferred", inferred)
-    out = out.append_column("line_id", pa.array(np.arange(n, dtype=np.int64)))
+    if "line_id" not in out.column_names:
+        out = out.append_column("line_id", pa.array(np.arange(n, dtype=np.int64)))
     out = out.append_column("invoice", pa.array(bill_of.astype(np.int32)))
     return out, bills, errors
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from reconcile.core.ids import is_phone_key, service_key
@@ -37,6 +38,7 @@ class AuditContext:
     _expected: ExpectedBill | None = field(default=None, repr=False)
     _db: duckdb.DuckDBPyConnection | None = field(default=None, repr=False)
     _records: dict[int, InvoiceLine] = field(default_factory=dict, repr=False)
+    _ids: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def expected(self) -> ExpectedBill:
@@ -92,11 +94,20 @@ class AuditContext:
         missing = sorted({i for i in ids if i not in self._records})
         if missing:
             table = self.result.lines.table
-
-            rows = table.select(list(COLUMNS)).take(pa.array(missing, pa.int64())).to_pylist()
+            rows = table.select(list(COLUMNS)).take(self._positions(missing)).to_pylist()
             for i, row in zip(missing, rows):
                 self._records[i] = line_from_row(row, i)
         return [self._records[i] for i in ids]
+
+    def _positions(self, line_ids: list[int]) -> pa.Array:
+        """Rows of the table holding these line ids (a partition holds some of the batch's,
+        in order)."""
+        table = self.result.lines.table
+        if "line_id" not in table.column_names:
+            return pa.array(line_ids, pa.int64())
+        if self._ids is None:
+            self._ids = table.column("line_id").to_numpy()
+        return pa.array(np.searchsorted(self._ids, np.array(line_ids, np.int64)))
 
     def service(self, line: InvoiceLine) -> Service | None:
         return self.result.service_of(line)

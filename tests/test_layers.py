@@ -23,6 +23,7 @@ ALLOWED = {
     "reconcile.enrich": {"reconcile.core"},
     "reconcile.rules": {"reconcile.core", "reconcile.expected"},
     "reconcile.reports": {"reconcile.core", "reconcile.rules"},
+    "reconcile.partitions": {"*"},
     "reconcile.audit": {"*"},
     "reconcile.cli": {"*"},
     "reconcile.sample": set(),
