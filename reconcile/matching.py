@@ -23,12 +23,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import pyarrow as pa
 
 from rapidfuzz import fuzz, process
 
 from reconcile.core.ids import account_key, circuit_tn_key, clci_body, compact, is_phone_key, service_key
-from reconcile.core.lines import from_lines
+from reconcile.core.lines import distinct_rows, from_lines
 from reconcile.core.models import Service
 from reconcile.core.result import AuditOptions, Match
 
@@ -66,73 +67,74 @@ class Matcher:
 
     def match_all(self, lines: list) -> list[Match]:
         """Line records matched one by one (tests, small hand-built batches)."""
-        return self.match_table(from_lines(lines)).records
+        return list(self.match_table(from_lines(lines)))
 
     def match_table(self, lines: pa.Table) -> MatchColumns:
         """Every line of a batch table (reconcile.core.lines) tied to a service. The work is
         done once per distinct (billed ID, account): a batch has a million lines and tens of
         thousands of such pairs. Only IDs the inventory lists more than once look at each
         line's date, and only near matches at the rest of their invoice."""
-        n = lines.num_rows
-        ids = lines.column("service_id").to_pylist()
-        accounts = lines.column("account").to_pylist()
-        found: dict[tuple[str, str], Match | list[int]] = {}
-        for pair in set(zip(ids, accounts)):
-            found[pair] = self._exact(*pair)
-        pending = {}
-        for pair, m in found.items():
+        codes, pairs = distinct_rows(lines, ["service_id", "account"])
+        distinct: list = []
+        pending: dict[tuple[str, str], Match] = {}
+        for sid, account in pairs:
+            m = self._exact(sid or "", account or "")
             if m is None:
-                pk = (service_key(pair[0]), account_key(pair[1]))
+                pk = (service_key(sid or ""), account_key(account or ""))
                 if pk not in pending:
                     pending[pk] = self._near(*pk)
-                found[pair] = pending[pk]
-        matches: list[Match] = [found[pair] for pair in zip(ids, accounts)]
-        self._pick_per_line(matches, lines)
-        self._refuse_near_misses_of_billed_services(matches, lines)
-        return MatchColumns.of(matches, n)
+                m = pending[pk]
+            distinct.append(m)
+        out = MatchColumns(codes=codes, distinct=distinct, overrides={})
+        self._pick_per_line(out, lines)
+        self._refuse_near_misses_of_billed_services(out, lines)
+        return out
 
-    def _pick_per_line(self, matches: list, lines: pa.Table) -> None:
+    def _pick_per_line(self, out: MatchColumns, lines: pa.Table) -> None:
         """Several inventory rows share the billed key: pick per line by account and date."""
-        todo = [i for i, m in enumerate(matches) if isinstance(m, _Choice)]
-        if not todo:
+        choices = [k for k, m in enumerate(out.distinct) if isinstance(m, _Choice)]
+        if not choices:
             return
-        starts = lines.column("period_start")
-        bills = lines.column("invoice_date")
-        accounts = lines.column("account")
-        for i in todo:
-            choice = matches[i]
-            when = starts[i].as_py() or bills[i].as_py()
-            best = self._pick(choice.idx, accounts[i].as_py(), when)
-            matches[i] = choice.match(best, self.services[best])
+        rows = np.flatnonzero(np.isin(out.codes, choices))
+        picked = lines.select(["period_start", "invoice_date", "account"]).take(pa.array(rows))
+        for i, row in zip(rows.tolist(), picked.to_pylist()):
+            choice = out.distinct[out.codes[i]]
+            best = self._pick(choice.idx, row["account"], row["period_start"] or row["invoice_date"])
+            out.overrides[i] = choice.match(best, self.services[best])
+        for k in choices:  # every line of a choice has its own match now
+            out.distinct[k] = Match(None, "none", 0.0, "decided per line")
 
-    def _refuse_near_misses_of_billed_services(self, matches: list, lines: pa.Table) -> None:
+    def _refuse_near_misses_of_billed_services(self, out: MatchColumns, lines: pa.Table) -> None:
         """A fuzzy candidate already billed on the same invoice under its own ID, or under an
         ID closer to it, is refused: the near-miss is more likely a second, unknown service."""
-        near = [i for i, m in enumerate(matches) if m.method == "fuzzy" and m.score < 100]
-        if not near:
+        fuzzy = [k for k, m in enumerate(out.distinct) if m.method == "fuzzy" and m.score < 100]
+        if not fuzzy:
             return
-        accounts = lines.column("account").to_pylist()
-        numbers = lines.column("invoice_number").to_pylist()
-        wanted = {(accounts[i], numbers[i], matches[i].service) for i in near}
+        near = np.flatnonzero(np.isin(out.codes, fuzzy)).tolist()
+        targets = {out.distinct[k].service for k in fuzzy}
+        service = out.service_array()
+        rows = np.flatnonzero(np.isin(service, list(targets))).tolist()
+        info = lines.select(["account", "invoice_number", "service_id"]).take(pa.array(rows)).to_pylist()
+        at = dict(zip(rows, info))
         best: dict[tuple[str, str, int], float] = {}
-        for i, m in enumerate(matches):
-            if m.service is None:
-                continue
-            k = (accounts[i], numbers[i], m.service)
-            if k in wanted:
-                score = _OWN_ID if m.method == "exact" else m.score
-                if score > best.get(k, 0.0):
-                    best[k] = score
+        for i in rows:
+            m = out[i]
+            k = (at[i]["account"], at[i]["invoice_number"], m.service)
+            score = _OWN_ID if m.method == "exact" else m.score
+            if score > best.get(k, 0.0):
+                best[k] = score
         for i in near:
-            m = matches[i]
-            held = best[(accounts[i], numbers[i], m.service)]
+            m = out[i]
+            row = at[i]
+            held = best[(row["account"], row["invoice_number"], m.service)]
             if held > m.score:
                 other = self.services[m.service].service_id
                 how = "under its own ID" if held == _OWN_ID else f"under an ID closer to it ({held:.0f})"
-                pk = (service_key(lines.column("service_id")[i].as_py()), account_key(accounts[i]))
-                matches[i] = Match(None, "none", m.score,
-                                   f"nearest inventory service {other} (score {m.score:.0f}) is already "
-                                   f"billed {how} on this invoice", self._candidates(*pk))
+                pk = (service_key(row["service_id"]), account_key(row["account"]))
+                out.overrides[i] = Match(None, "none", m.score,
+                                         f"nearest inventory service {other} (score {m.score:.0f}) "
+                                         f"is already billed {how} on this invoice",
+                                         self._candidates(*pk))
 
     # -- exact ---------------------------------------------------------------------------
     def _exact(self, service_id: str, account: str) -> Match | _Choice | None:
@@ -282,33 +284,49 @@ class _Choice:
 
 @dataclass(slots=True)
 class MatchColumns:
-    """Each line's match as columns, index-aligned with the batch table; `match(i)` gives one
-    back as a record (with its candidates) for evidence."""
+    """Each line's match, index-aligned with the batch table: one Match per distinct (billed
+    ID, account), and the few lines whose match is their own (picked by date, refused)."""
 
-    service: list  # Service.index or None
-    records: list[Match]  # one Match object per distinct outcome, shared by many lines
-
-    @classmethod
-    def of(cls, matches: list[Match], n: int) -> MatchColumns:
-        return cls(service=[m.service for m in matches], records=matches)
+    codes: np.ndarray  # per line: its distinct pair
+    distinct: list[Match]
+    overrides: dict[int, Match]
 
     def __len__(self) -> int:
-        return len(self.records)
+        return len(self.codes)
 
     def __getitem__(self, i: int) -> Match:
-        return self.records[i]
+        m = self.overrides.get(i)
+        return m if m is not None else self.distinct[self.codes[i]]
 
     def __iter__(self):
-        return iter(self.records)
+        for i in range(len(self.codes)):
+            yield self[i]
+
+    def service_array(self) -> np.ndarray:
+        """Service index per line, -1 where none."""
+        per = np.array([-1 if m.service is None else m.service for m in self.distinct] or [-1],
+                       np.int64)
+        out = per[self.codes] if len(self.codes) else np.zeros(0, np.int64)
+        for i, m in self.overrides.items():
+            out[i] = -1 if m.service is None else m.service
+        return out
 
     def arrays(self) -> dict[str, pa.Array]:
         """The columns added to the batch table."""
-        return {
-            "service": pa.array(self.service, pa.int32()),
-            "match_method": pa.array([m.method for m in self.records]).dictionary_encode(),
-            "match_score": pa.array([m.score for m in self.records], pa.float32()),
-            "match_reason": pa.array([m.reason for m in self.records]).dictionary_encode(),
-        }
+        service = self.service_array()
+        columns = {"service": pa.array(service, pa.int32(), mask=service < 0)}
+        extra = list(self.overrides.items())
+        indices = self.codes.astype(np.int64, copy=True)
+        for j, (i, _) in enumerate(extra):
+            indices[i] = len(self.distinct) + j
+        for name, value, kind in (("match_method", lambda m: m.method, pa.string()),
+                                  ("match_score", lambda m: float(m.score), pa.float32()),
+                                  ("match_reason", lambda m: m.reason, pa.string())):
+            values = [value(m) for m in self.distinct] + [value(m) for _, m in extra]
+            col = pa.array(values, kind).take(pa.array(indices)) if len(indices) else \
+                pa.array([], kind)
+            columns[name] = col.dictionary_encode() if kind == pa.string() else col
+        return columns
 
 
 def _in_order(needle: list[str], hay: list[str]) -> bool:

@@ -38,7 +38,7 @@ PARTITION_LINES = 2_000_000
 class PartitionResult:
     table: pa.Table  # enriched lines of the partition, with their batch line_id
     invoices: list[Invoice]
-    matches: list[Match]  # index-aligned with `table`
+    matches: MatchColumns  # index-aligned with `table`
     findings: list[Finding]
     errors: list[InputError] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
@@ -97,34 +97,47 @@ def audit_partition(services: list[Service], invoices: list[Invoice], table: pa.
                         matches=_local_matches(matches, table))
     only = None if services else {"invoice-total-mismatch"}
     findings = run_rules(AuditContext(local), only)
-    return PartitionResult(table=table, invoices=bills, matches=matches.records,
+    return PartitionResult(table=table, invoices=bills, matches=matches,
                            findings=findings, errors=problems,
                            seconds={"match": t1 - t0, "rules": time.perf_counter() - t1})
 
 
 def _local_matches(matches: MatchColumns, table: pa.Table):
     """Rules look matches up by a line's batch line_id; a partition holds some of them."""
-    ids = table.column("line_id").to_numpy()
-    if len(ids) and ids[0] == 0 and ids[-1] == len(ids) - 1:
-        return matches  # the whole batch, in order
-    return _ById(dict(zip(ids.tolist(), matches.records)))
+    return ByLineId([(table.column("line_id").to_numpy(), matches)])
 
 
-class _ById:
-    def __init__(self, by_id: dict[int, Match]):
-        self.by_id = by_id
+class ByLineId:
+    """Matches looked up by batch line_id over pieces (partitions) that each hold some lines,
+    in order, with their MatchColumns."""
+
+    def __init__(self, pieces: list[tuple[np.ndarray, MatchColumns]]):
+        self.pieces = [(ids, m) for ids, m in pieces if len(ids)]
+        self.firsts = np.array([ids[0] for ids, _ in self.pieces], np.int64)
+        self.whole = len(self.pieces) == 1 and self.pieces[0][0][0] == 0 and \
+            self.pieces[0][0][-1] == len(self.pieces[0][0]) - 1
 
     def __getitem__(self, line_id: int) -> Match:
-        return self.by_id[line_id]
+        if self.whole:
+            return self.pieces[0][1][line_id]
+        for ids, matches in self.pieces:
+            at = int(np.searchsorted(ids, line_id))
+            if at < len(ids) and ids[at] == line_id:
+                return matches[at]
+        raise IndexError(line_id)
 
     def __len__(self) -> int:
-        return len(self.by_id)
+        return sum(len(ids) for ids, _ in self.pieces)
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
 
 
 def merge(services: list[Service], parts: list[PartitionResult], options: AuditOptions
           ) -> AuditResult:
     """One result from the partitions: lines back in batch order, bills renumbered."""
-    tables, invoices, findings, errors, records = [], [], [], [], []
+    tables, invoices, findings, errors, pieces = [], [], [], [], []
     for part in parts:
         offset = len(invoices)
         t = part.table
@@ -135,14 +148,13 @@ def merge(services: list[Service], parts: list[PartitionResult], options: AuditO
         invoices.extend(part.invoices)
         findings.extend(part.findings)
         errors.extend(part.errors)
-        records.extend(part.matches)
+        pieces.append((part.table.column("line_id").to_numpy(), part.matches))
     if len(tables) == 1:
-        table, matches = tables[0], records
+        table = tables[0]
     else:
         table = pa.concat_tables(tables, promote_options="permissive").unify_dictionaries()
-        order = pc.sort_indices(table.column("line_id"))
-        table = table.take(order).combine_chunks()
-        matches = [records[i] for i in order.to_pylist()]
+        table = table.take(pc.sort_indices(table.column("line_id"))).combine_chunks()
+    matches = ByLineId(pieces)
     result = AuditResult(invoices=invoices, lines=Lines(table), services=services,
                          options=options, matches=matches, findings=findings, errors=errors)
     if not services:

@@ -99,18 +99,22 @@ def lines_report_table(result: AuditResult) -> pa.Table:
     n = t.num_rows
     if "line_id" not in t.column_names:  # a hand-built result: not enriched by the pipeline
         t = t.append_column("line_id", pa.array(range(n), pa.int64()))
-    matches = result.matches
     services = pa.array([s.service_id for s in result.services] or [""], pa.string())
-    svc = pa.array([m.service for m in matches], pa.int32()) if len(matches) == n else \
-        pa.nulls(n, pa.int32())
+    if "match_method" in t.column_names:  # the pipeline's match columns
+        svc = t.column("service")
+        methods, reasons = _text(t.column("match_method")), _text(t.column("match_reason"))
+        scores = _score_text(t.column("match_score"))
+    else:  # a hand-built result: matches as records
+        matches = list(result.matches) if len(result.matches) == n else []
+        svc = pa.array([m.service for m in matches], pa.int32()) if matches else pa.nulls(n, pa.int32())
+        methods = pa.array([m.method for m in matches] if matches else [""] * n, pa.string())
+        scores = pa.array([f"{m.score:.1f}" for m in matches] if matches else [""] * n, pa.string())
+        reasons = pa.array([m.reason for m in matches] if matches else [""] * n, pa.string())
     flagged = [""] * n
     for f in result.findings:
         for i in f.line_ids:
             if 0 <= i < n:
                 flagged[i] = f"{flagged[i]} {f.id}".strip()
-    methods = [m.method for m in matches] if len(matches) == n else [""] * n
-    scores = [f"{m.score:.1f}" for m in matches] if len(matches) == n else [""] * n
-    reasons = [m.reason for m in matches] if len(matches) == n else [""] * n
     columns = {
         "line_id": pc.cast(t.column("line_id"), pa.string()),
         "line_key": _text(t.column("key")),
@@ -131,12 +135,20 @@ def lines_report_table(result: AuditResult) -> pa.Table:
         "unit_price": _decimal_text(t.column("unit_price")),
         "amount": _decimal_text(t.column("amount")),
         "matched_service_id": _blank(pc.take(services, svc)),
-        "match_method": pa.array(methods, pa.string()),
-        "match_score": pa.array(scores, pa.string()),
-        "match_reason": pa.array(reasons, pa.string()),
+        "match_method": methods,
+        "match_score": scores,
+        "match_reason": reasons,
         "findings": pa.array(flagged, pa.string()),
     }
     return pa.table({name: columns[name] for name in LINE_COLUMNS})
+
+
+def _score_text(col) -> pa.Array:
+    """Scores as '100.0', one format per distinct score."""
+    encoded = col.combine_chunks().dictionary_encode() if isinstance(col, pa.ChunkedArray) else \
+        col.dictionary_encode()
+    words = [f"{v:.1f}" for v in encoded.dictionary.to_pylist()]
+    return _blank(pc.take(pa.array(words or [""], pa.string()), encoded.indices))
 
 
 def _blank(col) -> pa.Array:
