@@ -1,5 +1,5 @@
 """Every registered rule is held to the named examples in its docstring, run through the whole
-engine; a new rule is one file."""
+engine; a new rule is one file; the README's rule table is generated from the same docstrings."""
 
 from __future__ import annotations
 
@@ -16,8 +16,10 @@ from reconcile.audit import audit_parsed
 from reconcile.core.ids import service_key
 from reconcile.core.result import AuditOptions
 from reconcile.rules import RULES, RuleError, discover
+from reconcile.rules.docs import rule_table, with_table
 from reconcile.rules.examples import Example, ExampleError, parse_examples
 
+README = Path(__file__).resolve().parent.parent / "README.md"
 EXAMPLES = [(rule, ex) for rule in RULES for ex in rule.examples]
 
 
@@ -59,6 +61,13 @@ def test_rules_run_by_precedence_then_id_with_unique_ids():
     assert len({r.id for r in RULES}) == len(RULES)
     assert rules_package.RULE_IDS == tuple(r.id for r in RULES)
     assert rules_package.ALL_RULES == tuple(r.module for r in RULES)
+
+
+def test_readme_rule_table_is_generated_from_the_docstrings():
+    text = README.read_text(encoding="utf-8")
+    assert with_table(text, rule_table()) == text, (
+        "README.md's rule table differs from the rules' docstrings: run "
+        "`python -m reconcile.rules.docs --write README.md`")
 
 
 # --- a new rule is one file -----------------------------------------------------------------
@@ -131,6 +140,7 @@ def test_a_new_rule_is_one_file(rule_folder, monkeypatch):
     assert [r.id for r in found] == [r.id for r in sorted(found, key=lambda r: (r.precedence, r.id))]
     assert all(r.precedence <= 85 for r in found[:found.index(new)])
     assert all(r.precedence > 85 for r in found[found.index(new) + 1:])
+    assert "late-fee-charged" in rule_table(found)
     monkeypatch.setattr(rules_package, "RULES", found)  # what the next start of the engine finds
     assert [ex.is_finding for ex in new.examples] == [True, False]
     for ex in new.examples:
