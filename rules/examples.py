@@ -76,7 +76,7 @@ KEYS = {
 }
 REQUIRED = {"invoice": {"account", "billed"}, "order": {"action", "status"},
             "payment": {"paid", "amount"}}
-_LINE_KEY = re.compile(r"^(qty|unit) \S+$")  # a 5th line field like this is a key, not a description
+_LINE_KEY = re.compile(r"^(qty|unit) \S+$")  # a 5th line field like this is a key, no description
 
 
 class ExampleError(ValueError):
@@ -131,7 +131,7 @@ class Example:
         for n, rec in enumerate(self.records, start=1):
             try:
                 _BUILD[rec.kind](out, rec, n)
-            except (ValueError, InvalidOperation, IndexError) as e:
+            except ValueError as e:
                 raise ExampleError(f"{self.title}: {rec.text}: {e}") from None
         return out
 
@@ -167,11 +167,14 @@ def _example(is_finding: bool, name: str, body: list[str]) -> Example:
                 if parts == ["nothing"]:
                     nothing = True
                     continue
+                if len(parts) != 4:
+                    raise ValueError("write `expect | <rule> | <service id or -> | <invoice> | "
+                                     "<money at issue>` or `expect | nothing`")
                 rule, sid, invoice, amount = parts
-                expected.append(Expected(rule, "" if sid == "-" else sid, invoice, Decimal(amount)))
+                expected.append(Expected(rule, "" if sid == "-" else sid, invoice, _amount(amount)))
             else:
                 records.append(_record(text))
-        except (ValueError, InvalidOperation) as e:
+        except ValueError as e:
             raise ExampleError(f"{kind}: {name}: {text}: {e}") from None
     if nothing == bool(expected):
         raise ExampleError(f"{kind}: {name}: end it with its `expect | <rule> | <service> | "
@@ -195,7 +198,8 @@ def _record(text: str) -> Record:
     for part in parts[n:]:
         key, _, value = part.partition(" ")
         if key not in KEYS[kind]:
-            raise ValueError(f"unknown {kind} field {key!r} (known: {', '.join(sorted(KEYS[kind]))})")
+            known = ", ".join(sorted(KEYS[kind]))
+            raise ValueError(f"unknown {kind} field {key!r} (known: {known})")
         fields.append((key, value.strip()))
     missing = REQUIRED.get(kind, set()) - {k for k, _ in fields}
     if missing:
@@ -206,12 +210,19 @@ def _record(text: str) -> Record:
 # --- building the engine's records ------------------------------------------------------------
 
 
+def _amount(v: str) -> Decimal:
+    try:
+        return Decimal(v)
+    except InvalidOperation:
+        raise ValueError(f"not an amount: {v!r}") from None
+
+
 def _money(v: str | None) -> Decimal | None:
-    return None if v is None else Decimal(v)
+    return None if v is None else _amount(v)
 
 
 def _pct(v: str | None) -> Decimal | None:
-    return None if v is None else Decimal(v.rstrip("%").strip())
+    return None if v is None else _amount(v.rstrip("%").strip())
 
 
 def _days(v: str | None) -> int | None:
@@ -231,15 +242,17 @@ def _dates(v: str | None) -> tuple:
 def _service(out: ExampleInputs, r: Record, n: int) -> None:
     out.services.append(Service(
         index=len(out.services), source="example", row=n, service_id=r.get("service"),
-        account=r.get("account", ""), carrier=r.get("carrier", ""), monthly_rate=_money(r.get("rate")),
-        install_date=parse_date(r.get("installed")), disconnect_date=parse_date(r.get("disconnected")),
+        account=r.get("account", ""), carrier=r.get("carrier", ""),
+        monthly_rate=_money(r.get("rate")), install_date=parse_date(r.get("installed")),
+        disconnect_date=parse_date(r.get("disconnected")),
         contract_end=parse_date(r.get("contract-end"))))
 
 
 def _invoice(out: ExampleInputs, r: Record, n: int) -> None:
     out.invoices.append(Invoice(
         carrier=r.get("carrier", ""), account=r.get("account"), invoice_number=r.get("invoice"),
-        invoice_date=parse_date(r.get("billed")), due_date=parse_date(r.get("due")), source="example",
+        invoice_date=parse_date(r.get("billed")), due_date=parse_date(r.get("due")),
+        source="example",
         stated_total=_money(r.get("total")), total_where="example" if r.get("total") else "",
         previous_balance=_money(r.get("previous-balance")), payments=_money(r.get("payments")),
         adjustments=_money(r.get("adjustments")), current_charges=_money(r.get("current-charges")),
@@ -258,7 +271,7 @@ def _line(out: ExampleInputs, r: Record, n: int) -> None:
         service_id="" if sid == "-" else sid, description=desc,
         charge_type=charge_type_of(r.get("type"), desc), period_start=start, period_end=end,
         quantity=_money(r.get("qty")), unit_price=_money(r.get("unit")),
-        amount=Decimal(r.get("amount")))
+        amount=_amount(r.get("amount")))
     inv.line_ids.append(line.line_id)
     out.lines.append(line)
 
@@ -288,7 +301,7 @@ def _order(out: ExampleInputs, r: Record, n: int) -> None:
 
 def _payment(out: ExampleInputs, r: Record, n: int) -> None:
     out.payments.append(Payment(
-        account=r.get("account"), date=parse_date(r.get("paid")), amount=Decimal(r.get("amount")),
+        account=r.get("account"), date=parse_date(r.get("paid")), amount=_amount(r.get("amount")),
         reference=r.get("reference", ""), invoice_number=r.get("invoice", "")))
 
 

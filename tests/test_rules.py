@@ -243,6 +243,9 @@ def test_the_format_expresses_contracts_orders_payments_quantities_and_summaries
      "action"),
     ("Example: x::\n\n    invoice | 1 | account A | billed 2025-01-01\n"
      "    line | S1 | MRC | 2025-01-01 | 1.00\n    expect | nothing\n", "<start>..<end>"),
+    ("Example: x::\n\n    invoice | 1 | account A | billed 2025-01-01\n"
+     "    line | S1 | MRC | - | 1,00\n    expect | nothing\n", "not an amount: '1,00'"),
+    ("Example: x::\n\n    service | S1\n    expect | r | S1 | 1\n", "write `expect | <rule>"),
 ])
 def test_a_malformed_example_is_refused_saying_why(text, message):
     with pytest.raises(ExampleError, match=re.escape(message)):
