@@ -72,43 +72,50 @@ def test_readme_rule_table_is_generated_from_the_docstrings():
 
 # --- a new rule is one file -----------------------------------------------------------------
 
-NEW_RULE = '''"""late-fee-charged: a late payment fee on the bill.
+NEW_RULE = '''"""amount-due-mismatch: an amount due that is not the bill's previous balance, payments,
+adjustments and current charges added up.
 
-Money at issue: the fee.
+Money at issue: the difference.
 
-Example: a late fee beside the month's charge::
-
-    service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00
-    invoice | 88231 | account 8310-4471-22 | billed 2025-04-01
-    line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
-    line | - | late fee | - | 6.75 | Late payment charge
-    expect | late-fee-charged | - | 88231 | 6.75
-
-Not a finding: a late fee credited back on the same bill::
+Example: an amount due 20.00 above its own summary::
 
     service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00
-    invoice | 88231 | account 8310-4471-22 | billed 2025-04-01
+    invoice | 88231 | account 8310-4471-22 | billed 2025-04-01 | previous-balance 495.00
+        | payments -495.00 | adjustments 0.00 | current-charges 450.00 | amount-due 470.00
     line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
-    line | - | late fee | - | 6.75 | Late payment charge
-    line | - | late fee | - | -6.75 | Late payment charge waived
+    expect | amount-due-mismatch | - | 88231 | 20.00
+
+Not a finding: last month's bill unpaid, carried forward::
+
+    service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00
+    invoice | 88231 | account 8310-4471-22 | billed 2025-04-01 | previous-balance 450.00
+        | payments 0.00 | current-charges 450.00 | adjustments 0.00 | amount-due 900.00
+    line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
     expect | nothing
 """
 
 from decimal import Decimal
 
-from reconcile.core.models import ChargeType, Severity
+from reconcile.core.models import Severity
 
-RULE_ID = "late-fee-charged"
+RULE_ID = "amount-due-mismatch"
 SEVERITY = Severity.LOW
 PRECEDENCE = 85
 
 
 def check(ctx):
-    fees = [ln for ln in ctx.unclaimed() if ln.charge_type is ChargeType.LATE_FEE]
-    if sum((ln.amount for ln in fees), Decimal(0)) > ctx.tolerance:
-        yield ctx.finding(RULE_ID, SEVERITY, fees, service=None, billed=fees[0].amount,
-                          expected=Decimal(0), at_issue=fees[0].amount,
-                          explanation=f"Invoice {fees[0].invoice_number} charges a late fee.")
+    for inv in ctx.result.invoices:
+        parts = (inv.previous_balance, inv.payments, inv.adjustments, inv.current_charges)
+        if inv.amount_due is None or None in parts:
+            continue
+        summed = sum(parts, Decimal(0))
+        if abs(inv.amount_due - summed) > ctx.tolerance:
+            yield ctx.finding(
+                RULE_ID, SEVERITY, [], service=None, invoice=inv, billed=inv.amount_due,
+                expected=summed, at_issue=abs(inv.amount_due - summed), claim=False,
+                explanation=f"Invoice {inv.invoice_number} asks for {inv.amount_due} but its "
+                            f"summary adds up to {summed}.",
+                summary=[str(p) for p in parts])
 '''
 
 
@@ -132,15 +139,15 @@ def _drop(folder: Path, name: str, source: str) -> None:
 
 
 def test_a_new_rule_is_one_file(rule_folder, monkeypatch):
-    _drop(rule_folder, "late_fee_charged", NEW_RULE)
+    _drop(rule_folder, "amount_due_mismatch", NEW_RULE)
     found = discover(rules_package.__name__)
     [new] = [r for r in found if r.id not in {old.id for old in RULES}]
-    assert new.id == "late-fee-charged" and new.label == "Late fee charged"
-    assert new.summary == "a late payment fee on the bill." and new.money_at_issue == "the fee."
+    assert new.id == "amount-due-mismatch" and new.label == "Amount due mismatch"
+    assert new.summary.startswith("an amount due that") and new.money_at_issue == "the difference."
     assert [r.id for r in found] == [r.id for r in sorted(found, key=lambda r: (r.precedence, r.id))]
     assert all(r.precedence <= 85 for r in found[:found.index(new)])
     assert all(r.precedence > 85 for r in found[found.index(new) + 1:])
-    assert "late-fee-charged" in rule_table(found)
+    assert "amount-due-mismatch" in rule_table(found)
     monkeypatch.setattr(rules_package, "RULES", found)  # what the next start of the engine finds
     assert [ex.is_finding for ex in new.examples] == [True, False]
     for ex in new.examples:
@@ -152,26 +159,27 @@ GOOD_CODE = "from decimal" + GOOD_CODE
 
 
 @pytest.mark.parametrize("source,message", [
-    ('"""late-fee-charged: a fee.\n\nMoney at issue: the fee.\n"""\n' + GOOD_CODE,
+    ('"""amount-due-mismatch: a sum.\n\nMoney at issue: the difference.\n"""\n' + GOOD_CODE,
      "needs an 'Example: <name>::' block"),
     (GOOD_DOC.split("Not a finding")[0] + '"""\n' + GOOD_CODE, "needs a 'Not a finding: <name>::'"),
-    (GOOD_DOC.replace("Money at issue: the fee.", "") + '"""\n' + GOOD_CODE, "Money at issue"),
-    (GOOD_DOC.replace('"""late-fee-charged:', '"""late fees:') + '"""\n' + GOOD_CODE,
-     "must start with 'late-fee-charged:"),
+    (GOOD_DOC.replace("Money at issue: the difference.", "") + '"""\n' + GOOD_CODE,
+     "Money at issue"),
+    (GOOD_DOC.replace('"""amount-due-mismatch:', '"""amounts due:') + '"""\n' + GOOD_CODE,
+     "must start with 'amount-due-mismatch:"),
     (NEW_RULE.replace("def check(ctx)", "def find(ctx)"), "has no check(ctx)"),
     (NEW_RULE.replace("SEVERITY = Severity.LOW", "SEVERITY = 'low'"), "needs SEVERITY"),
     (NEW_RULE.replace("PRECEDENCE = 85", ""), "needs PRECEDENCE"),
     (NEW_RULE.replace("expect | nothing", ""), "expect | nothing"),
     (NEW_RULE.replace("| billed 2025-04-01", "| billed 2025-04-31", 1), "not a date"),
     (NEW_RULE.replace("| rate 450.00", "| rat 450.00", 1), "unknown service field 'rat'"),
-    (NEW_RULE.replace("expect | nothing", "expect | late-fees | - | 88231 | 0.00"),
+    (NEW_RULE.replace("expect | nothing", "expect | amount-due | - | 88231 | 0.00"),
      "which is no rule"),
 ])
 def test_a_malformed_rule_is_refused_naming_its_file(rule_folder, source, message):
-    _drop(rule_folder, "late_fee_charged", source)
+    _drop(rule_folder, "amount_due_mismatch", source)
     with pytest.raises(RuleError) as refused:
         discover(rules_package.__name__)
-    assert str(rule_folder / "late_fee_charged.py") in str(refused.value)
+    assert str(rule_folder / "amount_due_mismatch.py") in str(refused.value)
     assert message in str(refused.value)
 
 
