@@ -20,6 +20,7 @@ from reconcile.core.models import Finding, InvoiceLine
 from reconcile.core.result import AuditResult
 from reconcile.core.values import CENT, money
 
+GLOSSARY_FILE = "rules.html"  # the rule glossary beside the report (reports/glossary.py)
 MAX_LINES_IN_HTML = 5_000  # beyond this the page gets slow; lines.csv has them all
 MAX_ERRORS_IN_HTML = 1_000
 LINES_OPEN_UP_TO = 200  # bigger line tables start collapsed so printing stays short
@@ -27,7 +28,7 @@ _EVIDENCE_DEPTH = 6  # nesting deeper than this is shown as text
 _EVIDENCE_ITEMS = 100  # list items shown per list in the evidence
 
 _TEMPLATES = pathlib.Path(__file__).parent / "templates"
-_env = jinja2.Environment(
+JINJA = jinja2.Environment(
     loader=jinja2.FileSystemLoader(_TEMPLATES),
     autoescape=True,  # select_autoescape would miss the .html.j2 suffix
     undefined=jinja2.StrictUndefined,
@@ -43,7 +44,7 @@ def render_html(result: AuditResult, *, generated_at: datetime | None = None) ->
     by_rule = result.by_rule()
     accounts = result.by_account()
     shown_lines = result.lines[:MAX_LINES_IN_HTML]
-    return _env.get_template("report.html.j2").render(
+    return JINJA.get_template("report.html.j2").render(
         generated_at=generated_at.strftime("%Y-%m-%d %H:%M %Z").strip(),
         tolerance=_money(result.options.tolerance),
         threshold=f"{result.options.match_threshold:g}",
@@ -66,6 +67,7 @@ def render_html(result: AuditResult, *, generated_at: datetime | None = None) ->
         lines=[_line_row(result, i, ln) for i, ln in enumerate(shown_lines)],
         lines_open=len(result.lines) <= LINES_OPEN_UP_TO,
         max_lines=MAX_LINES_IN_HTML,
+        glossary=GLOSSARY_FILE,
     )
 
 

@@ -1,36 +1,37 @@
-"""The audit rules. One rule, one module: `RULE_ID`, `SEVERITY`, `check(ctx)` yielding findings,
-and a docstring with a billed example and the findings expected from it (tests/test_rules.py
-runs every docstring example through the whole engine).
+"""The audit rules. One rule, one module: dropping it into this folder is enough. A rule module
+sets `RULE_ID`, `SEVERITY`, `PRECEDENCE` and `check(ctx)` (yielding findings), and its docstring
+starts with `<RULE_ID>: <what it finds>`, has a `Money at issue:` sentence and named examples,
+both the error and the legitimate look-alikes (format: rules/examples.py). The registry is
+built from the modules themselves (rules/registry.py); the README's rule table
+(`python -m reconcile.rules.docs`), the report's rule glossary and tests/test_rules.py all read it.
 
-Order matters: a line's money is at issue once. Rules that explain a whole line (unknown
-service, after disconnect, before install, duplicate) run first and claim it; the rate
-check then sees only lines nobody has explained yet. Invoice-level rules come last.
+Precedence: a line's money is at issue once. The first rule to flag a line claims it and later
+rules skip it, so rules run by (PRECEDENCE, RULE_ID), lowest first, in tiers:
+
+    10  the line is not ours at all (a service not in the inventory)
+    20  the line is for a time the service did not exist (before install, after disconnect)
+    30  the line repeats a charge already billed (duplicates)
+    50  the line's amount: only lines nobody has explained yet (rate above contract)
+    80  what is not on the bill (no line money; claims nothing)
+    90  the invoice as a whole (its arithmetic)
 """
 
 from __future__ import annotations
 
-from types import ModuleType
-
-from reconcile.rules import (billed_after_disconnect, billed_before_install, duplicate_charge,
-                   invoice_total_mismatch, missing_from_bill, rate_above_contract, unknown_service)
 from reconcile.rules.context import AuditContext
+from reconcile.rules.registry import Rule, RuleError, discover
 
-ALL_RULES: tuple[ModuleType, ...] = (
-    unknown_service,
-    billed_after_disconnect,
-    billed_before_install,
-    duplicate_charge,
-    rate_above_contract,
-    missing_from_bill,
-    invoice_total_mismatch,
-)
-RULE_IDS = tuple(r.RULE_ID for r in ALL_RULES)
+RULES: tuple[Rule, ...] = discover(__name__)  # in run order
+ALL_RULES = tuple(r.module for r in RULES)
+RULE_IDS = tuple(r.id for r in RULES)
+
+__all__ = ["ALL_RULES", "RULES", "RULE_IDS", "Rule", "RuleError", "discover", "run_rules"]
 
 
 def run_rules(ctx: AuditContext, only: set[str] | None = None):
     findings = []
-    for rule in ALL_RULES:
-        if only and rule.RULE_ID not in only:
+    for rule in RULES:
+        if only and rule.id not in only:
             continue
         findings.extend(rule.check(ctx))
     return findings

@@ -1,25 +1,63 @@
-"""billed-after-disconnect: a recurring charge for a period that starts after the disconnect.
+"""billed-after-disconnect: a recurring charge for a period that starts after the disconnect date.
 
 Recurring charges are billed a month in advance, so the bill that covers the disconnect
 date legitimately charges the whole month, and a prorated credit follows on the next bill
 (domain.md §4.1, R4). A recurring charge for a period that *starts* after the disconnect
-(bill-stop) date is money for a service the business no longer has. One finding per line;
-the line is at issue less any later credit on the service for that period: a bill issued
-before the disconnect (e.g. on the 25th for the next month) charges the next month in
-advance and the next bill credits it back, which is the legitimate pattern, not a finding.
+(bill-stop) date is money for a service the business no longer has. One finding per line.
+A bill issued before the disconnect (e.g. on the 25th for the next month) charges the next
+month in advance and the next bill credits it back: the legitimate pattern, not a finding.
+Usage is billed in arrears, so calls made before the disconnect come on later bills.
 
-Billed::
+Money at issue: the charge, less what a credit on the same or a later bill took back of it.
+
+Example: disconnected in March, billed again for April::
+
+    service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00 | disconnected 2025-03-10
+    order | ORD-7731 | account 8310-4471-22 | service 12.HCGS.123456..LY | action disconnect
+        | status completed | ordered 2025-02-10 | due 2025-03-10 | completed 2025-03-10
+    invoice | 88100 | account 8310-4471-22 | billed 2025-03-01
+    line | 12.HCGS.123456..LY | MRC | 2025-03-01..2025-03-31 | 450.00 | MPLS port
+    invoice | 88231 | account 8310-4471-22 | billed 2025-04-01
+    line | 12.HCGS.123456..LY | credit | 2025-03-11..2025-03-31 | -304.84 | MPLS port prorated credit
+    line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
+    expect | billed-after-disconnect | 12.HCGS.123456..LY | 88231 | 450.00
+
+Example: the next month billed in advance, then credited only in part::
+
+    service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00 | disconnected 2025-02-27
+    invoice | A1 | account 8310-4471-22 | billed 2025-02-25
+    line | 12.HCGS.123456..LY | MRC | 2025-03-01..2025-03-31 | 450.00 | MPLS port
+    invoice | A2 | account 8310-4471-22 | billed 2025-03-25
+    line | 12.HCGS.123456..LY | credit | 2025-03-01..2025-03-31 | -150.00 | MPLS port credit
+    expect | billed-after-disconnect | 12.HCGS.123456..LY | A1 | 300.00
+
+Not a finding: the month of the disconnect billed in advance, a prorated credit on the next bill::
 
     service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00 | disconnected 2025-03-10
     invoice | 88100 | account 8310-4471-22 | billed 2025-03-01
     line | 12.HCGS.123456..LY | MRC | 2025-03-01..2025-03-31 | 450.00 | MPLS port
     invoice | 88231 | account 8310-4471-22 | billed 2025-04-01
     line | 12.HCGS.123456..LY | credit | 2025-03-11..2025-03-31 | -304.84 | MPLS port prorated credit
-    line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
+    expect | nothing
 
-Expected::
+Not a finding: the next month billed in advance before the disconnect, credited in full::
 
-    billed-after-disconnect | 12.HCGS.123456..LY | 88231 | 450.00
+    service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00 | disconnected 2025-02-27
+    invoice | A1 | account 8310-4471-22 | billed 2025-02-25
+    line | 12.HCGS.123456..LY | MRC | 2025-03-01..2025-03-31 | 450.00 | MPLS port
+    invoice | A2 | account 8310-4471-22 | billed 2025-03-25
+    line | 12.HCGS.123456..LY | credit | 2025-03-01..2025-03-31 | -450.00 | MPLS port credit
+    expect | nothing
+
+Not a finding: calls made before the disconnect, billed in arrears after it::
+
+    service | 212-555-0147 | account 8310-4471-22 | rate 45.00 | disconnected 2025-03-10
+    invoice | 88100 | account 8310-4471-22 | billed 2025-03-01
+    line | 212-555-0147 | MRC | 2025-03-01..2025-03-31 | 45.00 | Business line
+    invoice | 88231 | account 8310-4471-22 | billed 2025-04-01
+    line | 212-555-0147 | credit | 2025-03-11..2025-03-31 | -30.48 | Business line prorated credit
+    line | 212-555-0147 | usage | 2025-03-01..2025-03-10 | 3.20 | Long distance calls | qty 64 | unit 0.05
+    expect | nothing
 """
 
 from __future__ import annotations
@@ -37,6 +75,7 @@ from reconcile.rules.context import UNCLAIMED, AuditContext, noun, on_invoice
 
 RULE_ID = "billed-after-disconnect"
 SEVERITY = Severity.HIGH
+PRECEDENCE = 20  # tiers: rules/__init__.py
 
 
 def check(ctx: AuditContext):

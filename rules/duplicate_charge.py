@@ -1,14 +1,16 @@
-"""duplicate-charge: the same service, charge and overlapping period billed twice.
+"""duplicate-charge: the same service, charge and overlapping period billed twice, in one invoice
+or across invoices.
 
 Within one invoice (a repeated row) or across invoices (next month's bill re-bills last
-month's period) (domain.md R6). The later occurrence is the finding; the money at issue is
-the part of it that overlaps the earlier charge. Not duplicates: a first bill's partial
-month plus the next month in advance (the periods don't overlap), a duplicate that a later
-credit of the same amount cancels, and usage rows within one invoice (per-call detail
-repeats legitimately; usage is a duplicate only when a later invoice bills the same usage
-period again for the same amount).
+month's period) (domain.md R6). The later occurrence is the finding. Not duplicates: a
+first bill's partial month plus the next month in advance (the periods don't overlap), a
+duplicate that a later credit of the same amount cancels, and usage rows within one invoice
+(per-call detail repeats legitimately; usage is a duplicate only when a later invoice bills
+the same usage period again for the same amount).
 
-Billed::
+Money at issue: the part of the later charge that overlaps the earlier one.
+
+Example: next month's bill re-bills last month::
 
     service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00 | installed 2025-03-10
     invoice | 88231 | account 8310-4471-22 | billed 2025-04-01
@@ -17,10 +19,46 @@ Billed::
     invoice | 88302 | account 8310-4471-22 | billed 2025-05-01
     line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
     line | 12.HCGS.123456..LY | MRC | 2025-05-01..2025-05-31 | 450.00 | MPLS port
+    expect | duplicate-charge | 12.HCGS.123456..LY | 88302 | 450.00
 
-Expected::
+Example: the installation charged twice on one bill::
 
-    duplicate-charge | 12.HCGS.123456..LY | 88302 | 450.00
+    service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00 | installed 2025-03-10
+    invoice | 88231 | account 8310-4471-22 | billed 2025-04-01
+    line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
+    line | 12.HCGS.123456..LY | NRC | - | 500.00 | Installation
+    line | 12.HCGS.123456..LY | NRC | - | 500.00 | Installation
+    expect | duplicate-charge | 12.HCGS.123456..LY | 88231 | 500.00
+
+Not a finding: the first bill's partial month plus the next month in advance::
+
+    service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00 | installed 2025-03-10
+    invoice | 88231 | account 8310-4471-22 | billed 2025-04-01
+    line | 12.HCGS.123456..LY | MRC | 2025-03-10..2025-03-31 | 319.35 | MPLS port
+    line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
+    expect | nothing
+
+Not a finding: a month billed twice, cancelled by a later credit of the same amount::
+
+    service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00
+    invoice | 88231 | account 8310-4471-22 | billed 2025-04-01
+    line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
+    invoice | 88302 | account 8310-4471-22 | billed 2025-05-01
+    line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
+    line | 12.HCGS.123456..LY | MRC | 2025-05-01..2025-05-31 | 450.00 | MPLS port
+    invoice | 88377 | account 8310-4471-22 | billed 2025-06-01
+    line | 12.HCGS.123456..LY | credit | - | -450.00 | MPLS port April billed twice
+    line | 12.HCGS.123456..LY | MRC | 2025-06-01..2025-06-30 | 450.00 | MPLS port
+    expect | nothing
+
+Not a finding: two calls of the same price in one month's usage detail::
+
+    service | 212-555-0147 | account 8310-4471-22 | rate 45.00
+    invoice | 88231 | account 8310-4471-22 | billed 2025-04-01
+    line | 212-555-0147 | MRC | 2025-04-01..2025-04-30 | 45.00 | Business line
+    line | 212-555-0147 | usage | 2025-03-01..2025-03-31 | 2.40 | Long distance calls | qty 48 | unit 0.05
+    line | 212-555-0147 | usage | 2025-03-01..2025-03-31 | 2.40 | Long distance calls | qty 48 | unit 0.05
+    expect | nothing
 """
 
 from __future__ import annotations
@@ -41,6 +79,7 @@ from reconcile.rules.context import UNCLAIMED, AuditContext, noun
 
 RULE_ID = "duplicate-charge"
 SEVERITY = Severity.HIGH
+PRECEDENCE = 30  # tiers: rules/__init__.py
 _CHECKED = {ChargeType.RECURRING, ChargeType.ONE_TIME, ChargeType.USAGE, ChargeType.OTHER}
 _DATES = re.compile(r"\d{1,4}[/-]\d{1,2}(?:[/-]\d{2,4})?")
 _MIN = date.min

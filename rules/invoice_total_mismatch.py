@@ -1,20 +1,47 @@
-"""invoice-total-mismatch: the invoice's stated total differs from the sum of its lines.
+"""invoice-total-mismatch: a stated invoice total that differs from the sum of its lines.
 
 Invoice arithmetic is the first identity an auditor checks (domain.md R15): the carrier's
-own total must equal what its lines add up to. The money at issue is the difference. An
-invoice with rows that could not be read is not checked (the difference would be ours, not
-the carrier's); errors.json names those rows instead.
+own total must equal what its lines add up to. An invoice with rows that could not be read
+is not checked (the difference would be ours, not the carrier's); errors.json names those
+rows instead.
 
-Billed::
+Money at issue: the difference between the stated total and the sum of the lines.
+
+Example: a total 15.00 above the lines::
 
     service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00
     invoice | 88231 | account 8310-4471-22 | billed 2025-04-01 | total 510.00
     line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
     line | - | tax | - | 45.00 | Taxes and surcharges
+    expect | invoice-total-mismatch | - | 88231 | 15.00
 
-Expected::
+Not a finding: a total that equals its lines, taxes and credits included::
 
-    invoice-total-mismatch | - | 88231 | 15.00
+    service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00
+    invoice | 88231 | account 8310-4471-22 | billed 2025-04-01 | total 483.00
+    line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
+    line | - | tax | - | 45.00 | Taxes and surcharges
+    line | 12.HCGS.123456..LY | credit | - | -12.00 | Service credit for an outage
+    expect | nothing
+
+Not a finding: a cent of rounding, within the tolerance::
+
+    service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00
+    invoice | 88231 | account 8310-4471-22 | billed 2025-04-01 | total 495.01
+    line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
+    line | - | tax | - | 45.00 | Taxes and surcharges
+    expect | nothing
+
+Not a finding: last month's balance, paid, beside this month's charges::
+
+    service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00
+    payment | 8310-4471-22 | paid 2025-03-20 | amount 495.00 | reference ACH-3311 | invoice 88100
+    invoice | 88231 | account 8310-4471-22 | billed 2025-04-01 | due 2025-04-25 | total 495.00
+        | previous-balance 495.00 | payments -495.00 | adjustments 0.00
+        | current-charges 495.00 | amount-due 495.00
+    line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
+    line | - | tax | - | 45.00 | Taxes and surcharges
+    expect | nothing
 """
 
 from __future__ import annotations
@@ -28,6 +55,7 @@ from reconcile.rules.context import AuditContext
 
 RULE_ID = "invoice-total-mismatch"
 SEVERITY = Severity.MEDIUM
+PRECEDENCE = 90  # tiers: rules/__init__.py
 
 
 def check(ctx: AuditContext):

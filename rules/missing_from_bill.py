@@ -1,12 +1,15 @@
-"""missing-from-bill: an installed, not-disconnected service of the account is not on the bill.
+"""missing-from-bill: an installed, active service of the account that is not on its invoice
+(back-billing risk or wrong inventory).
 
 Reconciliation runs both ways (domain.md R8, Calero's "bi-directional" audit). A service
 of the invoice's account, installed on or before the bill date (or with no install date)
 and not disconnected by then, that no line of the invoice matches is no overcharge today
-(money at issue 0) but a risk: the carrier may back-bill it, or the inventory is wrong
-(the service was moved, renamed or cancelled without updating it).
+but a risk: the carrier may back-bill it, or the inventory is wrong (the service was moved,
+renamed or cancelled without updating it).
 
-Billed::
+Money at issue: none today (0.00), as the risk is a later back-bill or a wrong inventory.
+
+Example: one of the account's numbers is not on its bill::
 
     service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00
     service | 212-555-0147 | account 8310-4471-22 | rate 45.00 | installed 2025-04-10
@@ -14,10 +17,31 @@ Billed::
     service | 212-555-0199 | account 8310-4471-22 | rate 45.00
     invoice | 88231 | account 8310-4471-22 | billed 2025-04-01
     line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
+    expect | missing-from-bill | 212-555-0199 | 88231 | 0.00
 
-Expected::
+Not a finding: a number installed after the bill date::
 
-    missing-from-bill | 212-555-0199 | 88231 | 0.00
+    service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00
+    service | 212-555-0147 | account 8310-4471-22 | rate 45.00 | installed 2025-04-10
+    invoice | 88231 | account 8310-4471-22 | billed 2025-04-01
+    line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
+    expect | nothing
+
+Not a finding: a number disconnected before the bill date::
+
+    service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00
+    service | 212-555-0188 | account 8310-4471-22 | rate 45.00 | disconnected 2025-03-20
+    invoice | 88231 | account 8310-4471-22 | billed 2025-04-01
+    line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
+    expect | nothing
+
+Not a finding: a circuit listed twice in the inventory, billed once::
+
+    service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00
+    service | 12/HCGS/123456/LY | account 8310-4471-22 | rate 450.00
+    invoice | 88231 | account 8310-4471-22 | billed 2025-04-01
+    line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
+    expect | nothing
 """
 
 from __future__ import annotations
@@ -31,6 +55,7 @@ from reconcile.rules.context import AuditContext, noun
 
 RULE_ID = "missing-from-bill"
 SEVERITY = Severity.LOW
+PRECEDENCE = 80  # tiers: rules/__init__.py
 
 
 def check(ctx: AuditContext):

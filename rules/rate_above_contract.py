@@ -1,25 +1,74 @@
-"""rate-above-contract: a recurring charge above the contracted monthly rate.
+"""rate-above-contract: a recurring charge above the contracted monthly rate, partial periods
+prorated by days.
 
 The contracted rate is the inventory's monthly rate (contracts with effective dates come
 later). Partial periods are prorated by days (domain.md R1, R12): the expected charge is
 the rate times the calendar-day share of each month, or exactly the rate for a whole
 billing cycle (e.g. the 15th to the 14th). Carriers prorate in several ways (30-day
 months, anniversary cycles, a daily rate rounded to cents), so a charge is flagged only
-when it is above every one of those by more than the tolerance; the money at issue is
-the charge minus the days-prorated expected charge. Recurring lines of one service for
-one period on one invoice are added up first (a port and its access loop may be billed
-as two lines of one contracted MRC).
+when it is above every one of those by more than the tolerance. Recurring lines of one
+service for one period on one invoice are added up first (a port and its access loop may
+be billed as two lines of one contracted MRC). It sees only lines no earlier rule explained.
 
-Billed::
+Money at issue: the charge minus the contracted rate prorated by calendar days for its period.
+
+Example: a whole month above the rate, beside a correct partial month::
 
     service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00 | installed 2025-03-10
+    contract | 12.HCGS.123456..LY | account 8310-4471-22 | product MPLS port | rate 450.00
+        | term 2025-03-10..2028-03-09 | after-term month-to-month | mtm 25%
+        | dispute-window 60 days | late-fee 1.5% | notice 30 days
     invoice | 88231 | account 8310-4471-22 | billed 2025-04-01
     line | 12.HCGS.123456..LY | MRC | 2025-03-10..2025-03-31 | 319.35 | MPLS port partial month
     line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 495.00 | MPLS port
+    expect | rate-above-contract | 12.HCGS.123456..LY | 88231 | 45.00
 
-Expected::
+Example: a whole month's rate billed for a partial month::
 
-    rate-above-contract | 12.HCGS.123456..LY | 88231 | 45.00
+    service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00 | installed 2025-03-10
+    invoice | 88231 | account 8310-4471-22 | billed 2025-04-01
+    line | 12.HCGS.123456..LY | MRC | 2025-03-10..2025-03-31 | 450.00 | MPLS port partial month
+    line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
+    expect | rate-above-contract | 12.HCGS.123456..LY | 88231 | 130.65
+
+Example: a port and its access loop that add up to more than the rate::
+
+    service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00
+    invoice | 88231 | account 8310-4471-22 | billed 2025-04-01
+    line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 300.00 | MPLS port
+    line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 195.00 | Access loop
+    expect | rate-above-contract | 12.HCGS.123456..LY | 88231 | 45.00
+
+Not a finding: a partial month prorated by 30-day months::
+
+    service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00 | installed 2025-03-10
+    invoice | 88231 | account 8310-4471-22 | billed 2025-04-01
+    line | 12.HCGS.123456..LY | MRC | 2025-03-10..2025-03-31 | 330.00 | MPLS port partial month
+    line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
+    expect | nothing
+
+Not a finding: a billing cycle from the 15th to the 14th::
+
+    service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00
+    invoice | 88231 | account 8310-4471-22 | billed 2025-03-15
+    line | 12.HCGS.123456..LY | MRC | 2025-03-15..2025-04-14 | 450.00 | MPLS port
+    expect | nothing
+
+Not a finding: a port and its access loop, two lines of one contracted rate::
+
+    service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00
+    invoice | 88231 | account 8310-4471-22 | billed 2025-04-01
+    line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 300.00 | MPLS port
+    line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 150.00 | Access loop
+    expect | nothing
+
+Not a finding: a month billed twice on one bill is a duplicate, not a rate above contract::
+
+    service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00
+    invoice | 88231 | account 8310-4471-22 | billed 2025-04-01
+    line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
+    line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
+    expect | duplicate-charge | 12.HCGS.123456..LY | 88231 | 450.00
 """
 
 from __future__ import annotations
@@ -35,6 +84,7 @@ from reconcile.rules.context import UNCLAIMED, AuditContext, noun, on_invoice
 
 RULE_ID = "rate-above-contract"
 SEVERITY = Severity.MEDIUM
+PRECEDENCE = 50  # tiers: rules/__init__.py
 
 
 def check(ctx: AuditContext):

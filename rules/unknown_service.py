@@ -1,22 +1,40 @@
-"""unknown-service: a billed service that is not in the inventory.
+"""unknown-service: a billed service ID that matches nothing in the inventory (the three nearest
+inventory services are in the evidence).
 
 Phantom services are among the most common telecom billing errors (domain.md R7). A line
 whose service ID matches no inventory service, even after normalising and fuzzy matching,
 is money paid for something the business may not have. One finding per invoice per billed
-ID; the money at issue is what that ID was billed on the invoice. The evidence lists the
-three nearest inventory services and their similarity scores.
+ID. Not unknown: an inventory circuit or number billed in another spelling of its ID, and
+account-level charges (taxes, late fees) billed with no service ID.
 
-Billed::
+Money at issue: everything the unknown ID was billed on the invoice.
+
+Example: a circuit the inventory does not have, and its tax::
 
     service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00
     invoice | 88231 | account 8310-4471-22 | billed 2025-04-01
     line | 12/HCGS/123456/LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
     line | 47.KQGN.900211..LY | MRC | 2025-04-01..2025-04-30 | 310.00 | DIA 50M
     line | 47.KQGN.900211..LY | tax | - | 12.40 | Federal USF
+    expect | unknown-service | 47.KQGN.900211..LY | 88231 | 322.40
 
-Expected::
+Not a finding: the inventory's circuit and phone number, billed in other spellings::
 
-    unknown-service | 47.KQGN.900211..LY | 88231 | 322.40
+    service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00
+    service | 212-555-0147 | account 8310-4471-22 | rate 45.00
+    invoice | 88231 | account 8310-4471-22 | billed 2025-04-01
+    line | 12hcgs0123456ly | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
+    line | 1 (212) 555-0147 | MRC | 2025-04-01..2025-04-30 | 45.00 | Business line
+    expect | nothing
+
+Not a finding: taxes and a late fee billed to the account, with no service ID::
+
+    service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00
+    invoice | 88231 | account 8310-4471-22 | billed 2025-04-01
+    line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
+    line | - | tax | - | 38.25 | State and local taxes
+    line | - | late fee | - | 6.75 | Late payment charge
+    expect | nothing
 """
 
 from __future__ import annotations
@@ -31,6 +49,7 @@ from reconcile.rules.context import UNCLAIMED, AuditContext, noun
 
 RULE_ID = "unknown-service"
 SEVERITY = Severity.HIGH
+PRECEDENCE = 10  # tiers: rules/__init__.py
 
 
 def check(ctx: AuditContext):

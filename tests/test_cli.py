@@ -31,8 +31,11 @@ def run(tmp_path, *extra, bill=BILL):
 def test_audit_writes_every_output_and_exits_0(tmp_path):
     res, out = run(tmp_path)
     assert res.exit_code == 0, res.output
-    for name in ("report.html", "findings.json", "findings.csv", "lines.csv", "invoices.csv", "errors.json"):
+    for name in ("report.html", "rules.html", "findings.json", "findings.csv", "lines.csv",
+                 "invoices.csv", "errors.json"):
         assert (out / name).exists(), name
+    assert 'href="rules.html#billed-after-disconnect"' in (out / "report.html").read_text()
+    assert 'id="billed-after-disconnect"' in (out / "rules.html").read_text()
     data = json.loads((out / "findings.json").read_text())
     (f,) = data["findings"]
     assert f["rule"] == "billed-after-disconnect" and f["amount_at_issue"] == "450.00"

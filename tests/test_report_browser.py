@@ -95,3 +95,22 @@ def test_clicking_a_finding_shows_its_evidence(report_page):
     expect(evidence).to_be_hidden()
     report_page.locator("#findings tr.main", has_text="contracted rate").click()
     expect(evidence).to_be_visible()
+
+
+def test_a_findings_rule_opens_its_glossary_entry(chromium_browser, tmp_path):
+    from playwright.sync_api import expect
+
+    from reconcile.audit import audit_parsed
+    from reconcile.core.result import AuditOptions
+    from reconcile.reports.outputs import write_all
+    from reconcile.rules import RULES
+
+    rule = RULES[0]
+    given = next(ex for ex in rule.examples if ex.is_finding).inputs()
+    write_all(audit_parsed(given.services, given.invoices, given.lines, AuditOptions()), tmp_path)
+    page = chromium_browser.new_page()
+    page.goto((tmp_path / "report.html").as_uri())
+    page.locator("#findings tr.main a", has_text=rule.id).click()
+    expect(page).to_have_url((tmp_path / "rules.html").as_uri() + f"#{rule.id}")
+    expect(page.get_by_role("heading", name=rule.label)).to_be_in_viewport()
+    page.close()

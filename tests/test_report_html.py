@@ -115,3 +115,53 @@ def test_evidence_tree_handles_odd_values():
     assert values["amt"].text == "100" and values["when"].text == "2025-03-01"
     assert values["long"].text.endswith("… 400 more")
     render_html(AuditResult(findings=[Finding(rule="r", severity=Severity.LOW, explanation="x", evidence=odd)]))
+
+
+# --- the rule glossary (rules.html) -----------------------------------------------------------
+
+
+def test_each_findings_rule_links_to_its_glossary_entry(report_audit_result):
+    page = render_html(report_audit_result)
+    for f in report_audit_result.findings:
+        assert page.count(f'href="rules.html#{f.rule}"') == 2  # summary table and findings table
+    assert 'href="rules.html" id="glossary-link"' in page
+
+
+def test_glossary_shows_every_rule_with_its_examples_as_tables():
+    from markupsafe import escape
+
+    from reconcile.reports.glossary import render_glossary
+    from reconcile.rules import RULES
+
+    page = render_glossary()
+    for rule in RULES:
+        section = page.split(f'<section id="{rule.id}">', 1)[1].split("</section>", 1)[0]
+        assert escape(rule.label) in section and f"<code class=\"muted\">{rule.id}</code>" in section
+        assert escape(rule.summary[1:]) in section
+        assert escape(rule.money_at_issue[1:]) in section
+        for ex in rule.examples:
+            assert escape(ex.name) in section, ex.title
+        assert section.count('<table class="grid">') >= 2 * len(rule.examples)  # records, findings
+    assert page.count(">Not a finding</span>") == sum(not ex.is_finding for r in RULES for ex in r.examples)
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, re.IGNORECASE)
+    assert not re.search(r"<link\b|<script|@import|url\(", page, re.IGNORECASE)
+
+
+def test_glossary_escapes_what_it_shows():
+    from types import ModuleType
+
+    from reconcile.reports.glossary import render_glossary
+    from reconcile.rules import Rule
+    from reconcile.rules.examples import parse_examples
+
+    examples = parse_examples(f"""
+Example: {XSS}::
+
+    invoice | 1 | account A | billed 2025-01-01
+    line | - | tax | - | 1.00 | {XSS}
+    expect | r | - | 1 | 1.00
+""")
+    rule = Rule(id="r", module=ModuleType("r"), severity=Severity.LOW, precedence=1,
+                summary=XSS, money_at_issue=XSS, examples=examples)
+    page = render_glossary((rule,))
+    assert XSS not in page and page.count(html.escape(XSS, quote=False)) >= 4

@@ -11,6 +11,7 @@ import hashlib
 from datetime import date
 from decimal import Decimal
 from enum import Enum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -92,6 +93,7 @@ class Invoice(BaseModel):
     previous_balance: Decimal | None = None
     payments: Decimal | None = None
     adjustments: Decimal | None = None
+    current_charges: Decimal | None = None  # this bill's new charges, as printed
     amount_due: Decimal | None = None
     line_ids: list[int] = Field(default_factory=list)
     unreadable_rows: int = 0  # rows of this invoice that could not be read
@@ -137,6 +139,54 @@ class Service(BaseModel):
         }
         out.update(self.extra)
         return {k: v for k, v in out.items() if v}
+
+
+class Contract(BaseModel):
+    """The agreed price of one service or product with a carrier (rules that read it: later)."""
+
+    carrier: str = ""
+    account: str = ""
+    service_id: str = ""  # the circuit or number it prices, or "" when it prices a product
+    product: str = ""  # e.g. "DIA 100M", when the contract prices a product, not one service
+    monthly_rate: Decimal | None = None
+    one_time_rate: Decimal | None = None
+    discount_pct: Decimal | None = None
+    term_start: date | None = None
+    term_end: date | None = None
+    after_term: Literal["hold", "month-to-month"] | None = None  # what the price does after the term
+    mtm_pct: Decimal | None = None  # month-to-month uplift over the contracted rate
+    dispute_window_days: int | None = None
+    late_fee_pct: Decimal | None = None
+    nrc_waived: bool = False
+    notice_days: int | None = None  # notice needed to disconnect or not renew
+
+
+class Order(BaseModel):
+    """A service order placed with a carrier: install, change or disconnect."""
+
+    order_id: str
+    carrier: str = ""
+    account: str = ""
+    service_id: str = ""
+    action: Literal["install", "change", "disconnect"]
+    status: Literal["completed", "pending", "cancelled"]
+    order_date: date | None = None
+    due_date: date | None = None
+    foc_date: date | None = None  # firm order commitment: the date the carrier promised
+    completed_date: date | None = None
+    quoted_nrc: Decimal | None = None
+    new_rate: Decimal | None = None
+    description: str = ""
+
+
+class Payment(BaseModel):
+    """Money the business paid a carrier on an account."""
+
+    account: str
+    date: date
+    amount: Decimal
+    reference: str = ""
+    invoice_number: str = ""  # the invoice it pays, when the remittance says
 
 
 class Severity(str, Enum):

@@ -1,0 +1,127 @@
+"""Finding the rules: every module of the package that sets `RULE_ID` is one rule, described by
+its own docstring. A module that sets RULE_ID but is not a whole rule is refused at discovery,
+naming its file, so a half-written rule never runs silently."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import pkgutil
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+from reconcile.core.models import Severity
+from reconcile.rules.examples import Example, ExampleError, parse_examples
+
+MONEY_AT_ISSUE = "Money at issue:"
+
+
+class RuleError(Exception):
+    """A rule module that cannot be registered; the message names the file and what is missing."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    module: ModuleType
+    severity: Severity
+    precedence: int  # lower runs first: see the tiers in rules/__init__.py
+    summary: str  # what it finds, in plain words: the docstring's first paragraph after the id
+    money_at_issue: str  # the docstring's "Money at issue:" sentence, without the label
+    examples: tuple[Example, ...]
+
+    @property
+    def label(self) -> str:
+        """Plain words for people: 'Billed after disconnect'."""
+        return self.id.replace("-", " ").capitalize()
+
+    @property
+    def file(self) -> str:
+        return self.module.__file__ or self.module.__name__
+
+    def check(self, ctx):
+        return self.module.check(ctx)
+
+
+def discover(package: str) -> tuple[Rule, ...]:
+    """The rules of `package` (every module on its __path__ that sets RULE_ID), in run order:
+    by (precedence, id). Helper modules are not imported."""
+    pkg = sys.modules.get(package) or importlib.import_module(package)
+    rules: list[Rule] = []
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        path = Path(getattr(info.module_finder, "path", ""), f"{info.name}.py")
+        if info.ispkg or not path.is_file():
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        if not _sets_rule_id(tree):
+            continue
+        module = importlib.import_module(f"{package}.{info.name}")
+        # the docstring from the source: `python -OO` strips __doc__, the rule stays described
+        rules.append(_rule(module, ast.get_docstring(tree) or "", path))
+    _check_together(rules)
+    return tuple(sorted(rules, key=lambda r: (r.precedence, r.id)))
+
+
+def _sets_rule_id(tree: ast.Module) -> bool:
+    return any(isinstance(node, (ast.Assign, ast.AnnAssign))
+               and any(isinstance(t, ast.Name) and t.id == "RULE_ID"
+                       for t in (node.targets if isinstance(node, ast.Assign) else [node.target]))
+               for node in tree.body)
+
+
+def _rule(module: ModuleType, doc: str, path: Path) -> Rule:
+    def refuse(problem: str) -> RuleError:
+        return RuleError(f"{path}: {problem}")
+
+    rule_id = getattr(module, "RULE_ID", None)
+    if not isinstance(rule_id, str) or not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", rule_id):
+        raise refuse(f"RULE_ID must be a lower-case-hyphenated name, not {rule_id!r}")
+    if not callable(getattr(module, "check", None)):
+        raise refuse(f"{rule_id} has no check(ctx) function")
+    if not isinstance(getattr(module, "SEVERITY", None), Severity):
+        raise refuse(f"{rule_id} needs SEVERITY = Severity.HIGH, MEDIUM or LOW")
+    precedence = getattr(module, "PRECEDENCE", None)
+    if not isinstance(precedence, int) or isinstance(precedence, bool):
+        raise refuse(f"{rule_id} needs PRECEDENCE = <int> (the tiers are in rules/__init__.py)")
+    if not doc.startswith(f"{rule_id}:"):
+        raise refuse(f"the docstring must start with '{rule_id}: <what it finds>'")
+    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", doc)]
+    money = [p for p in paragraphs if p.startswith(MONEY_AT_ISSUE)]
+    if len(money) != 1 or not money[0].endswith("."):
+        raise refuse("the docstring needs one paragraph 'Money at issue: <one sentence>.'")
+    try:
+        examples = parse_examples(doc)
+    except ExampleError as e:
+        raise refuse(f"docstring example: {e}") from None
+    if not any(ex.is_finding and any(x.rule == rule_id for x in ex.expected) for ex in examples):
+        raise refuse(f"the docstring needs an 'Example: <name>::' block that finds {rule_id} "
+                     f"(format: rules/examples.py)")
+    if not any(not ex.is_finding for ex in examples):
+        raise refuse("the docstring needs a 'Not a finding: <name>::' block: a legitimate "
+                     "look-alike the rule must leave alone (format: rules/examples.py)")
+    for ex in examples:
+        if ex.is_finding and not any(x.rule == rule_id for x in ex.expected):
+            raise refuse(f"'{ex.title}' expects no {rule_id} finding: title it 'Not a finding:'")
+        if not ex.is_finding and any(x.rule == rule_id for x in ex.expected):
+            raise refuse(f"'{ex.title}' expects a {rule_id} finding")
+    return Rule(id=rule_id, module=module, severity=module.SEVERITY, precedence=precedence,
+                summary=paragraphs[0][len(rule_id) + 1:].strip(),
+                money_at_issue=money[0][len(MONEY_AT_ISSUE):].strip(), examples=examples)
+
+
+def _check_together(rules: list[Rule]) -> None:
+    """Ids are unique, and examples expect only findings of rules that exist."""
+    by_id: dict[str, Rule] = {}
+    for r in rules:
+        if r.id in by_id:
+            raise RuleError(f"{r.file}: RULE_ID {r.id!r} is already used by {by_id[r.id].file}")
+        by_id[r.id] = r
+    for r in rules:
+        for ex in r.examples:
+            for x in ex.expected:
+                if x.rule not in by_id:
+                    raise RuleError(f"{r.file}: '{ex.title}' expects a finding of {x.rule!r}, "
+                                    f"which is no rule (known: {', '.join(sorted(by_id))})")
