@@ -21,6 +21,7 @@ demo: $(STAMP)
 	$(BIN)/reconcile demo --out reconcile-report || test $$? -eq 1
 
 test: $(TSTAMP) browser
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 # The HTML report is checked in headless Chromium (Debian's package; Playwright drives it).

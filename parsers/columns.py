@@ -127,11 +127,6 @@ def map_columns(headers: list[str], fields: dict[str, list[str]],
     return ColumnMap(positions=positions, headers=headers, duplicates=dups)
 
 
-def recognised_count(headers: list[str], fields: dict[str, list[str]]) -> int:
-    idx = _alias_index(fields)
-    return len({idx[n][0] for n in (norm_header(h) for h in headers) if n in idx})
-
-
 def closest_alias(headers: list[str], fields: dict[str, list[str]], name: str) -> tuple[str, str, float] | None:
     """The seen header most like any alias of `name`: (header, alias, score)."""
     best = None

@@ -52,7 +52,7 @@ def read_inventory(path: Path, overrides: dict[str, str] | None = None,
         if not any(cell_text(c) for c in cells):
             continue
 
-        def get(name):
+        def get(name, cells=cells):
             i = pos.get(name)
             return cells[i] if i is not None and i < len(cells) else None
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pathlib
 
-from reconcile.reports.html import GLOSSARY_FILE, JINJA
+from reconcile.reports.html import JINJA
 from reconcile.rules import RULES, Rule
 from reconcile.rules.examples import Example
 

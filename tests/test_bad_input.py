@@ -62,7 +62,8 @@ def test_missing_required_column_names_headers_seen_and_closest_alias(tmp_path, 
 
 
 def test_columns_mapping_rescues_a_header_the_aliases_miss(tmp_path, inventory):
-    bad = "Account Number,Invoice No,Circuit ID,Charge Description,Amt Billed\n111-222,A2,12.HCGS.123456..LY,Port,1.00\n"
+    bad = ("Account Number,Invoice No,Circuit ID,Charge Description,Amt Billed\n"
+           "111-222,A2,12.HCGS.123456..LY,Port,1.00\n")
     (tmp_path / "bills").mkdir()
     (tmp_path / "bills" / "b.csv").write_text(bad)
     mapping = tmp_path / "map.yaml"

@@ -207,10 +207,6 @@ def days_in_month(year: int, month: int) -> int:
     return calendar.monthrange(year, month)[1]
 
 
-def month_end(d: date) -> date:
-    return date(d.year, d.month, days_in_month(d.year, d.month))
-
-
 def money(v: Decimal | None) -> str:
     """$1,234.50 / -$12.00 for sentences a person reads."""
     if v is None:
