@@ -23,6 +23,8 @@ from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 
+import pyarrow as pa
+
 from reconcile.core.models import Service
 from reconcile.core.periods import expected_charges
 
@@ -92,18 +94,34 @@ def plan_from_inventory(service: Service) -> Plan:
 
 
 class ExpectedBill:
-    """Plans for every service of the inventory, and the charges they expect."""
+    """Plans for every service of the inventory, and the charges they expect. Plans are made
+    when a rule asks for one: most services of a big inventory are never in question."""
 
     def __init__(self, services: list[Service]):
-        self.plans = [plan_from_inventory(s) for s in services]
+        self.services = services
+        self._plans: dict[int, Plan] = {}
 
     def plan(self, service_index: int) -> Plan:
-        return self.plans[service_index]
+        got = self._plans.get(service_index)
+        if got is None:
+            got = self._plans[service_index] = plan_from_inventory(self.services[service_index])
+        return got
+
+    def table(self) -> pa.Table:
+        """service, starts, stops and the lowest term rate of every plan, as columns for
+        queries (built from the inventory without making each plan)."""
+        svc = self.services
+        return pa.table({
+            "service": pa.array(range(len(svc)), pa.int32()),
+            "starts": pa.array([s.install_date for s in svc], pa.date32()),
+            "stops": pa.array([s.disconnect_date for s in svc], pa.date32()),
+            "min_rate": pa.array([s.monthly_rate for s in svc], pa.decimal128(38, 6)),
+        })
 
     def recurring(self, service_index: int, start: date, end: date) -> ExpectedCharge | None:
         """The recurring charge expected for [start, end], by the term in force at its start;
         None when no rate is known."""
-        term = self.plans[service_index].term_on(start)
+        term = self.plan(service_index).term_on(start)
         if term is None:
             return None
         primary, accepted = _prorated(term.monthly_rate, start, end)

@@ -87,7 +87,6 @@ def check(ctx: AuditContext):
     if not rows:
         return
     after = [(ln, ctx.service(ln)) for ln in ctx.lines_at([r[0] for r in rows])]
-    plans = ctx.expected.plans
     credits = _credits(ctx, {svc.index for _, svc in after})
     used: set[int] = set()
     for ln, svc in after:
@@ -96,7 +95,7 @@ def check(ctx: AuditContext):
             ctx.claimed.add(ln.line_id)  # taken back in full: explained, not at issue
             continue
         note = f" (a later credit took {money(back)} of it back)" if back else ""
-        plan = plans[svc.index]
+        plan = ctx.expected.plan(svc.index)
         yield ctx.finding(
             RULE_ID, SEVERITY, [ln], service=svc, billed=ln.amount, expected=back,
             at_issue=ln.amount - back, stop_from=plan.stops_from,

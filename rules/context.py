@@ -77,14 +77,7 @@ class AuditContext:
                 "carrier": pa.array([s.carrier for s in services], pa.string()),
                 "monthly_rate": pa.array([s.monthly_rate for s in services], pa.decimal128(38, 6)),
             }))
-            plans = self.expected.plans
-            db.register("plans", pa.table({
-                "service": pa.array(range(len(plans)), pa.int32()),
-                "starts": pa.array([p.starts for p in plans], pa.date32()),
-                "stops": pa.array([p.stops for p in plans], pa.date32()),
-                "min_rate": pa.array([min((t.monthly_rate for t in p.terms), default=None)
-                                      for p in plans], pa.decimal128(38, 6)),
-            }))
+            db.register("plans", self.expected.table())
             self._db = db
         return self._db
 

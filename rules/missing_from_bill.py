@@ -46,8 +46,9 @@ Not a finding: a circuit listed twice in the inventory, billed once::
 
 from __future__ import annotations
 
-from collections import defaultdict
 from decimal import Decimal
+
+import pyarrow as pa
 
 from reconcile.core.ids import account_key, service_key
 from reconcile.core.models import Severity
@@ -60,33 +61,38 @@ PRECEDENCE = 80  # tiers: rules/__init__.py
 
 def check(ctx: AuditContext):
     res = ctx.result
-    by_account = defaultdict(list)
-    for s in res.services:
-        by_account[account_key(s.account)].append(s)
+    bills = pa.table({
+        "invoice": pa.array(range(len(res.invoices)), pa.int32()),
+        "account_key": pa.array([account_key(i.account) for i in res.invoices], pa.string()),
+        "bill_date": pa.array([i.invoice_date for i in res.invoices], pa.date32())})
     # by service key, not inventory row: a circuit listed twice in the inventory is billed once
-    billed_keys = defaultdict(set)
-    for invoice, service in ctx.sql("SELECT DISTINCT invoice, service FROM lines "
-                                    "WHERE service IS NOT NULL"):
-        billed_keys[invoice].add(service_key(res.services[service].service_id))
-    for n, inv in enumerate(res.invoices):
-        if inv.invoice_date is None:
-            continue
-        on_bill = billed_keys[n]
-        for svc in by_account.get(account_key(inv.account), ()):
-            if service_key(svc.service_id) in on_bill:
-                continue
-            plan = ctx.expected.plan(svc.index)
-            if not plan.active_on(inv.invoice_date):
-                continue
-            since = f"installed on {plan.starts}" if plan.starts else "in the inventory"
-            yield ctx.finding(
-                RULE_ID, SEVERITY, [], service=svc, invoice=inv, billed=Decimal(0),
-                expected=plan.terms[-1].monthly_rate if plan.terms else Decimal(0),
-                at_issue=Decimal(0), claim=False,
-                service_id=svc.service_id,
-                explanation=(f"{noun(svc.service_id)} is {since} and not disconnected, but is not "
-                             f"on invoice {inv.invoice_number} (account {inv.account}, billed "
-                             f"{inv.invoice_date}): nothing is overcharged now, but the carrier may "
-                             f"back-bill it later, or the inventory is wrong."),
-                invoice_file=inv.source,
-            )
+    keys = pa.table({
+        "service": pa.array([s.index for s in res.services], pa.int32()),
+        "account_key": pa.array([account_key(s.account) for s in res.services], pa.string()),
+        "skey": pa.array([service_key(s.service_id) for s in res.services], pa.string())})
+    missing = ctx.sql("""
+        WITH billed AS (
+            SELECT DISTINCT l.invoice, k.skey FROM lines l JOIN keys k ON k.service = l.service)
+        SELECT b.invoice, k.service FROM bills b
+        JOIN keys k ON k.account_key = b.account_key
+        JOIN plans p ON p.service = k.service
+        WHERE b.bill_date IS NOT NULL
+          AND (p.starts IS NULL OR p.starts <= b.bill_date)
+          AND (p.stops IS NULL OR p.stops > b.bill_date)
+          AND NOT EXISTS (SELECT 1 FROM billed x WHERE x.invoice = b.invoice AND x.skey = k.skey)
+        ORDER BY b.invoice, k.service""", bills=bills, keys=keys)
+    for n, index in missing:
+        inv, svc = res.invoices[n], res.services[index]
+        plan = ctx.expected.plan(svc.index)
+        since = f"installed on {plan.starts}" if plan.starts else "in the inventory"
+        yield ctx.finding(
+            RULE_ID, SEVERITY, [], service=svc, invoice=inv, billed=Decimal(0),
+            expected=plan.terms[-1].monthly_rate if plan.terms else Decimal(0),
+            at_issue=Decimal(0), claim=False,
+            service_id=svc.service_id,
+            explanation=(f"{noun(svc.service_id)} is {since} and not disconnected, but is not "
+                         f"on invoice {inv.invoice_number} (account {inv.account}, billed "
+                         f"{inv.invoice_date}): nothing is overcharged now, but the carrier may "
+                         f"back-bill it later, or the inventory is wrong."),
+            invoice_file=inv.source,
+        )

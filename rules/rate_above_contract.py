@@ -88,19 +88,26 @@ PRECEDENCE = 50  # tiers: rules/__init__.py
 
 
 def check(ctx: AuditContext):
+    # the sums of every group first; the line ids of the few over the bound after
     groups = ctx.sql(f"""
-        WITH g AS (
-            SELECT service, period_start, period_end, list(line_id ORDER BY line_id) AS ids,
-                   sum(amount) AS billed, min(line_id) AS first
+        WITH r AS (
+            SELECT line_id, invoice, service, period_start, period_end, amount
             FROM lines
             WHERE charge_type = 'recurring' AND amount > 0 AND service IS NOT NULL
-              AND period_start IS NOT NULL AND period_end IS NOT NULL AND {UNCLAIMED}
-            GROUP BY carrier, account, invoice_number, service, period_start, period_end)
-        SELECT g.service, g.period_start, g.period_end, g.ids FROM g
-        JOIN plans p ON p.service = g.service
-        LEFT JOIN shapes sh ON sh.period_start = g.period_start AND sh.period_end = g.period_end
-        WHERE p.min_rate IS NOT NULL AND (sh.worth IS NULL OR {_over_lower_bound(ctx)})
-        ORDER BY g.first""", shapes=_shapes(ctx))
+              AND period_start IS NOT NULL AND period_end IS NOT NULL AND {UNCLAIMED}),
+        g AS (
+            SELECT invoice, service, period_start, period_end,
+                   sum(amount) AS billed, min(line_id) AS first
+            FROM r GROUP BY invoice, service, period_start, period_end),
+        over AS (
+            SELECT g.* FROM g
+            JOIN plans p ON p.service = g.service
+            LEFT JOIN shapes sh ON sh.period_start = g.period_start AND sh.period_end = g.period_end
+            WHERE p.min_rate IS NOT NULL AND (sh.worth IS NULL OR {_over_lower_bound(ctx)}))
+        SELECT o.service, o.period_start, o.period_end, list(r.line_id ORDER BY r.line_id)
+        FROM over o JOIN r USING (invoice, service, period_start, period_end)
+        GROUP BY o.invoice, o.service, o.period_start, o.period_end, o.first
+        ORDER BY o.first""", shapes=_shapes(ctx))
     for idx, start, end, ids in groups:
         expected = ctx.expected.recurring(idx, start, end)
         if expected is None:  # no contracted rate known

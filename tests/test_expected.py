@@ -65,3 +65,14 @@ def test_the_term_in_force_is_the_latest_started():
     plan = replace(plan, terms=(first, renewal))
     assert plan.term_on(date(2025, 5, 31)) is first
     assert plan.term_on(date(2025, 6, 1)) is renewal
+
+
+def test_the_plans_table_rules_query_agrees_with_each_plan():
+    services = [service(index=0), service(index=1, install_date=date(2025, 3, 10)),
+                service(index=2, disconnect_date=date(2025, 6, 10), monthly_rate=None)]
+    bill = ExpectedBill(services)
+    for row in bill.table().to_pylist():
+        plan = bill.plan(row["service"])
+        assert (row["starts"], row["stops"]) == (plan.starts, plan.stops)
+        rates = [t.monthly_rate for t in plan.terms]
+        assert row["min_rate"] == (min(rates) if rates else None)

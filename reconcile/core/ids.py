@@ -12,6 +12,7 @@ import re
 from functools import lru_cache
 
 _TOKEN = re.compile(r"[A-Z]+|[0-9]+")
+_TN_TRIPLET = re.compile(r"\d{3}\s*[./]\s*\d{3}\s*[./]\s*\d{4}")
 _DIGITS_ONLY = re.compile(r"^[\s\-\.\(\)\+/]*\d[\d\s\-\.\(\)/]*$")
 
 
@@ -57,6 +58,8 @@ def circuit_tn_key(raw: str) -> str:
     """'TN:7325551234' for a telephone-number-format circuit ID such as 12.FXMX.732.555.1234.T22
     or A2/SBFS/201/981/3500//123 (domain.md §3.4: index them by the TN triplet too, since
     carriers bill them by telephone number); '' for any other ID."""
+    if not _TN_TRIPLET.search(raw):  # most circuit IDs: no 3-3-4 digit run at all
+        return ""
     parts = [p.strip() for p in re.split(r"[./]", raw.upper())]
     if not any(len(p) == 4 and p.isalpha() for p in parts[:3]):
         return ""
