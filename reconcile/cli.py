@@ -1,6 +1,7 @@
 """`reconcile` command line.
 
     reconcile audit INVOICE_PATH... --inventory FILE [--columns MAPPING.yaml] [--out DIR]
+                    [--scheduler tcp://HOST:8786]
     reconcile demo [--out DIR]
 
 Exit status: 0 the audit ran (with or without findings); 1 some input could not be read
@@ -14,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 import reconcile.sample
 from reconcile.core.result import AuditOptions
@@ -73,13 +75,21 @@ def _audit_options(f):
               show_default=True, help="Text engine for PDF invoices.")
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="Processes reading invoice files  [default: one per core]")
+@click.option("--scheduler", envvar="DASK_SCHEDULER_ADDRESS", show_envvar=True, metavar="ADDRESS",
+              help="Audit on the Dask cluster whose scheduler is at ADDRESS (tcp://HOST:8786); "
+                   "its workers need this package and the invoice files at the same path. "
+                   "Needs the dask extra.")
 @_audit_options
-def audit(invoice_paths, inventory, columns, sheet, out_dir, password, pdf_engine, jobs, tolerance,
-          match_threshold):
+def audit(invoice_paths, inventory, columns, sheet, out_dir, password, pdf_engine, jobs, scheduler,
+          tolerance, match_threshold):
     """Audit INVOICE_PATH... (files or folders) against --inventory."""
     options = AuditOptions(tolerance=tolerance, match_threshold=match_threshold)
+    if scheduler:
+        source = click.get_current_context().get_parameter_source("scheduler")
+        via = " (DASK_SCHEDULER_ADDRESS)" if source == ParameterSource.ENVIRONMENT else ""
+        click.echo(f"Auditing on the Dask cluster at {scheduler}{via}", err=True)
     sys.exit(_run(list(invoice_paths), inventory, columns, sheet, out_dir, options, password,
-                  pdf_engine, jobs))
+                  pdf_engine, jobs, scheduler))
 
 
 @main.command()
@@ -105,21 +115,50 @@ def sample_paths() -> tuple[Path, list[Path]]:
 
 
 def _run(invoice_paths, inventory, columns, sheet, out_dir, options, password, pdf_engine,
-         jobs=None) -> int:
+         jobs=None, scheduler=None) -> int:
     from reconcile.audit import run_audit
     from reconcile.reports.console import summary_text
     from reconcile.reports.outputs import write_all
 
     try:
-        result = run_audit(invoice_paths, inventory, columns=columns, sheet=sheet, options=options,
-                           progress=_progress, pdf_password=password, pdf_engine=pdf_engine,
-                           workers=jobs)
-    except ValueError as e:  # a bad --columns mapping: the user's command, not the data
-        click.echo(f"Error: {e}", err=True)
+        if scheduler:
+            result = _run_on_dask(scheduler, invoice_paths, inventory, columns=columns,
+                                  sheet=sheet, options=options, pdf_password=password,
+                                  pdf_engine=pdf_engine)
+        else:
+            result = run_audit(invoice_paths, inventory, columns=columns, sheet=sheet,
+                               options=options, progress=_progress, pdf_password=password,
+                               pdf_engine=pdf_engine, workers=jobs)
+    except (ValueError, _NoCluster) as e:  # a bad --columns mapping or --scheduler: the
+        click.echo(f"Error: {e}", err=True)  # user's command, not the data
         return 2
     write_all(result, out_dir)
     click.echo(summary_text(result, str(out_dir)))
     return 1 if result.errors else 0
+
+
+class _NoCluster(Exception):
+    """--scheduler given, but Dask is not installed or the scheduler cannot be reached."""
+
+
+def _run_on_dask(address: str, invoice_paths, inventory, **kwargs):
+    """The audit on a Dask cluster (reconcile/distributed.py); Dask is imported only here."""
+    try:
+        from distributed import Client
+
+        from reconcile.distributed import run_audit_on_dask
+    except ModuleNotFoundError as e:
+        if (e.name or "").split(".")[0] not in {"dask", "distributed"}:
+            raise
+        raise _NoCluster("--scheduler needs Dask: pip install 'telecom-reconcile[dask]'") from None
+    try:
+        client = Client(address, set_as_default=False)
+    except (OSError, ValueError) as e:  # unreachable, timed out, or not an address
+        raise _NoCluster(f"could not reach the Dask scheduler at {address}: {e}") from None
+    try:
+        return run_audit_on_dask(invoice_paths, inventory, client, **kwargs)
+    finally:
+        client.close()
 
 
 if __name__ == "__main__":  # pragma: no cover

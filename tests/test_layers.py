@@ -26,6 +26,7 @@ ALLOWED = {
     "reconcile.partitions": {"*"},
     "reconcile.audit": {"*"},
     "reconcile.cli": {"*"},
+    "reconcile.distributed": {"*"},
     "reconcile.sample": set(),
 }
 

@@ -1,0 +1,207 @@
+"""The audit on a Dask cluster (reconcile/distributed.py) gives the local run's result: a
+LocalCluster of two worker processes reads the files, shuffles their lines by account into 3
+partitions and audits them; findings, lines, bills, errors and notes equal run_audit's. The
+local default neither needs nor imports Dask."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from click.testing import CliRunner
+
+from fixtures.independent_scenario import generate
+from reconcile.audit import run_audit
+from reconcile.cli import SAMPLE_DIR, main
+from reconcile.partitions import partition_of_account
+from reconcile.reports.tabular import finding_record, lines_report_table, summary_record
+
+ROOT = Path(__file__).resolve().parent.parent
+P = 3
+VICTIM = 20  # the file of the independent batch that breaks its reader
+
+
+def test_the_local_audit_runs_and_imports_no_dask_when_dask_is_not_installed(tmp_path):
+    script = textwrap.dedent(f"""
+        import sys
+
+        class NoDask:  # as if dask and distributed were not installed
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in ("dask", "distributed"):
+                    raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+
+        sys.meta_path.insert(0, NoDask())
+        from click.testing import CliRunner
+        from reconcile.audit import run_audit
+        from reconcile.cli import SAMPLE_DIR, main
+
+        import reconcile.reports.outputs
+
+        result = run_audit([SAMPLE_DIR / "invoices"], SAMPLE_DIR / "inventory.xlsx")
+        assert result.findings and not result.errors
+        loaded = [m for m in sys.modules if m.split(".")[0] in ("dask", "distributed")]
+        assert not loaded, loaded
+        run = CliRunner().invoke(main, ["audit", str(SAMPLE_DIR / "invoices"), "--inventory",
+                                        str(SAMPLE_DIR / "inventory.xlsx"), "--out",
+                                        {str(tmp_path / "out")!r}, "--scheduler", "tcp://h:1"])
+        assert run.exit_code == 2 and "pip install 'telecom-reconcile[dask]'" in run.output, \\
+            run.output
+    """)
+    env = {k: v for k, v in os.environ.items() if k != "DASK_SCHEDULER_ADDRESS"}
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.fixture(scope="module")
+def client():
+    dask = pytest.importorskip("dask")
+    distributed = pytest.importorskip("distributed")
+    # a file that kills its reader's process is given up after one death, not four: quicker
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                           dashboard_address=None)
+    client = distributed.Client(cluster, set_as_default=False)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+@pytest.fixture(scope="module")
+def batches(tmp_path_factory):
+    """name -> (invoice paths, inventory, the local run's result)."""
+    folder = tmp_path_factory.mktemp("independent")
+    scenario = generate(folder, 1)
+    out = {"sample": ([SAMPLE_DIR / "invoices"], SAMPLE_DIR / "inventory.xlsx"),
+           "independent": (sorted(scenario.invoice_files), scenario.inventory_xlsx)}
+    files = out["independent"][0]
+    out["independent but the victim"] = (files[:VICTIM] + files[VICTIM + 1:], out["independent"][1])
+    return {name: (files, inventory, run_audit(files, inventory, workers=1))
+            for name, (files, inventory) in out.items()}
+
+
+def _decoded(table: pa.Table) -> pa.Table:
+    """Values as written, whatever dictionaries encode them (they differ by partition)."""
+    return pa.table({name: col.cast(col.type.value_type) if pa.types.is_dictionary(col.type)
+                     else col for name, col in zip(table.column_names, table.columns)})
+
+
+def _bill_keys(result) -> list[str]:
+    """Each line's bill, by key (bills are numbered in the order of the result)."""
+    return [result.invoices[i].key for i in result.lines.table.column("invoice").to_pylist()]
+
+
+def _assert_same(got, want):
+    assert [finding_record(f) for f in got.findings] == [finding_record(f) for f in want.findings]
+    assert lines_report_table(got).equals(lines_report_table(want))
+    assert _decoded(got.lines.table.drop_columns(["invoice"])).equals(
+        _decoded(want.lines.table.drop_columns(["invoice"])))
+    assert list(got.matches) == list(want.matches)
+    # bills come back partition by partition, as a local run audited in P partitions has them
+    in_partitions = sorted(want.invoices, key=lambda i: partition_of_account(i.account, P))
+    assert [i.model_dump() for i in got.invoices] == [i.model_dump() for i in in_partitions]
+    assert _bill_keys(got) == _bill_keys(want)
+    assert [e.model_dump() for e in got.errors] == [e.model_dump() for e in want.errors]
+    assert got.notes == want.notes
+    assert (got.files, got.inventory_file) == (want.files, want.inventory_file)
+
+
+@pytest.mark.parametrize("batch", ["sample", "independent"])
+def test_the_audit_on_a_cluster_equals_the_local_run(client, batches, batch):
+    from reconcile.distributed import run_audit_on_dask
+
+    invoices, inventory, want = batches[batch]
+    timings: dict[str, float] = {}
+    got = run_audit_on_dask(invoices, inventory, client, partitions=P, timings=timings)
+    assert got.findings and len(got.lines) == len(want.lines)
+    _assert_same(got, want)
+    assert set(timings) == {"read", "match", "rules"}
+
+
+def failing_reader(real, victim: str, how: str):
+    """read_invoice_file, but file `victim` raises, or kills its reader's process as a crash
+    in a native PDF library does."""
+    def read(path, **kwargs):
+        if path.name == victim:
+            if how == "dies":
+                os._exit(1)
+            raise RuntimeError("a bug in a reader")
+        return real(path, **kwargs)
+    return read
+
+
+def break_reader(victim: str, how: str):
+    """A worker plugin: failing_reader on every worker (restarted ones too)."""
+    from distributed import WorkerPlugin
+
+    class BreakReader(WorkerPlugin):
+        name = "reconcile-break-reader"
+
+        def setup(self, worker):
+            import reconcile.audit as audit_module
+
+            self.real = audit_module.read_invoice_file
+            audit_module.read_invoice_file = failing_reader(self.real, victim, how)
+
+        def teardown(self, worker):
+            import reconcile.audit as audit_module
+
+            audit_module.read_invoice_file = self.real
+
+    return BreakReader()
+
+
+@pytest.mark.parametrize("how", ["raises", "dies"])
+def test_a_file_that_breaks_its_reader_on_a_worker_is_one_error_and_the_rest_is_audited(
+        client, batches, monkeypatch, how):
+    import reconcile.audit as audit_module
+    from reconcile.distributed import run_audit_on_dask
+
+    files, inventory, _ = batches["independent"]
+    victim = files[VICTIM]
+    # on the client too: a file whose worker died is read again alone there
+    monkeypatch.setattr(audit_module, "read_invoice_file",
+                        failing_reader(audit_module.read_invoice_file, victim.name, how))
+    plugin = break_reader(victim.name, how)
+    client.register_plugin(plugin)
+    try:
+        got = run_audit_on_dask(files, inventory, client, partitions=P)
+    finally:
+        client.unregister_worker_plugin(plugin.name)
+    assert [e.file for e in got.errors] == [str(victim)]
+    reason = got.errors[0].reason
+    assert ("reader failed on this file (RuntimeError" in reason if how == "raises" else
+            "process died on this file" in reason), reason
+    assert got.errors[0].effect == "file skipped"
+    want = batches["independent but the victim"][2]
+    assert [finding_record(f) for f in got.findings] == [finding_record(f) for f in want.findings]
+    assert lines_report_table(got).equals(lines_report_table(want))
+
+
+def test_reconcile_audit_with_a_scheduler_writes_the_local_findings(client, batches, tmp_path):
+    invoices, inventory, want = batches["sample"]
+    run = CliRunner().invoke(main, ["audit", *map(str, invoices), "--inventory", str(inventory),
+                                    "--out", str(tmp_path)],
+                             env={"DASK_SCHEDULER_ADDRESS": client.scheduler.address})
+    assert run.exit_code == 0, run.output
+    assert f"Auditing on the Dask cluster at {client.scheduler.address} (DASK_SCHEDULER_ADDRESS)" \
+        in run.stderr
+    written = json.loads((tmp_path / "findings.json").read_text())
+    assert written == json.loads(json.dumps({"summary": summary_record(want), "findings": [
+        finding_record(f) for f in want.findings]}))
+
+
+def test_an_unreachable_scheduler_is_a_usage_error(tmp_path):
+    pytest.importorskip("distributed")
+    invoices, inventory = [SAMPLE_DIR / "invoices"], SAMPLE_DIR / "inventory.xlsx"
+    run = CliRunner().invoke(main, ["audit", *map(str, invoices), "--inventory", str(inventory),
+                                    "--out", str(tmp_path), "--scheduler", "not-an-address"])
+    assert run.exit_code == 2 and "could not reach the Dask scheduler" in run.output, run.output
