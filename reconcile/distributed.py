@@ -42,8 +42,8 @@ from reconcile.core.lines import Lines, concat
 from reconcile.core.models import InputError, Invoice, Service
 from reconcile.core.result import AuditOptions, AuditResult
 from reconcile.parsers.columns import load_mapping
-from reconcile.partitions import (PartitionResult, audit_partition, merge, partition_count,
-                                  split_by_account)
+from reconcile.partitions import (PartitionResult, audit_partition, merge, number_bills,
+                                  partition_count, split_by_account)
 
 
 @dataclass
@@ -69,10 +69,11 @@ def file_summary(read: FileRead) -> tuple[int, int, list[InputError], list[str]]
     return read.table.num_rows, len(read.invoices), read.errors, read.notes
 
 
-def split_file(read: FileRead, first_line_id: int, partitions: int
+def split_file(read: FileRead, first_line_id: int, partitions: int, first_bill: int = 0
                ) -> list[tuple[list[Invoice], pa.Table]]:
     """Task: a file's (invoices, lines) per account partition, lines numbered from
-    `first_line_id` (their position in the batch)."""
+    `first_line_id` (their position in the batch), bills from `first_bill`."""
+    number_bills(read.invoices, first_bill)
     n = read.table.num_rows
     table = read.table.append_column(
         "line_id", pa.array(np.arange(first_line_id, first_line_id + n, dtype=np.int64)))
@@ -152,7 +153,7 @@ def _audit(client: Client, invoice_paths: list[Path], inventory: Path, columns, 
         [reads[i]] = client.scatter([read], hash=False)
         got[i] = file_summary(read)
     del summaries
-    kept, first_ids, line_count = [], [], 0
+    kept, first_ids, first_bills, line_count, bill_count = [], [], [], 0, 0
     for i, read in enumerate(reads):
         rows, bills, file_errors, file_notes = got[i] or (0, 0, [], [])
         errors.extend(file_errors)
@@ -160,15 +161,17 @@ def _audit(client: Client, invoice_paths: list[Path], inventory: Path, columns, 
         if rows or bills:
             kept.append(read)
             first_ids.append(line_count)
+            first_bills.append(bill_count)
             line_count += rows
+            bill_count += bills
     timings["read"] = time.perf_counter() - t0
     # broadcast once the reads are done: a worker a damaged file killed took no copy with it
     [services_on_workers] = client.scatter([services], broadcast=True, hash=False)
 
     n = partitions or max(partition_count(line_count), sum(client.nthreads().values()), 1)
     n = n if line_count else 1  # (merge cannot unify the columns of P empty partitions)
-    splits = [client.submit(split_file, read, first, n, pure=False)
-              for read, first in zip(kept, first_ids)]
+    splits = [client.submit(split_file, read, first, n, bill, pure=False)
+              for read, first, bill in zip(kept, first_ids, first_bills)]
     del reads, kept  # each file's read is released once split
     pieces = [[client.submit(operator.getitem, s, p, pure=False) for s in splits]
               for p in range(n)]

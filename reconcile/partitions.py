@@ -59,10 +59,18 @@ def with_line_ids(table: pa.Table) -> pa.Table:
     return table.append_column("line_id", pa.array(np.arange(table.num_rows, dtype=np.int64)))
 
 
+def number_bills(invoices: list[Invoice], first: int = 0) -> None:
+    """Each bill's place in the batch, so partitions merge back in reading order."""
+    for k, inv in enumerate(invoices):
+        if inv.seq is None:
+            inv.seq = first + k
+
+
 def split_by_account(table: pa.Table, invoices: list[Invoice], n: int
                      ) -> list[tuple[list[Invoice], pa.Table]]:
     """(invoices, lines) of each partition; lines keep their batch line_id."""
     table = with_line_ids(table)
+    number_bills(invoices)
     if n <= 1:
         return [(invoices, table)]
     accounts = table.column("account").combine_chunks()
@@ -138,17 +146,24 @@ def merge(services: list[Service], parts: list[PartitionResult], options: AuditO
           ) -> AuditResult:
     """One result from the partitions: lines back in batch order, bills renumbered."""
     tables, invoices, findings, errors, pieces = [], [], [], [], []
-    for part in parts:
-        offset = len(invoices)
+    # bills back in reading order; each partition's invoice column renumbered to match
+    order = sorted(((b.seq if b.seq is not None else 1 << 62, p, k)
+                    for p, part in enumerate(parts) for k, b in enumerate(part.invoices)))
+    new_index = [np.zeros(len(part.invoices), np.int32) for part in parts]
+    for at, (_, p, k) in enumerate(order):
+        new_index[p][k] = at
+        invoices.append(parts[p].invoices[k])
+    for part, renumber in zip(parts, new_index):
         t = part.table
-        if offset:
+        if t.num_rows:
             idx = t.schema.get_field_index("invoice")
-            t = t.set_column(idx, "invoice", pc.add(t.column("invoice"), offset))
+            local = t.column("invoice").to_numpy()
+            t = t.set_column(idx, "invoice", pa.array(renumber[local]))
         tables.append(t)
-        invoices.extend(part.invoices)
         findings.extend(part.findings)
         errors.extend(part.errors)
         pieces.append((part.table.column("line_id").to_numpy(), part.matches))
+    tables = [t for t in tables if t.num_rows] or tables[:1]
     if len(tables) == 1:
         table = tables[0]
     else:

@@ -27,7 +27,7 @@ def test_partitioned_audit_equals_the_whole(whole, n):
     parts = audit(n)
     assert [finding_record(f) for f in parts.findings] == [finding_record(f) for f in whole.findings]
     assert lines_report_table(parts).equals(lines_report_table(whole))
-    assert sorted(i.key for i in parts.invoices) == sorted(i.key for i in whole.invoices)
+    assert [i.key for i in parts.invoices] == [i.key for i in whole.invoices]  # reading order
 
 
 def test_every_account_lands_in_exactly_one_partition(whole):
@@ -40,3 +40,11 @@ def test_every_account_lands_in_exactly_one_partition(whole):
             assert not a & b
     assert sum(len(bills) for bills, _ in pieces) == len(whole.invoices)
     assert len([a for a in accounts if a]) > 1, "the sample's accounts should spread over partitions"
+
+
+def test_an_empty_batch_in_several_partitions_is_an_empty_audit():
+    from reconcile.audit import audit_parsed
+    from reconcile.core.result import AuditOptions
+
+    got = audit_parsed([], [], [], AuditOptions(), partitions=3)
+    assert len(got.lines) == 0 and got.findings == [] and got.invoices == []

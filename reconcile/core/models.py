@@ -99,6 +99,7 @@ class Invoice(BaseModel):
     unreadable_rows: int = 0  # rows of this invoice that could not be read
     pages: int | None = None
     self_check_failed: bool = False  # parsed lines don't reproduce the printed subtotals
+    seq: int | None = None  # the bill's place in the batch (run-local), for report order
 
     @property
     def key(self) -> tuple[str, str, str]:
