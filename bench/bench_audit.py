@@ -250,7 +250,7 @@ def known_bytes_per_line(commit: str) -> int | None:
         return None
     seen = [r for r in map(json.loads, RESULTS.read_text().splitlines())
             if r.get("commit") == commit and r.get("audit", {}).get("bytes_per_line")]
-    return max((r["audit"]["bytes_per_line"] for r in seen), default=None)
+    return max(seen, key=lambda r: r["lines"])["audit"]["bytes_per_line"] if seen else None
 
 
 def available_bytes() -> int:
