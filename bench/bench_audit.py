@@ -4,7 +4,7 @@
     .venv/bin/python bench/bench_audit.py               # 1M and 3M (make bench), time ratio 3M/1M
     .venv/bin/python bench/bench_audit.py --lines 1000000               # one size only
     .venv/bin/python bench/bench_audit.py --scale --lines 10000000      # 1M, 3M and 10M, ratio 10M/1M
-      [--services 50000] [--seed 7] [--workers N] [--no-phases] [--force]
+      [--services 50000] [--seed 7] [--workers N] [--plain] [--force]
 
 Data (fixtures/bulk.py, with its truth.json) is generated once per size into bench/data/
 (git-ignored; 3M lines ~0.35 GB, 10M ~1.2 GB) and reused. For each size, in this order:
@@ -15,23 +15,23 @@ Data (fixtures/bulk.py, with its truth.json) is generated once per size into ben
   of the process tree, peak memory of the tree (the sum of its processes' RSS, reader workers
   included, sampled every 0.1 s; at least the largest single process's maximum RSS from
   wait4), bytes per line; findings.json and errors.json are compared with truth.json
-  (fixtures/truth.py, rebuilt from the JSON: no engine objects);
-- phases (unless --no-phases, and only while `run_audit(..., timings=)` exists): the
-  in-process API in a third process, for read / match / rules / reports seconds.
+  (fixtures/truth.py, rebuilt from the JSON: no engine objects). The command runs through
+  bench/timed_cli.py, which calls the console script's own entry point and takes the phases
+  (read / match / rules as `run_audit(..., timings=)` reports them, then reports) from the
+  same run; --plain runs the installed `reconcile` script itself, without phases.
 
 Each audit figure has its ratio to the floor's beside it. Targets (issue 8): 1M audited with all
 reports in under 10 s, under 1 KB per line, 3M/1M time <= 3.3, 10M/1M <= 11. Each size's
 figures are appended as one JSON line to bench/results.jsonl (git-ignored) to compare before
 and after. A size whose estimated memory (bytes per line measured at a smaller size in this
 run or at this commit before, else 2,600) exceeds what the machine has available is skipped
-unless --force. The load of other processes during each run is printed: on a shared machine
-wall times move with it, CPU seconds much less.
+unless --force. The cores other processes kept busy during each run are printed: on a shared
+machine wall times move with them, and CPU seconds too (shared caches), less so.
 """
 
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import os
 import shutil
@@ -145,7 +145,7 @@ def run_measured(cmd: list[str], stdout: Path) -> dict:
             "stderr": stdout.with_suffix(".err").read_text(errors="replace")[-2000:]}
 
 
-# --- floor, audit (CLI), phases (in-process API) -------------------------------------------
+# --- floor, audit (the CLI) ----------------------------------------------------------------
 
 def floor(folder: Path, work: Path) -> dict:
     cmd = [sys.executable, str(ROOT / "bench" / "floor.py"), str(folder / "invoices"),
@@ -165,15 +165,20 @@ def reconcile_command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "reconcile.cli"]
 
 
-def audit_cli(folder: Path, work: Path, workers: int | None) -> dict:
-    out = work / "report"
-    cmd = reconcile_command() + ["audit", str(folder / "invoices"), "--inventory",
-                                 str(folder / "inventory.csv"), "--out", str(out)]
+def audit_cli(folder: Path, work: Path, workers: int | None, plain: bool) -> dict:
+    out, timings = work / "report", work / "phases.json"
+    args = ["audit", str(folder / "invoices"), "--inventory", str(folder / "inventory.csv"),
+            "--out", str(out)]
     if workers:
-        cmd += ["--jobs", str(workers)]
+        args += ["--jobs", str(workers)]
+    if plain:
+        cmd = reconcile_command() + args
+    else:
+        cmd = [sys.executable, str(ROOT / "bench" / "timed_cli.py"), str(timings)] + args
     got = run_measured(cmd, work / "audit.out")
     if got["exit"] not in (0, 1) or not (out / "findings.json").exists():
         raise SystemExit(f"reconcile audit failed ({got['exit']}):\n{got['stderr']}")
+    got["phases"] = json.loads(timings.read_text()) if timings.exists() else {}
     got.update(truth_check(folder, out))
     got["report_bytes"] = sum(p.stat().st_size for p in out.iterdir())
     shutil.rmtree(out)
@@ -197,42 +202,6 @@ def truth_check(folder: Path, out: Path) -> dict:
             "services": summary.get("services"), "findings": len(findings),
             "input_errors": len(errors), "truth_differences": len(problems),
             "first_differences": problems[:5]}
-
-
-def phases_available() -> bool:
-    try:
-        from reconcile.audit import run_audit
-    except ImportError:
-        return False
-    return "timings" in inspect.signature(run_audit).parameters
-
-
-def phases(folder: Path, work: Path, workers: int | None) -> dict:
-    cmd = [sys.executable, __file__, "--_phases", str(folder)]
-    if workers:
-        cmd += ["--workers", str(workers)]
-    got = run_measured(cmd, work / "phases.out")
-    if got["exit"] != 0:
-        return {"error": got["stderr"].strip().splitlines()[-1:]}
-    return json.loads((work / "phases.out").read_text())
-
-
-def _phases_child(folder: Path, workers: int | None) -> None:
-    """In-process API, timed by phase; runs in its own process (bench_audit.py --_phases)."""
-    from reconcile.audit import run_audit
-    from reconcile.reports.outputs import write_all
-
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    result = run_audit([folder / "invoices"], folder / "inventory.csv", workers=workers,
-                       timings=timings)
-    t1 = time.perf_counter()
-    with tempfile.TemporaryDirectory(dir=DATA) as out:
-        write_all(result, Path(out))
-        t2 = time.perf_counter()
-    print(json.dumps({**{f"{k}_s": round(v, 2) for k, v in timings.items()},
-                      "audit_s": round(t1 - t0, 2), "reports_s": round(t2 - t1, 2),
-                      "total_s": round(t2 - t0, 2)}))
 
 
 # --- one size, several sizes, the table -----------------------------------------------------
@@ -273,15 +242,8 @@ def bench_size(lines: int, args, bytes_per_line: float, run: dict) -> dict | Non
         work = Path(tmp)
         fl = floor(folder, work)
         print(f" {fl['wall_s']:.1f} s; reconcile audit ...", end="", flush=True)
-        au = audit_cli(folder, work, args.workers)
-        print(f" {au['wall_s']:.1f} s", end="", flush=True)
-        ph = {}
-        if not args.no_phases:
-            print("; phases (in-process API) ...", end="", flush=True)
-            ph = phases(folder, work, args.workers) if phases_available() else {
-                "error": "run_audit(..., timings=) not offered"}
-            print(f" {ph.get('total_s', 0):.1f} s", end="", flush=True)
-        print(flush=True)
+        au = audit_cli(folder, work, args.workers, args.plain)
+        print(f" {au['wall_s']:.1f} s", flush=True)
     n = au["lines"] or fl["report"]["lines"]
     audit = {"wall_s": round(au["wall_s"], 2), "cpu_s": round(au["cpu_s"], 2),
              "lines_per_s": round(n / au["wall_s"]), "peak_mb": round(au["peak_bytes"] / MB),
@@ -300,7 +262,8 @@ def bench_size(lines: int, args, bytes_per_line: float, run: dict) -> dict | Non
            "ratio": {"wall": round(au["wall_s"] / fl["wall_s"], 1),
                      "cpu": round(au["cpu_s"] / max(fl["cpu_s"], 1e-9), 1),
                      "peak": round(au["peak_bytes"] / fl["peak_bytes"], 1)},
-           "phases": ph, "findings": au["findings"], "input_errors": au["input_errors"],
+           "phases": au["phases"], "plain": args.plain, "findings": au["findings"],
+           "input_errors": au["input_errors"],
            "truth_differences": au["truth_differences"], "first_differences": au["first_differences"]}
     show_size(rec)
     return rec
@@ -316,11 +279,11 @@ def show_size(r: dict) -> None:
     print(f"  peak memory  : {a['peak_mb']:7,} MB     x{x['peak']} floor ({f['peak_mb']:,} MB)   "
           f"{a['bytes_per_line']:,} B/line (floor {f['bytes_per_line']:,}); largest process "
           f"{a['largest_process_mb']:,} MB")
-    if "total_s" in ph:
+    if "reports_s" in ph:
         parts = ", ".join(f"{k[:-2]} {v:.2f}" for k, v in ph.items()
-                          if k.endswith("_s") and k not in ("audit_s", "reports_s", "total_s"))
-        print(f"  phases (API) : audit {ph['audit_s']:.2f} s ({parts}) + reports {ph['reports_s']:.2f} s "
-              f"= {ph['total_s']:.2f} s")
+                          if k.endswith("_s") and k not in ("audit_s", "reports_s", "in_process_s"))
+        print(f"  phases       : audit {ph['audit_s']:.2f} s ({parts or 'no timings= offered'}) + "
+              f"reports {ph['reports_s']:.2f} s; start-up {a['wall_s'] - ph['in_process_s']:.2f} s")
     elif ph:
         print(f"  phases       : not measured: {ph.get('error')}")
     print(f"  floor        : read {f['read_s']:.2f}, normalise {f['normalise_s']:.2f}, join+group "
@@ -339,8 +302,8 @@ def show_table(recs: list[dict]) -> None:
           "/reports s |  floor s | truth diffs | others' cores")
     for r in recs:
         a, f, x, ph = r["audit"], r["floor"], r["ratio"], r["phases"]
-        phs = ("/".join(f"{ph.get(k, 0):.1f}" for k in ("read_s", "match_s", "rules_s", "reports_s"))
-               if "total_s" in ph else "-")
+        phs = ("/".join(f"{ph[k]:.1f}" if k in ph else "-" for k in ("read_s", "match_s", "rules_s",
+                                                                       "reports_s")) if ph else "-")
         print(f"{r['lines'] / 1e6:6.2f}M | {a['wall_s']:8.2f} {x['wall']:6.1f} | {a['lines_per_s']:7,} | "
               f"{a['peak_mb']:8,} {x['peak']:6.1f} | {a['bytes_per_line']:7,} | {phs:>28} | "
               f"{f['wall_s']:8.2f} | {r['truth_differences']:11} | {a['others_cores']:.1f}")
@@ -366,13 +329,10 @@ def main() -> None:
     ap.add_argument("--services", type=int, default=50_000)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--workers", type=int, default=None, help="reconcile audit --jobs (default: its own)")
-    ap.add_argument("--no-phases", action="store_true", help="skip the in-process run timed by phase")
+    ap.add_argument("--plain", action="store_true",
+                    help="run the installed reconcile script itself (no phase times)")
     ap.add_argument("--force", action="store_true", help="run sizes the memory estimate says won't fit")
-    ap.add_argument("--_phases", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args._phases:
-        _phases_child(args._phases, args.workers)
-        return
     scale = args.scale or not args.lines
     sizes = sorted(set((args.lines or []) + ([1_000_000, 3_000_000] if scale else [])))
     DATA.mkdir(parents=True, exist_ok=True)
