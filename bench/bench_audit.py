@@ -123,6 +123,7 @@ def run_measured(cmd: list[str], stdout: Path) -> dict:
     peak = [0]
     done = threading.Event()
     busy0, load0, t0 = busy_cpu_seconds(), os.getloadavg()[0], time.perf_counter()
+    own0 = sum(os.times()[:2])  # this process (its sampler) is not "other processes" either
     with open(stdout, "wb") as out, open(stdout.with_suffix(".err"), "wb") as err:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err)
 
@@ -138,7 +139,7 @@ def run_measured(cmd: list[str], stdout: Path) -> dict:
         done.set()
         sampler.join()
     cpu = usage.ru_utime + usage.ru_stime
-    others = max(0.0, busy_cpu_seconds() - busy0 - cpu) / wall
+    others = max(0.0, busy_cpu_seconds() - busy0 - cpu - (sum(os.times()[:2]) - own0)) / wall
     largest = usage.ru_maxrss * 1024  # wait4: the largest of the process and its descendants
     return {"exit": proc.returncode, "wall_s": wall, "cpu_s": cpu, "peak_bytes": max(peak[0], largest),
             "largest_process_bytes": largest, "others_cores": others, "load_at_start": load0,
@@ -283,7 +284,8 @@ def show_size(r: dict) -> None:
         parts = ", ".join(f"{k[:-2]} {v:.2f}" for k, v in ph.items()
                           if k.endswith("_s") and k not in ("audit_s", "reports_s", "in_process_s"))
         print(f"  phases       : audit {ph['audit_s']:.2f} s ({parts or 'no timings= offered'}) + "
-              f"reports {ph['reports_s']:.2f} s; start-up {a['wall_s'] - ph['in_process_s']:.2f} s")
+              f"reports {ph['reports_s']:.2f} s; interpreter start-up and exit "
+              f"{a['wall_s'] - ph['in_process_s']:.2f} s")
     elif ph:
         print(f"  phases       : not measured: {ph.get('error')}")
     print(f"  floor        : read {f['read_s']:.2f}, normalise {f['normalise_s']:.2f}, join+group "
@@ -293,8 +295,10 @@ def show_size(r: dict) -> None:
           f"differences from truth.json: {r['truth_differences']}")
     for p in r["first_differences"]:
         print("      ", p)
+    busy = a["others_cores"] > 0.25 * (os.cpu_count() or 1)
     print(f"  machine      : other processes kept {a['others_cores']:.1f} of {os.cpu_count()} cores busy "
-          f"during the audit (load {a['load_at_start']:.1f} at its start)")
+          f"during the audit (load {a['load_at_start']:.1f} at its start)"
+          f"{': BUSY, times are not comparable with a quiet run' if busy else ''}")
 
 
 def show_table(recs: list[dict]) -> None:
@@ -318,6 +322,10 @@ def show_table(recs: list[dict]) -> None:
                   f"cpu x{r['audit']['cpu_s'] / base['audit']['cpu_s']:.2f}; floor time "
                   f"x{r['floor']['wall_s'] / base['floor']['wall_s']:.2f}; peak memory "
                   f"x{r['audit']['peak_mb'] / base['audit']['peak_mb']:.2f}")
+    busiest = max(r["audit"]["others_cores"] for r in recs)
+    if busiest > 0.25 * (os.cpu_count() or 1):
+        print(f"the machine was busy (other processes kept up to {busiest:.1f} of {os.cpu_count()} cores "
+              f"busy): wall times and ratios are noisy; compare CPU seconds, or rerun when quiet")
 
 
 def main() -> None:
