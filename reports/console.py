@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from reconcile.core.models import Category
 from reconcile.core.result import AuditResult
 from reconcile.core.values import money
 
@@ -14,7 +15,14 @@ def summary_text(result: AuditResult, out_dir: str) -> str:
     ]
     by_rule = result.by_rule()
     if by_rule:
-        lines.append(f"Findings: {len(result.findings):,}, money at issue {money(result.total_at_issue)}")
+        lines.append(f"Overcharged: {money(result.total_at_issue)} (money the carriers owe back; "
+                     f"{len(result.findings):,} finding(s) in all).")
+        if result.total_unverified:
+            lines.append(f"Unverified: {money(result.total_unverified)} billed for services your "
+                         f"inventory does not list; confirm them before disputing.")
+        favour = result.total_of(Category.IN_YOUR_FAVOUR)
+        if favour:
+            lines.append(f"In your favour: {money(favour)} under-billed (shown, not counted).")
         width = max(len(r) for r in by_rule)
         for rule, (n, amount) in sorted(by_rule.items(), key=lambda kv: -kv[1][1]):
             lines.append(f"  {rule:<{width}}  {n:>6,}  {money(amount):>14}")

@@ -17,9 +17,10 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from reconcile.core.lines import plain_amount
+from reconcile.core.models import Category
 from reconcile.core.result import AuditResult
 
-FINDING_COLUMNS = ["id", "rule", "severity", "carrier", "account", "invoice_number", "invoice_date",
+FINDING_COLUMNS = ["id", "rule", "category", "severity", "carrier", "account", "invoice_number", "invoice_date",
                    "service_id", "matched_service_id", "description", "period_start", "period_end",
                    "billed_amount", "expected_amount", "amount_at_issue", "explanation", "evidence",
                    "line_ids"]
@@ -61,7 +62,9 @@ def summary_record(result: AuditResult) -> dict:
         "services": len(result.services),
         "total_billed": _plain(result.total_billed),
         "findings": len(result.findings),
-        "amount_at_issue": _plain(result.total_at_issue),
+        "amount_at_issue": _plain(result.total_at_issue),  # overcharges only
+        "by_category": {c.value: {"findings": sum(1 for f in result.findings if f.category is c),
+                                  "amount": _plain(result.total_of(c))} for c in Category},
         "by_rule": {r: {"findings": n, "amount_at_issue": _plain(a)}
                     for r, (n, a) in result.by_rule().items()},
         "input_errors": len(result.errors),

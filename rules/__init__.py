@@ -1,5 +1,5 @@
 """The audit rules. One rule, one module: dropping it into this folder is enough. A rule module
-sets `RULE_ID`, `SEVERITY`, `PRECEDENCE` and `check(ctx)` (yielding findings), and its docstring
+sets `RULE_ID`, `SEVERITY`, `CATEGORY`, `PRECEDENCE` and `check(ctx)` (yielding findings), and its docstring
 starts with `<RULE_ID>: <what it finds>`, has a `Money at issue:` sentence and named examples,
 both the error and the legitimate look-alikes (format: rules/examples.py). The registry is
 built from the modules themselves (rules/registry.py); the README's rule table
@@ -18,6 +18,7 @@ rules skip it, so rules run by (PRECEDENCE, RULE_ID), lowest first, in tiers:
 
 from __future__ import annotations
 
+from reconcile.core.models import severity_for
 from reconcile.rules.context import AuditContext
 from reconcile.rules.registry import Rule, RuleError, discover
 
@@ -33,5 +34,9 @@ def run_rules(ctx: AuditContext, only: set[str] | None = None):
     for rule in RULES:
         if only and rule.id not in only:
             continue
-        findings.extend(rule.check(ctx))
+        for f in rule.check(ctx):
+            if f.category is None:
+                f.category = rule.category
+            f.severity = severity_for(f.category, f.amount_at_issue)
+            findings.append(f)
     return findings

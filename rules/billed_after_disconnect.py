@@ -68,13 +68,14 @@ from decimal import Decimal
 
 import pyarrow as pa
 
-from reconcile.core.models import InvoiceLine, Severity
+from reconcile.core.models import Category, InvoiceLine, Severity
 from reconcile.core.periods import describe_period, overlap_days
 from reconcile.core.values import money
 from reconcile.rules.context import UNCLAIMED, AuditContext, noun, on_invoice
 
 RULE_ID = "billed-after-disconnect"
 SEVERITY = Severity.HIGH
+CATEGORY = Category.OVERCHARGE
 PRECEDENCE = 20  # tiers: rules/__init__.py
 
 

@@ -43,13 +43,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from reconcile.core.models import Severity
+from reconcile.core.models import Category, Severity
 from reconcile.core.periods import describe_period
 from reconcile.core.values import money
 from reconcile.rules.context import UNCLAIMED, AuditContext, noun, on_invoice
 
 RULE_ID = "billed-before-install"
 SEVERITY = Severity.MEDIUM
+CATEGORY = Category.OVERCHARGE
 PRECEDENCE = 20  # tiers: rules/__init__.py
 
 

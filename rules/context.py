@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from reconcile.core.ids import is_phone_key, service_key
 from reconcile.core.lines import COLUMNS, line_from_row
-from reconcile.core.models import Finding, Invoice, InvoiceLine, Service, Severity
+from reconcile.core.models import Category, Finding, Invoice, InvoiceLine, Service, Severity
 from reconcile.core.periods import describe_period
 from reconcile.core.result import AuditResult
 from reconcile.core.values import money
@@ -132,7 +132,8 @@ class AuditContext:
     def finding(self, rule: str, severity: Severity, lines: list[InvoiceLine], *,
                 service: Service | None, billed: Decimal, expected: Decimal, at_issue: Decimal,
                 explanation: str, claim: bool = True, invoice: Invoice | None = None,
-                service_id: str | None = None, **evidence) -> Finding:
+                service_id: str | None = None, category: Category | None = None,
+                **evidence) -> Finding:
         first = lines[0] if lines else None
         inv = invoice or (self.invoice_of(first) if first else None)
         ev: dict = {}
@@ -144,7 +145,7 @@ class AuditContext:
         if claim:
             self.claimed.update(ln.line_id for ln in lines)
         return Finding(
-            rule=rule, severity=severity,
+            rule=rule, severity=severity, category=category,
             carrier=(inv.carrier if inv else "") or (service.carrier if service else ""),
             account=inv.account if inv else (service.account if service else ""),
             invoice_number=inv.invoice_number if inv else "",

@@ -15,10 +15,12 @@ START, END = "<!-- rules:start -->", "<!-- rules:end -->"
 
 
 def rule_table(rules=RULES) -> str:
-    """One row per rule, in run order: id, what it finds, money at issue (Markdown)."""
-    rows = ["| id | finds | money at issue |", "|---|---|---|"]
+    """One row per rule, in run order: id, what it finds, money at issue, what that money
+    means (Markdown)."""
+    rows = ["| id | finds | money at issue | counted as |", "|---|---|---|---|"]
     for r in rules:
-        rows.append(f"| `{r.id}` | {_cell(r.summary)} | {_cell(r.money_at_issue)} |")
+        rows.append(f"| `{r.id}` | {_cell(r.summary)} | {_cell(r.money_at_issue)} | "
+                    f"{r.category.value.replace('_', ' ')} |")
     return "\n".join(rows) + "\n"
 
 

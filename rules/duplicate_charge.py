@@ -72,13 +72,14 @@ from functools import lru_cache
 import pyarrow as pa
 
 from reconcile.core.ids import account_key, service_key
-from reconcile.core.models import ChargeType, InvoiceLine, Severity
+from reconcile.core.models import Category, ChargeType, InvoiceLine, Severity
 from reconcile.core.periods import describe_period, overlap_days
 from reconcile.core.values import CENT, money
 from reconcile.rules.context import UNCLAIMED, AuditContext, noun
 
 RULE_ID = "duplicate-charge"
 SEVERITY = Severity.HIGH
+CATEGORY = Category.OVERCHARGE
 PRECEDENCE = 30  # tiers: rules/__init__.py
 _CHECKED = {ChargeType.RECURRING, ChargeType.ONE_TIME, ChargeType.USAGE, ChargeType.OTHER}
 _DATES = re.compile(r"\d{1,4}[/-]\d{1,2}(?:[/-]\d{2,4})?")

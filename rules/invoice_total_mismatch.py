@@ -5,7 +5,8 @@ own total must equal what its lines add up to. An invoice with rows that could n
 is not checked (the difference would be ours, not the carrier's); errors.json names those
 rows instead.
 
-Money at issue: the difference between the stated total and the sum of the lines.
+Money at issue: the difference between the stated total and the sum of the lines, an
+overcharge when the total is above the lines, in your favour (never added) when below.
 
 Example: a total 15.00 above the lines::
 
@@ -49,12 +50,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from reconcile.core.lines import plain_amount
-from reconcile.core.models import Severity
+from reconcile.core.models import Category, Severity
 from reconcile.core.values import money
 from reconcile.rules.context import AuditContext
 
 RULE_ID = "invoice-total-mismatch"
 SEVERITY = Severity.MEDIUM
+CATEGORY = Category.OVERCHARGE
 PRECEDENCE = 90  # tiers: rules/__init__.py
 
 
@@ -72,6 +74,9 @@ def check(ctx: AuditContext):
         way = "more" if diff > 0 else "less"
         yield ctx.finding(
             RULE_ID, SEVERITY, [], service=None, invoice=inv, billed=inv.stated_total,
+            # a printed total above the lines asks for money no charge explains; below them the
+            # carrier under-billed itself: shown, never counted as overcharge
+            category=Category.OVERCHARGE if diff > 0 else Category.IN_YOUR_FAVOUR,
             expected=total, at_issue=abs(diff), claim=False,
             explanation=(f"Invoice {inv.invoice_number} (account {inv.account}) states a total of "
                          f"{money(inv.stated_total)} but its {count} lines add up to "

@@ -51,11 +51,12 @@ from decimal import Decimal
 import pyarrow as pa
 
 from reconcile.core.ids import account_key, service_key
-from reconcile.core.models import Severity
+from reconcile.core.models import Category, Severity
 from reconcile.rules.context import AuditContext, noun
 
 RULE_ID = "missing-from-bill"
 SEVERITY = Severity.LOW
+CATEGORY = Category.RISK
 PRECEDENCE = 80  # tiers: rules/__init__.py
 
 

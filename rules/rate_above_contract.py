@@ -77,13 +77,14 @@ from decimal import Decimal
 
 import pyarrow as pa
 
-from reconcile.core.models import Severity
+from reconcile.core.models import Category, Severity
 from reconcile.core.periods import describe_period, period_worth
 from reconcile.core.values import money
 from reconcile.rules.context import UNCLAIMED, AuditContext, noun, on_invoice
 
 RULE_ID = "rate-above-contract"
 SEVERITY = Severity.MEDIUM
+CATEGORY = Category.OVERCHARGE
 PRECEDENCE = 50  # tiers: rules/__init__.py
 
 

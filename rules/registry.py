@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from reconcile.core.models import Severity
+from reconcile.core.models import Category, Severity
 from reconcile.rules.examples import Example, ExampleError, parse_examples
 
 MONEY_AT_ISSUE = "Money at issue:"
@@ -28,6 +28,7 @@ class Rule:
     id: str
     module: ModuleType
     severity: Severity
+    category: Category  # what its findings' money means, unless a finding says otherwise
     precedence: int  # lower runs first: see the tiers in rules/__init__.py
     summary: str  # what it finds, in plain words: the docstring's first paragraph after the id
     money_at_issue: str  # the docstring's "Money at issue:" sentence, without the label
@@ -83,6 +84,9 @@ def _rule(module: ModuleType, doc: str, path: Path) -> Rule:
         raise refuse(f"{rule_id} has no check(ctx) function")
     if not isinstance(getattr(module, "SEVERITY", None), Severity):
         raise refuse(f"{rule_id} needs SEVERITY = Severity.HIGH, MEDIUM or LOW")
+    if not isinstance(getattr(module, "CATEGORY", None), Category):
+        raise refuse(f"{rule_id} needs CATEGORY = Category.OVERCHARGE, UNVERIFIED, RISK, ADVICE "
+                     f"or IN_YOUR_FAVOUR (what its findings' money means)")
     precedence = getattr(module, "PRECEDENCE", None)
     if not isinstance(precedence, int) or isinstance(precedence, bool):
         raise refuse(f"{rule_id} needs PRECEDENCE = <int> (the tiers are in rules/__init__.py)")
@@ -107,7 +111,8 @@ def _rule(module: ModuleType, doc: str, path: Path) -> Rule:
             raise refuse(f"'{ex.title}' expects no {rule_id} finding: title it 'Not a finding:'")
         if not ex.is_finding and any(x.rule == rule_id for x in ex.expected):
             raise refuse(f"'{ex.title}' expects a {rule_id} finding")
-    return Rule(id=rule_id, module=module, severity=module.SEVERITY, precedence=precedence,
+    return Rule(id=rule_id, module=module, severity=module.SEVERITY, category=module.CATEGORY,
+                precedence=precedence,
                 summary=paragraphs[0][len(rule_id) + 1:].strip(),
                 money_at_issue=money[0][len(MONEY_AT_ISSUE):].strip(), examples=examples)
 

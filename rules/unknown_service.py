@@ -43,12 +43,13 @@ from collections import defaultdict
 from decimal import Decimal
 
 from reconcile.core.ids import service_key
-from reconcile.core.models import Severity
+from reconcile.core.models import Category, Severity
 from reconcile.core.values import money
 from reconcile.rules.context import UNCLAIMED, AuditContext, noun
 
 RULE_ID = "unknown-service"
 SEVERITY = Severity.HIGH
+CATEGORY = Category.UNVERIFIED
 PRECEDENCE = 10  # tiers: rules/__init__.py
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from reconcile.core.models import ChargeType, Finding, InputError, Invoice, InvoiceLine, Service, Severity
+from reconcile.core.models import Category, ChargeType, Finding, InputError, Invoice, InvoiceLine, Service, Severity
 from reconcile.core.result import AuditResult, Match
 
 XSS = "<script>alert(1)</script>"
@@ -51,7 +51,8 @@ def report_audit_result() -> AuditResult:
                 line_ids=[3, 4]),
     ]
     findings = [
-        Finding(rule="rate_mismatch", severity=Severity.MEDIUM, carrier="Acme", account="1001",
+        Finding(rule="rate_mismatch", severity=Severity.MEDIUM, category=Category.OVERCHARGE,
+                carrier="Acme", account="1001",
                 invoice_number="INV-1", invoice_date=d, service_id="CKT-100", matched_service_id="CKT-100",
                 period_start=date(2025, 3, 1), period_end=date(2025, 3, 31),
                 billed_amount=Decimal("1234.50"), expected_amount=Decimal("1000.00"),
@@ -59,12 +60,13 @@ def report_audit_result() -> AuditResult:
                 explanation="Billed $1,234.50 for CKT-100 but the contracted rate is $1,000.00.",
                 evidence={"inventory_row": services[0].evidence(),
                           "lines": [{"where": "acme_march.csv row 2", "amount": Decimal("1234.50")}]}),
-        Finding(rule="not_in_inventory", severity=Severity.HIGH, carrier="Acme", account="1001",
+        Finding(rule="not_in_inventory", severity=Severity.HIGH, category=Category.UNVERIFIED,
+                carrier="Acme", account="1001",
                 invoice_number="INV-1", invoice_date=d, service_id="CKT-999",
                 billed_amount=Decimal("450.00"), amount_at_issue=Decimal("450.00"),
                 explanation="CKT-999 is billed but is not in the inventory.",
                 evidence={"candidates": [{"service_id": "CKT-100", "score": 61.0}], "note": XSS}),
-        Finding(rule="late_fee", severity=Severity.LOW, carrier="Acme", account="2002",
+        Finding(rule="late_fee", severity=Severity.LOW, category=Category.OVERCHARGE, carrier="Acme", account="2002",
                 invoice_number="INV-2", invoice_date=d, billed_amount=Decimal("35.00"),
                 amount_at_issue=Decimal("35.00"),
                 explanation=f"Late fee charged {XSS}",

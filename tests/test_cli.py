@@ -100,5 +100,11 @@ def test_reconcile_demo_as_the_readme_runs_it(tmp_path):
     truth = json.loads((SAMPLE_DIR / "truth.json").read_text())
     findings = json.loads((tmp_path / "report" / "findings.json").read_text())["findings"]
     assert len(findings) == len(truth)
-    assert f"Findings: {len(truth)}," in got.stdout
+    assert f"{len(truth)} finding(s) in all" in got.stdout
+    from decimal import Decimal
+
+    from reconcile.core.values import money
+    overcharged = sum((Decimal(f["amount_at_issue"]) for f in findings
+                       if f["category"] == "overcharge"), Decimal(0))
+    assert f"Overcharged: {money(overcharged)} " in got.stdout
     assert (tmp_path / "report" / "report.html").stat().st_size > 10_000

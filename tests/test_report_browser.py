@@ -59,7 +59,7 @@ def test_summary_total_and_explanations_are_visible(report_page):
 
     expect(report_page.get_by_role("heading", name="Telecom bill audit")).to_be_visible()
     expect(report_page.locator("#total-billed")).to_have_text("$2,507.50")
-    expect(report_page.locator("#total-at-issue")).to_have_text("$719.50")
+    expect(report_page.locator("#total-at-issue")).to_have_text("$269.50")  # overcharges: 234.50 + 35
     expect(report_page.get_by_text("CKT-999 is billed but is not in the inventory.")).to_be_visible()
 
 

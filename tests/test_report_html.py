@@ -7,7 +7,7 @@ import re
 from datetime import date, datetime
 from decimal import Decimal
 
-from reconcile.core.models import Finding, InvoiceLine, Severity
+from reconcile.core.models import Category, Finding, InvoiceLine, Severity
 from reconcile.core.result import AuditResult, Match
 from reconcile.reports import html as report
 from reconcile.reports.html import evidence_tree, render_html, write_html
@@ -25,7 +25,7 @@ def test_summary_figures_are_formatted_as_money(report_audit_result):
     assert "Telecom bill audit" in page
     assert "Generated 2025-04-01 09:30" in page
     assert 'id="total-billed">$2,507.50<' in page  # 1,234.50 + 800 + 450 + 35 - 12
-    assert 'id="total-at-issue">$719.50<' in page  # 450 + 234.50 + 35
+    assert 'id="total-at-issue">$269.50<' in page  # overcharges 234.50 + 35, not the unverified 450
     assert "$2,484.50" in page  # billed on account 1001, from by_account()
     assert "-$12.00" in page  # credits read as negatives, sign before the dollar
 
@@ -161,7 +161,8 @@ Example: {XSS}::
     line | - | tax | - | 1.00 | {XSS}
     expect | r | - | 1 | 1.00
 """)
-    rule = Rule(id="r", module=ModuleType("r"), severity=Severity.LOW, precedence=1,
+    rule = Rule(id="r", module=ModuleType("r"), severity=Severity.LOW, category=Category.RISK,
+                precedence=1,
                 summary=XSS, money_at_issue=XSS, examples=examples)
     page = render_glossary((rule,))
     assert XSS not in page and page.count(html.escape(XSS, quote=False)) >= 4

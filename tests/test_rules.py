@@ -96,10 +96,11 @@ Not a finding: last month's bill unpaid, carried forward::
 
 from decimal import Decimal
 
-from reconcile.core.models import Severity
+from reconcile.core.models import Category, Severity
 
 RULE_ID = "amount-due-mismatch"
 SEVERITY = Severity.LOW
+CATEGORY = Category.OVERCHARGE
 PRECEDENCE = 85
 
 

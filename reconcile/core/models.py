@@ -196,12 +196,33 @@ class Severity(str, Enum):
     LOW = "low"
 
 
+class Category(str, Enum):
+    """What a finding's money means; only overcharges are money at issue in the headline."""
+
+    OVERCHARGE = "overcharge"  # the carrier billed what it should not: money it owes back
+    UNVERIFIED = "unverified"  # billed for a service the inventory does not list: ask first
+    RISK = "risk"  # no money now (a service missing from a bill: back-billing risk)
+    ADVICE = "advice"  # no money now; a saving to act on (a contract ending)
+    IN_YOUR_FAVOUR = "in_your_favour"  # the carrier under-billed: shown, never added
+
+
+def severity_for(category: Category, at_issue: Decimal) -> Severity:
+    """Severity follows the money and what it means, not only the rule."""
+    if category is Category.OVERCHARGE:
+        return Severity.HIGH if at_issue >= 500 else Severity.MEDIUM if at_issue >= 50 \
+            else Severity.LOW
+    if category is Category.UNVERIFIED:
+        return Severity.MEDIUM if at_issue >= 500 else Severity.LOW
+    return Severity.LOW
+
+
 class Finding(BaseModel):
     """One problem found on a bill, with the money at issue and the evidence to check it."""
 
     id: str = ""  # stable across runs of the same inputs; see `finding_id`
     rule: str
     severity: Severity
+    category: Category | None = None  # set by the rule, else its module's CATEGORY
     carrier: str = ""
     account: str = ""
     invoice_number: str = ""

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pyarrow.compute as pc
 
 from reconcile.core.lines import Lines
-from reconcile.core.models import Finding, InputError, Invoice, InvoiceLine, Service
+from reconcile.core.models import Category, Finding, InputError, Invoice, InvoiceLine, Service
 
 
 @dataclass(slots=True)
@@ -52,7 +52,17 @@ class AuditResult:
 
     @property
     def total_at_issue(self) -> Decimal:
-        return sum((f.amount_at_issue for f in self.findings), Decimal("0"))
+        """The headline: overcharges only (money the carrier owes back)."""
+        return self.total_of(Category.OVERCHARGE)
+
+    @property
+    def total_unverified(self) -> Decimal:
+        """Billed for services the inventory does not list: questions, not yet overcharges."""
+        return self.total_of(Category.UNVERIFIED)
+
+    def total_of(self, category: Category) -> Decimal:
+        return sum((f.amount_at_issue for f in self.findings if f.category is category),
+                   Decimal("0"))
 
     def by_rule(self) -> dict[str, tuple[int, Decimal]]:
         """rule -> (number of findings, money at issue), in rule order of appearance."""
@@ -73,7 +83,8 @@ class AuditResult:
         acc: dict[tuple[str, str], list] = defaultdict(lambda: [0, Decimal("0")])
         for f in self.findings:
             acc[(f.carrier, f.account)][0] += 1
-            acc[(f.carrier, f.account)][1] += f.amount_at_issue
+            if f.category is Category.OVERCHARGE:
+                acc[(f.carrier, f.account)][1] += f.amount_at_issue
         keys = sorted(set(billed) | set(acc))
         return {k: (acc[k][0] if k in acc else 0, acc[k][1] if k in acc else Decimal("0"),
                     billed.get(k, Decimal("0"))) for k in keys}
