@@ -4,7 +4,7 @@
 
 Never raises for a bad file: an encrypted, scanned, truncated or non-invoice PDF gives one
 `InputError` naming the file (and page when there is one). Every invoice is checked against
-its own printed subtotals and current charges (parsers/pdf/selfcheck.py). Every page is
+its own printed subtotals and current charges (parsers/selfcheck.py). Every page is
 accounted for: it gave lines, header or summary figures, or it is named in an error (an
 image or unreadable page) or a note (a blank page, or text that gave nothing).
 """
@@ -16,11 +16,12 @@ from pathlib import Path
 
 from reconcile.core.charge_types import charge_type_of
 from reconcile.parsers.invoice_csv import ParsedInvoices
+from reconcile.parsers.pdf.charge_rows import Row, take_charge_summary
 from reconcile.parsers.pdf.layout import BY_LINE, Layout, find_layout
 from reconcile.parsers.pdf.lines import page_lines
 from reconcile.parsers.pdf.reader import Draft, PdfReader
-from reconcile.parsers.pdf.selfcheck import Row, Section, check_invoice, take_charge_summary
 from reconcile.parsers.pdf.text_layer import PdfOpenError, open_pages
+from reconcile.parsers.selfcheck import Section, check_invoice
 from reconcile.core.models import ChargeType, InputError, Invoice, InvoiceLine
 from reconcile.core.values import money
 
