@@ -9,12 +9,13 @@ rest of the file is still read.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconcile.core.charge_types import charge_type_of
 from reconcile.parsers.dialect import Dialect, all_signature_headers, find_dialect
-from reconcile.parsers.tabular import TableError, cell_text, header_scorer, open_table
+from reconcile.parsers.readers import ParsedInvoices, ReadOptions, register_reader
+from reconcile.parsers.tabular import (TEXT_SUFFIXES, WORKBOOK_SUFFIXES, TableError, cell_text,
+                                       header_scorer, looks_like_text, looks_like_workbook, open_table)
 from reconcile.parsers.columns import (INVOICE_FIELDS, INVOICE_REQUIRED, map_columns,
                                missing_column_reason, norm_header)
 from reconcile.core.models import ChargeType, InputError, Invoice, InvoiceLine
@@ -33,22 +34,24 @@ class _Fields(dict):
         return ""
 
 
-@dataclass
-class ParsedInvoices:
-    """What one file gave: invoices, their lines (ids local to the file), problems, notes."""
-
-    invoices: list[Invoice] = field(default_factory=list)
-    lines: list[InvoiceLine] = field(default_factory=list)
-    errors: list[InputError] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+@register_reader("delimited text", suffixes=TEXT_SUFFIXES, sniff=looks_like_text, broad=True)
+def read_text_table(path: Path, options: ReadOptions) -> ParsedInvoices:
+    return read_invoice_table(path, options.columns, workbook=False)
 
 
-def read_invoice_table(path: Path, overrides: dict[str, str] | None = None) -> ParsedInvoices:
+@register_reader("Excel workbook", suffixes=WORKBOOK_SUFFIXES, sniff=looks_like_workbook)
+def read_workbook(path: Path, options: ReadOptions) -> ParsedInvoices:
+    return read_invoice_table(path, options.columns, workbook=True)
+
+
+def read_invoice_table(path: Path, overrides: dict[str, str] | None = None,
+                       workbook: bool | None = None) -> ParsedInvoices:
+    """A carrier export, a workbook or delimited text (as `workbook` says, else as named)."""
     src = str(path)
     out = ParsedInvoices()
     extra = all_signature_headers() | set((overrides or {}).values())
     try:
-        table = open_table(path, header_scorer(INVOICE_FIELDS, extra))
+        table = open_table(path, header_scorer(INVOICE_FIELDS, extra), workbook=workbook)
     except TableError as e:
         out.errors.append(InputError(file=src, reason=str(e), effect="file skipped"))
         return out

@@ -15,18 +15,27 @@ from decimal import Decimal
 from pathlib import Path
 
 from reconcile.core.charge_types import charge_type_of
-from reconcile.parsers.invoice_csv import ParsedInvoices
 from reconcile.parsers.pdf.charge_rows import Row, take_charge_summary
 from reconcile.parsers.pdf.layout import BY_LINE, Layout, find_layout
 from reconcile.parsers.pdf.lines import page_lines
 from reconcile.parsers.pdf.reader import Draft, PdfReader
-from reconcile.parsers.pdf.text_layer import PdfOpenError, open_pages
+from reconcile.parsers.pdf.text_layer import PDF_HEADER_WITHIN, PdfOpenError, open_pages
+from reconcile.parsers.readers import ParsedInvoices, ReadOptions, register_reader
 from reconcile.parsers.selfcheck import Section, check_invoice
 from reconcile.core.models import ChargeType, InputError, Invoice, InvoiceLine
 from reconcile.core.values import money
 
 __all__ = ["read_pdf_invoices", "ENGINES"]
 ENGINES = ("pdfium", "pdfplumber")
+
+
+def looks_like_pdf(head: bytes, path: Path) -> bool:
+    return b"%PDF-" in head[:PDF_HEADER_WITHIN]
+
+
+@register_reader("PDF", suffixes=(".pdf",), sniff=looks_like_pdf)
+def read_pdf_file(path: Path, options: ReadOptions) -> ParsedInvoices:
+    return read_pdf_invoices(path, password=options.password, engine=options.pdf_engine)
 
 
 def read_pdf_invoices(path: Path, password: str | None = None, engine: str = "pdfium") -> ParsedInvoices:
