@@ -3,7 +3,8 @@
 Columns are found by alias (reconcile.parsers.columns) or by a known carrier dialect
 (parsers/dialects). An invoice total may come as a column repeated on each row or as a
 TOTAL row. Each row that can't be read becomes one `InputError` naming file and row; the
-rest of the file is still read.
+rest of the file is still read. Subtotal rows check the lines above them (parsers/selfcheck.py):
+lines that miss one are our misreading, an error naming the row, not a finding.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from reconcile.core.charge_types import charge_type_of
 from reconcile.parsers.dialect import Dialect, all_signature_headers, find_dialect
 from reconcile.parsers.readers import ParsedInvoices, ReadOptions, register_reader
+from reconcile.parsers.selfcheck import Section, check_invoice
 from reconcile.parsers.tabular import (TEXT_SUFFIXES, WORKBOOK_SUFFIXES, TableError, cell_text,
                                        header_scorer, looks_like_text, looks_like_workbook, open_table)
 from reconcile.parsers.columns import (INVOICE_FIELDS, INVOICE_REQUIRED, map_columns,
@@ -110,6 +112,9 @@ class _RowReader:
         self.skip_cols = list(skip_cols)  # (position, normed values): rows that aren't charges
         self.skipped_rows = self.skipped_zero = 0
         self.invoices: dict[tuple[str, str], Invoice] = {}
+        # an invoice's lines for the self-check: a table's section is the run of rows its
+        # subtotal row closes, so one Section per invoice holds them all
+        self.sections: dict[tuple[str, str], Section] = {}
         self.last: Invoice | None = None
         self.intern: dict[str, str] = {}
         self.carrier = dialect.carrier if dialect else ""
@@ -130,7 +135,19 @@ class _RowReader:
                 self.row(row_no, cells, texts, values.__getitem__)
             except ValueError as e:
                 self.error(row_no, str(e))
+        for key, inv in self.invoices.items():
+            self.check(inv, self.sections.get(key))
         self.out.invoices.extend(self.invoices.values())
+
+    def check(self, inv: Invoice, sec: Section | None) -> None:
+        """The invoice's lines against the figures it printed; a gap no subtotal explains is
+        left to invoice-total-mismatch (every row was read or reported)."""
+        if sec is None:
+            return
+        verdict = check_invoice([sec], inv.stated_total, inv.total_where, rows_may_go_unseen=False)
+        inv.self_check_failed = verdict.failed
+        if verdict.note:
+            self.out.notes.append(f"{self.src}: invoice {inv.invoice_number}: {verdict.note}")
 
     def error(self, row_no: int, reason: str, effect: str = "row skipped") -> None:
         self.out.errors.append(InputError(file=self.src, row=row_no, reason=reason, effect=effect))
@@ -150,8 +167,10 @@ class _RowReader:
         if any(norm_header(x) in _TOTAL_WORDS for x in labels) and not self._is_service(g("service_id")):
             self.total_row(row_no, cells, g)
             return
-        if any(_SUBTOTAL.match(x) for x in labels if x):
-            return  # subtotals repeat lines already read
+        subtotal = next((x for x in labels if x and _SUBTOTAL.match(x)), "")
+        if subtotal:
+            self.subtotal_row(row_no, cells, g, subtotal)
+            return
         account = g("account")
         if not account:
             raise ValueError("account is blank")
@@ -218,6 +237,10 @@ class _RowReader:
         )
         inv.line_ids.append(line.line_id)
         self.out.lines.append(line)
+        sec = self.sections.get(key := (inv.account, inv.invoice_number))
+        if sec is None:
+            sec = self.sections[key] = Section("")
+        sec.add(line)
 
     def charge_type(self, type_text: str, description: str) -> ChargeType:
         if self.dialect:
@@ -282,6 +305,31 @@ class _RowReader:
     @staticmethod
     def _is_service(sid: str) -> bool:
         return bool(sid) and norm_header(sid) not in _TOTAL_WORDS
+
+    def subtotal_row(self, row_no, cells, g, label: str) -> None:
+        """A printed subtotal: the invoice's lines since its last subtotal (or all of them, a
+        running subtotal) must make it, else a line was misread: an error naming the row, and
+        the invoice's total is not a finding."""
+        number = g("invoice_number")
+        inv = self.invoices.get((g("account"), number)) if number else None
+        inv = inv or self.last
+        sec = self.sections.get((inv.account, inv.invoice_number)) if inv else None
+        if sec is None or sec.group_start == len(sec.rows):
+            self.out.notes.append(f"{self.src}: row {row_no}: {label!r} has no charge rows above it "
+                                  f"to check")
+            return
+        try:
+            printed = parse_money(self.raw(cells, "amount")) if g("amount") else None
+        except ValueError as e:
+            self.error(row_no, f"subtotal: {e}", effect="value ignored")
+            return
+        if printed is None:
+            self.out.notes.append(f"{self.src}: row {row_no}: {label!r} has no amount to check")
+            return
+        sec.name = label  # the rows it closes are the section it names
+        reason = sec.subtotal(printed, row=row_no)
+        if reason:
+            self.error(row_no, reason, effect="self-check failed")
 
     def total_row(self, row_no, cells, g) -> None:
         amount = parse_money(self.raw(cells, "amount")) if g("amount") else None
