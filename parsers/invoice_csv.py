@@ -14,7 +14,8 @@ from pathlib import Path
 
 from reconcile.core.charge_types import charge_type_of
 from reconcile.parsers.dialect import Dialect, all_signature_headers, find_dialect
-from reconcile.parsers.readers import ParsedInvoices, ReadOptions, register_reader
+from reconcile.parsers.readers import (ParsedInvoices, ReadOptions, file_digest, line_key,
+                                       register_reader)
 from reconcile.parsers.selfcheck import Section, check_invoice
 from reconcile.parsers.tabular import (TEXT_SUFFIXES, WORKBOOK_SUFFIXES, TableError, cell_text,
                                        header_scorer, looks_like_text, looks_like_workbook, open_table)
@@ -53,6 +54,7 @@ def read_invoice_table(path: Path, overrides: dict[str, str] | None = None,
     out = ParsedInvoices()
     extra = all_signature_headers() | set((overrides or {}).values())
     try:
+        out.file_hash = file_digest(path)
         table = open_table(path, header_scorer(INVOICE_FIELDS, extra), workbook=workbook)
     except TableError as e:
         out.errors.append(InputError(file=src, reason=str(e), effect="file skipped"))
@@ -226,11 +228,13 @@ class _RowReader:
             else:
                 description = f"{row_desc} ({header})" if row_desc else header
             self.add_line(inv, row_no, g("service_id"), description, ctype, start, end, None, None,
-                          amount)
+                          amount, part=i + 1)  # one row, several lines: keyed by column too
 
-    def add_line(self, inv, row_no, service_id, description, ctype, start, end, qty, unit, amount):
+    def add_line(self, inv, row_no, service_id, description, ctype, start, end, qty, unit, amount,
+                 part=None):
         line = InvoiceLine(
-            line_id=len(self.out.lines), source=self.src, row=row_no, carrier=inv.carrier,
+            line_id=len(self.out.lines), key=line_key(self.out.file_hash, row_no, part=part),
+            source=self.src, row=row_no, carrier=inv.carrier,
             account=inv.account, invoice_number=inv.invoice_number, invoice_date=inv.invoice_date,
             service_id=self.s(service_id), description=self.s(description), charge_type=ctype,
             period_start=start, period_end=end, quantity=qty, unit_price=unit, amount=amount,

@@ -20,7 +20,8 @@ from reconcile.parsers.pdf.layout import BY_LINE, Layout, find_layout
 from reconcile.parsers.pdf.lines import page_lines
 from reconcile.parsers.pdf.reader import Draft, PdfReader
 from reconcile.parsers.pdf.text_layer import PDF_HEADER_WITHIN, PdfOpenError, open_pages
-from reconcile.parsers.readers import ParsedInvoices, ReadOptions, register_reader
+from reconcile.parsers.readers import (ParsedInvoices, ReadOptions, file_digest, line_key,
+                                       register_reader)
 from reconcile.parsers.selfcheck import Section, check_invoice
 from reconcile.core.models import ChargeType, InputError, Invoice, InvoiceLine
 from reconcile.core.values import money
@@ -54,6 +55,7 @@ def _read(path: Path, src: str, password: str | None, engine: str) -> ParsedInvo
     except PdfOpenError as e:
         out.errors.append(InputError(file=src, reason=str(e), effect="file skipped"))
         return out
+    out.file_hash = file_digest(path)
     reader: PdfReader | None = None
     unread: dict[int, str] = {}  # page -> why nothing could be read from it
     blank: list[int] = []
@@ -182,7 +184,8 @@ def _build(d: Draft, reader: PdfReader, src: str, out: ParsedInvoices, unread: l
 def _add_line(out: ParsedInvoices, inv: Invoice, sec: Section, row: Row, layout: Layout, src: str) -> None:
     start, end = row.period or (None, None)
     line = InvoiceLine(
-        line_id=len(out.lines), source=src, row=row.no, page=row.page, carrier=inv.carrier,
+        line_id=len(out.lines), key=line_key(out.file_hash, row.no, row.page), source=src,
+        row=row.no, page=row.page, carrier=inv.carrier,
         account=inv.account, invoice_number=inv.invoice_number, invoice_date=inv.invoice_date,
         service_id=row.service_id, description=row.description,
         charge_type=_charge_type(sec, row, layout), period_start=start, period_end=end,
