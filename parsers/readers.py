@@ -109,23 +109,38 @@ def choose_reader(path: Path) -> Reader:
         raise NoReader("the file is empty (0 bytes)")
     suffix = path.suffix.lower()
     named_like_ours = not suffix or suffix in known_suffixes()
+    failed: list[str] = []  # sniffs that raised on a file named for their reader
 
     def fits(r: Reader) -> bool:
         if r.sniff is None:
             return suffix in r.suffixes
-        return (named_like_ours or not r.broad) and r.sniff(head, path)
+        if r.broad and not named_like_ours:
+            return False
+        try:
+            return bool(r.sniff(head, path))
+        except Exception as e:  # noqa: BLE001 - a reader's bug must not stop the batch
+            if suffix in r.suffixes:
+                failed.append(f"the {r.name} reader's sniff failed on it ({type(e).__name__}: {e})")
+            return False
 
     fitting = [r for r in readers() if fits(r)]
-    if fitting:
-        return min(fitting, key=lambda r: (r.broad, suffix not in r.suffixes))
+    best = min(fitting, key=lambda r: (r.broad, suffix not in r.suffixes), default=None)
+    if failed and (best is None or best.broad):  # not "any text" for a file its reader choked on
+        raise NoReader("; ".join(failed) + "; please report it with the file")
+    if best is None:
+        raise NoReader(_unsupported(suffix, head))
+    return best
+
+
+def _unsupported(suffix: str, head: bytes) -> str:
     supported = f"the registered readers take {', '.join(known_suffixes())}"
     if not suffix:
-        raise NoReader(f"a file without an extension, and its content is no kind read here "
-                       f"(it begins {head[:12]!r}); not supported ({supported})")
+        return (f"a file without an extension, and its content is no kind read here (it begins "
+                f"{head[:12]!r}); not supported ({supported})")
     if suffix in known_suffixes():
-        raise NoReader(f"named {suffix} but its content is no kind read here (it begins "
-                       f"{head[:12]!r}); not supported ({supported})")
-    raise NoReader(f"{suffix} invoices are not supported ({supported})")
+        return (f"named {suffix} but its content is no kind read here (it begins {head[:12]!r}); "
+                f"not supported ({supported})")
+    return f"{suffix} invoices are not supported ({supported})"
 
 
 def read_invoices(path: Path, options: ReadOptions = ReadOptions()) -> ParsedInvoices:

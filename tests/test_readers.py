@@ -99,6 +99,20 @@ def test_a_file_no_reader_fits_is_one_error_naming_it_and_what_is_read(tmp_path,
     assert again.reason == err.reason
 
 
+def test_a_sniff_that_fails_is_one_error_naming_the_file_and_the_reader(tmp_path, monkeypatch):
+    def broken(head, path):
+        raise KeyError("oops")
+
+    monkeypatch.setattr(registry, "_READERS", {**registry._READERS, "broken": registry.Reader(
+        "broken", lambda path, options: None, (".x12",), broken)})
+    write_csv(tmp_path / "good.csv")
+    (tmp_path / "bad.x12").write_text("ISA*00~")
+    files, errors = collect_files([tmp_path])
+    assert [f.name for f in files] == ["good.csv"]
+    (err,) = errors
+    assert err.file == str(tmp_path / "bad.x12") and "broken reader's sniff failed" in err.reason
+
+
 TOY_READER = '''
 """A toy X12 reader: one charge per IT1*<service>*<amount> segment."""
 from decimal import Decimal
