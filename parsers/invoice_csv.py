@@ -114,9 +114,9 @@ class _RowReader:
         self.skip_cols = list(skip_cols)  # (position, normed values): rows that aren't charges
         self.skipped_rows = self.skipped_zero = 0
         self.invoices: dict[tuple[str, str], Invoice] = {}
-        # an invoice's lines for the self-check: a table's section is the run of rows its
-        # subtotal row closes, so one Section per invoice holds them all
-        self.sections: dict[tuple[str, str], Section] = {}
+        # the self-check of invoices that print subtotal rows: a table's section is the run of
+        # rows its subtotal closes, so one Section per invoice holds them all
+        self.sections: dict[int, Section] = {}  # id(invoice) ->
         self.last: Invoice | None = None
         self.intern: dict[str, str] = {}
         self.carrier = dialect.carrier if dialect else ""
@@ -137,16 +137,26 @@ class _RowReader:
                 self.row(row_no, cells, texts, values.__getitem__)
             except ValueError as e:
                 self.error(row_no, str(e))
-        for key, inv in self.invoices.items():
-            self.check(inv, self.sections.get(key))
+        for inv in self.invoices.values():
+            if id(inv) in self.sections:
+                self.check(inv)
         self.out.invoices.extend(self.invoices.values())
 
-    def check(self, inv: Invoice, sec: Section | None) -> None:
+    def section(self, inv: Invoice) -> Section:
+        """The invoice's section, caught up with its lines read since (built only for invoices
+        that print subtotals: no cost per line for the others)."""
+        sec = self.sections.get(id(inv))
+        if sec is None:
+            sec = self.sections[id(inv)] = Section("")
+        for i in inv.line_ids[len(sec.rows):]:
+            sec.add(self.out.lines[i])
+        return sec
+
+    def check(self, inv: Invoice) -> None:
         """The invoice's lines against the figures it printed; a gap no subtotal explains is
         left to invoice-total-mismatch (every row was read or reported)."""
-        if sec is None:
-            return
-        verdict = check_invoice([sec], inv.stated_total, inv.total_where, rows_may_go_unseen=False)
+        verdict = check_invoice([self.section(inv)], inv.stated_total, inv.total_where,
+                                rows_may_go_unseen=False)
         inv.self_check_failed = verdict.failed
         if verdict.note:
             self.out.notes.append(f"{self.src}: invoice {inv.invoice_number}: {verdict.note}")
@@ -241,10 +251,6 @@ class _RowReader:
         )
         inv.line_ids.append(line.line_id)
         self.out.lines.append(line)
-        sec = self.sections.get(key := (inv.account, inv.invoice_number))
-        if sec is None:
-            sec = self.sections[key] = Section("")
-        sec.add(line)
 
     def charge_type(self, type_text: str, description: str) -> ChargeType:
         if self.dialect:
@@ -317,7 +323,7 @@ class _RowReader:
         number = g("invoice_number")
         inv = self.invoices.get((g("account"), number)) if number else None
         inv = inv or self.last
-        sec = self.sections.get((inv.account, inv.invoice_number)) if inv else None
+        sec = self.section(inv) if inv else None
         if sec is None or sec.group_start == len(sec.rows):
             self.out.notes.append(f"{self.src}: row {row_no}: {label!r} has no charge rows above it "
                                   f"to check")
