@@ -83,10 +83,10 @@ def readers() -> list[Reader]:
     """Every registered reader, in registration order; imports this package's modules once."""
     global _discovered
     if not _discovered:
-        _discovered = True
         package = importlib.import_module(__name__.rpartition(".")[0])
         for module in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
-            importlib.import_module(module.name)
+            importlib.import_module(module.name)  # a module that fails to import fails loudly
+        _discovered = True
     return list(_READERS.values())
 
 
