@@ -3,18 +3,22 @@
 Columns are found by alias (reconcile.parsers.columns) or by a known carrier dialect
 (parsers/dialects). An invoice total may come as a column repeated on each row or as a
 TOTAL row. Each row that can't be read becomes one `InputError` naming file and row; the
-rest of the file is still read.
+rest of the file is still read. Subtotal rows check the lines above them (parsers/selfcheck.py):
+lines that miss one are our misreading, an error naming the row, not a finding.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconcile.core.charge_types import charge_type_of
 from reconcile.parsers.dialect import Dialect, all_signature_headers, find_dialect
-from reconcile.parsers.tabular import TableError, cell_text, header_scorer, open_table
+from reconcile.parsers.readers import (ParsedInvoices, ReadOptions, file_digest, line_key,
+                                       register_reader)
+from reconcile.parsers.selfcheck import Section, check_invoice
+from reconcile.parsers.tabular import (TEXT_SUFFIXES, WORKBOOK_SUFFIXES, TableError, cell_text,
+                                       header_scorer, looks_like_text, looks_like_workbook, open_table)
 from reconcile.parsers.columns import (INVOICE_FIELDS, INVOICE_REQUIRED, map_columns,
                                missing_column_reason, norm_header)
 from reconcile.core.models import ChargeType, InputError, Invoice, InvoiceLine
@@ -33,22 +37,25 @@ class _Fields(dict):
         return ""
 
 
-@dataclass
-class ParsedInvoices:
-    """What one file gave: invoices, their lines (ids local to the file), problems, notes."""
-
-    invoices: list[Invoice] = field(default_factory=list)
-    lines: list[InvoiceLine] = field(default_factory=list)
-    errors: list[InputError] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+@register_reader("delimited text", suffixes=TEXT_SUFFIXES, sniff=looks_like_text, broad=True)
+def read_text_table(path: Path, options: ReadOptions) -> ParsedInvoices:
+    return read_invoice_table(path, options.columns, workbook=False)
 
 
-def read_invoice_table(path: Path, overrides: dict[str, str] | None = None) -> ParsedInvoices:
+@register_reader("Excel workbook", suffixes=WORKBOOK_SUFFIXES, sniff=looks_like_workbook)
+def read_workbook(path: Path, options: ReadOptions) -> ParsedInvoices:
+    return read_invoice_table(path, options.columns, workbook=True)
+
+
+def read_invoice_table(path: Path, overrides: dict[str, str] | None = None,
+                       workbook: bool | None = None) -> ParsedInvoices:
+    """A carrier export, a workbook or delimited text (as `workbook` says, else as named)."""
     src = str(path)
     out = ParsedInvoices()
     extra = all_signature_headers() | set((overrides or {}).values())
     try:
-        table = open_table(path, header_scorer(INVOICE_FIELDS, extra))
+        out.file_hash = file_digest(path)
+        table = open_table(path, header_scorer(INVOICE_FIELDS, extra), workbook=workbook)
     except TableError as e:
         out.errors.append(InputError(file=src, reason=str(e), effect="file skipped"))
         return out
@@ -107,6 +114,9 @@ class _RowReader:
         self.skip_cols = list(skip_cols)  # (position, normed values): rows that aren't charges
         self.skipped_rows = self.skipped_zero = 0
         self.invoices: dict[tuple[str, str], Invoice] = {}
+        # the self-check of invoices that print subtotal rows: a table's section is the run of
+        # rows its subtotal closes, so one Section per invoice holds them all
+        self.sections: dict[int, Section] = {}  # id(invoice) ->
         self.last: Invoice | None = None
         self.intern: dict[str, str] = {}
         self.carrier = dialect.carrier if dialect else ""
@@ -127,7 +137,29 @@ class _RowReader:
                 self.row(row_no, cells, texts, values.__getitem__)
             except ValueError as e:
                 self.error(row_no, str(e))
+        for inv in self.invoices.values():
+            if id(inv) in self.sections:
+                self.check(inv)
         self.out.invoices.extend(self.invoices.values())
+
+    def section(self, inv: Invoice) -> Section:
+        """The invoice's section, caught up with its lines read since (built only for invoices
+        that print subtotals: no cost per line for the others)."""
+        sec = self.sections.get(id(inv))
+        if sec is None:
+            sec = self.sections[id(inv)] = Section("")
+        for i in inv.line_ids[len(sec.rows):]:
+            sec.add(self.out.lines[i])
+        return sec
+
+    def check(self, inv: Invoice) -> None:
+        """The invoice's lines against the figures it printed; a gap no subtotal explains is
+        left to invoice-total-mismatch (every row was read or reported)."""
+        verdict = check_invoice([self.section(inv)], inv.stated_total, inv.total_where,
+                                rows_may_go_unseen=False)
+        inv.self_check_failed = verdict.failed
+        if verdict.note:
+            self.out.notes.append(f"{self.src}: invoice {inv.invoice_number}: {verdict.note}")
 
     def error(self, row_no: int, reason: str, effect: str = "row skipped") -> None:
         self.out.errors.append(InputError(file=self.src, row=row_no, reason=reason, effect=effect))
@@ -147,8 +179,10 @@ class _RowReader:
         if any(norm_header(x) in _TOTAL_WORDS for x in labels) and not self._is_service(g("service_id")):
             self.total_row(row_no, cells, g)
             return
-        if any(_SUBTOTAL.match(x) for x in labels if x):
-            return  # subtotals repeat lines already read
+        subtotal = next((x for x in labels if x and _SUBTOTAL.match(x)), "")
+        if subtotal:
+            self.subtotal_row(row_no, cells, g, subtotal)
+            return
         account = g("account")
         if not account:
             raise ValueError("account is blank")
@@ -204,11 +238,13 @@ class _RowReader:
             else:
                 description = f"{row_desc} ({header})" if row_desc else header
             self.add_line(inv, row_no, g("service_id"), description, ctype, start, end, None, None,
-                          amount)
+                          amount, part=i + 1)  # one row, several lines: keyed by column too
 
-    def add_line(self, inv, row_no, service_id, description, ctype, start, end, qty, unit, amount):
+    def add_line(self, inv, row_no, service_id, description, ctype, start, end, qty, unit, amount,
+                 part=None):
         line = InvoiceLine(
-            line_id=len(self.out.lines), source=self.src, row=row_no, carrier=inv.carrier,
+            line_id=len(self.out.lines), key=line_key(self.out.file_hash, row_no, part=part),
+            source=self.src, row=row_no, carrier=inv.carrier,
             account=inv.account, invoice_number=inv.invoice_number, invoice_date=inv.invoice_date,
             service_id=self.s(service_id), description=self.s(description), charge_type=ctype,
             period_start=start, period_end=end, quantity=qty, unit_price=unit, amount=amount,
@@ -279,6 +315,31 @@ class _RowReader:
     @staticmethod
     def _is_service(sid: str) -> bool:
         return bool(sid) and norm_header(sid) not in _TOTAL_WORDS
+
+    def subtotal_row(self, row_no, cells, g, label: str) -> None:
+        """A printed subtotal: the invoice's lines since its last subtotal (or all of them, a
+        running subtotal) must make it, else a line was misread: an error naming the row, and
+        the invoice's total is not a finding."""
+        number = g("invoice_number")
+        inv = self.invoices.get((g("account"), number)) if number else None
+        inv = inv or self.last
+        sec = self.section(inv) if inv else None
+        if sec is None or sec.group_start == len(sec.rows):
+            self.out.notes.append(f"{self.src}: row {row_no}: {label!r} has no charge rows above it "
+                                  f"to check")
+            return
+        try:
+            printed = parse_money(self.raw(cells, "amount")) if g("amount") else None
+        except ValueError as e:
+            self.error(row_no, f"subtotal: {e}", effect="value ignored")
+            return
+        if printed is None:
+            self.out.notes.append(f"{self.src}: row {row_no}: {label!r} has no amount to check")
+            return
+        sec.name = label  # the rows it closes are the section it names
+        reason = sec.subtotal(printed, row=row_no)
+        if reason:
+            self.error(row_no, reason, effect="self-check failed")
 
     def total_row(self, row_no, cells, g) -> None:
         amount = parse_money(self.raw(cells, "amount")) if g("amount") else None

@@ -171,13 +171,20 @@ def read_xlsx(path: Path, score_header, min_score: int = 2, sheet: str | None = 
     sheet whose header is recognised wins, so data on the second sheet is still found."""
     import openpyxl
 
+    fh = open(path, "rb")  # a handle, not the name: openpyxl refuses a workbook named .csv
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
     except Exception as e:  # zip/xml errors of many kinds: the file is not a workbook we can read
+        fh.close()
         raise TableError(f"not a readable Excel workbook ({type(e).__name__}: {e})") from None
+
+    def close() -> None:
+        wb.close()
+        fh.close()
+
     names = wb.sheetnames
     if sheet is not None and sheet not in names:
-        wb.close()
+        close()
         raise TableError(f"no sheet named {sheet!r}; sheets are {names}")
     tried: list[str] = []
     for name in [sheet] if sheet else names:
@@ -202,10 +209,10 @@ def read_xlsx(path: Path, score_header, min_score: int = 2, sheet: str | None = 
         def rows(rest=rest, it=it):
             yield from rest
             yield from it
-            wb.close()
+            close()
 
         return Table(path, [h.strip() for h in headers], row_no, rows(), sheet=name, notes=notes)
-    wb.close()
+    close()
     raise TableError(f"no sheet has a recognised header row (sheets looked at: {tried or names})")
 
 
@@ -231,11 +238,45 @@ def cell_text(c) -> str:
     return str(c).strip()
 
 
-def open_table(path: Path, score_header, min_score: int = 2, sheet: str | None = None) -> Table:
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
+
+
+def open_table(path: Path, score_header, min_score: int = 2, sheet: str | None = None,
+               workbook: bool | None = None) -> Table:
+    """A workbook or delimited text, as `workbook` says (when sniffed) or else as named."""
+    if workbook is None:
+        workbook = path.suffix.lower() in WORKBOOK_SUFFIXES
+    if workbook:
         return read_xlsx(path, score_header, min_score, sheet)
     return read_csv(path, score_header, min_score)
+
+
+# bytes text files don't hold (\x1a: the end-of-file mark old Windows tools write)
+_CONTROL_BYTES = [bytes([c]) for c in range(32) if chr(c) not in "\t\n\r\f\x1a"]
+
+
+def looks_like_text(head: bytes, path: Path) -> bool:
+    """Text in any encoding read here: no NUL byte (but UTF-16 with its BOM), few control bytes."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    if b"\x00" in head:
+        return False
+    controls = sum(head.count(c) for c in _CONTROL_BYTES)
+    return controls * 100 <= len(head)
+
+
+def looks_like_workbook(head: bytes, path: Path) -> bool:
+    """An Excel workbook: a zip holding xl/workbook.xml (a .docx is a zip too)."""
+    if not head.startswith(b"PK\x03\x04"):
+        return False
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            return any(n.startswith("xl/workbook.") for n in z.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
 
 
 def header_scorer(fields: dict[str, list[str]], extra: set[str] | None = None):
@@ -253,4 +294,5 @@ def header_scorer(fields: dict[str, list[str]], extra: set[str] | None = None):
     return score
 
 
-__all__ = ["Table", "TableError", "open_table", "cell_text", "header_scorer", "io"]
+__all__ = ["Table", "TableError", "open_table", "cell_text", "header_scorer", "looks_like_text",
+           "looks_like_workbook", "io"]

@@ -22,19 +22,20 @@ from typing import Callable, Iterable
 from reconcile.parsers.columns import load_mapping
 from reconcile.core.lines import Lines, concat
 from reconcile.partitions import audit_partition, merge, partition_count, split_by_account
+from reconcile.parsers.readers import (NoReader, ParsedInvoices, ReadOptions, choose_reader,
+                                       read_invoices)
 from reconcile.core.models import InputError, Invoice, Service
 from reconcile.core.result import AuditOptions, AuditResult
 
-TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm"}
 # Below this much input a process pool costs more to start than it saves.
 POOL_MIN_BYTES = 4 << 20
 POOL_MIN_PDFS = 8
-PDF_SUFFIXES = {".pdf"}
+PDF_SUFFIXES = {".pdf"}  # small files, slow to read: they count by number for the pool
 IGNORED_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
 
 
 def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[InputError]]:
-    """Files to read, folders recursed in name order; unsupported kinds become errors."""
+    """Files to read, folders recursed in name order; a file no reader fits is an error."""
     files: list[Path] = []
     errors: list[InputError] = []
     for p in paths:
@@ -49,29 +50,18 @@ def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[InputError]]:
         for c in children:
             if c.name.lower() in IGNORED_NAMES or c.name.startswith("~$"):
                 continue  # OS litter and Excel lock files are not input
-            suffix = c.suffix.lower()
-            if suffix in TABLE_SUFFIXES or suffix in PDF_SUFFIXES:
-                files.append(c)
+            try:
+                choose_reader(c)
+            except NoReader as e:
+                errors.append(InputError(file=str(c), reason=str(e), effect="file skipped"))
             else:
-                kind = suffix or "files without an extension"
-                errors.append(InputError(file=str(c), reason=f"{kind} invoices are not supported yet "
-                                         f"(supported: .csv, .tsv, .txt, .xlsx, .pdf)",
-                                         effect="file skipped"))
+                files.append(c)
     return files, errors
 
 
 def read_invoice_file(path: Path, overrides: dict[str, str], pdf_password: str | None = None,
-                      pdf_engine: str = "pdfium"):
-    if path.suffix.lower() in PDF_SUFFIXES:
-        try:
-            from reconcile.parsers.pdf import read_pdf_invoices
-        except ImportError:
-            from reconcile.parsers.invoice_csv import ParsedInvoices
-            return ParsedInvoices(errors=[InputError(file=str(path), reason="PDF invoices are not "
-                                                     "supported yet", effect="file skipped")])
-        return read_pdf_invoices(path, password=pdf_password, engine=pdf_engine)
-    from reconcile.parsers.invoice_csv import read_invoice_table
-    return read_invoice_table(path, overrides)
+                      pdf_engine: str = "pdfium") -> ParsedInvoices:
+    return read_invoices(path, ReadOptions(overrides, pdf_password, pdf_engine))
 
 
 def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | None = None,
@@ -172,8 +162,6 @@ def _read_alone(read, path: Path):
 
 
 def _unreadable(path: Path, reason: str):
-    from reconcile.parsers.invoice_csv import ParsedInvoices
-
     return ParsedInvoices(errors=[InputError(file=str(path), reason=reason, effect="file skipped")])
 
 

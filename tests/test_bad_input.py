@@ -103,7 +103,7 @@ def test_directory_with_unsupported_files_reports_each_and_reads_the_rest(tmp_pa
     result = audit(tmp_path, inventory, {"scan.tiff": b"II*\x00", "notes.docx": b"PK", "edi.811": "ISA*00"})
     for name in ("scan.tiff", "notes.docx", "edi.811"):
         (err,) = errors_for(result, name)
-        assert "not supported yet" in err.reason
+        assert "not supported" in err.reason and ".csv, .pdf" in err.reason and err.effect == "file skipped"
     assert_rest_audited(result)
 
 

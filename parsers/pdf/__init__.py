@@ -4,7 +4,7 @@
 
 Never raises for a bad file: an encrypted, scanned, truncated or non-invoice PDF gives one
 `InputError` naming the file (and page when there is one). Every invoice is checked against
-its own printed subtotals and current charges (parsers/pdf/selfcheck.py). Every page is
+its own printed subtotals and current charges (parsers/selfcheck.py). Every page is
 accounted for: it gave lines, header or summary figures, or it is named in an error (an
 image or unreadable page) or a note (a blank page, or text that gave nothing).
 """
@@ -15,17 +15,28 @@ from decimal import Decimal
 from pathlib import Path
 
 from reconcile.core.charge_types import charge_type_of
-from reconcile.parsers.invoice_csv import ParsedInvoices
+from reconcile.parsers.pdf.charge_rows import Row, take_charge_summary
 from reconcile.parsers.pdf.layout import BY_LINE, Layout, find_layout
 from reconcile.parsers.pdf.lines import page_lines
 from reconcile.parsers.pdf.reader import Draft, PdfReader
-from reconcile.parsers.pdf.selfcheck import Row, Section, check_invoice, take_charge_summary
-from reconcile.parsers.pdf.text_layer import PdfOpenError, open_pages
+from reconcile.parsers.pdf.text_layer import PDF_HEADER_WITHIN, PdfOpenError, open_pages
+from reconcile.parsers.readers import (ParsedInvoices, ReadOptions, file_digest, line_key,
+                                       register_reader)
+from reconcile.parsers.selfcheck import Section, check_invoice
 from reconcile.core.models import ChargeType, InputError, Invoice, InvoiceLine
 from reconcile.core.values import money
 
 __all__ = ["read_pdf_invoices", "ENGINES"]
 ENGINES = ("pdfium", "pdfplumber")
+
+
+def looks_like_pdf(head: bytes, path: Path) -> bool:
+    return b"%PDF-" in head[:PDF_HEADER_WITHIN]
+
+
+@register_reader("PDF", suffixes=(".pdf",), sniff=looks_like_pdf)
+def read_pdf_file(path: Path, options: ReadOptions) -> ParsedInvoices:
+    return read_pdf_invoices(path, password=options.password, engine=options.pdf_engine)
 
 
 def read_pdf_invoices(path: Path, password: str | None = None, engine: str = "pdfium") -> ParsedInvoices:
@@ -44,6 +55,7 @@ def _read(path: Path, src: str, password: str | None, engine: str) -> ParsedInvo
     except PdfOpenError as e:
         out.errors.append(InputError(file=src, reason=str(e), effect="file skipped"))
         return out
+    out.file_hash = file_digest(path)
     reader: PdfReader | None = None
     unread: dict[int, str] = {}  # page -> why nothing could be read from it
     blank: list[int] = []
@@ -172,7 +184,8 @@ def _build(d: Draft, reader: PdfReader, src: str, out: ParsedInvoices, unread: l
 def _add_line(out: ParsedInvoices, inv: Invoice, sec: Section, row: Row, layout: Layout, src: str) -> None:
     start, end = row.period or (None, None)
     line = InvoiceLine(
-        line_id=len(out.lines), source=src, row=row.no, page=row.page, carrier=inv.carrier,
+        line_id=len(out.lines), key=line_key(out.file_hash, row.no, row.page), source=src,
+        row=row.no, page=row.page, carrier=inv.carrier,
         account=inv.account, invoice_number=inv.invoice_number, invoice_date=inv.invoice_date,
         service_id=row.service_id, description=row.description,
         charge_type=_charge_type(sec, row, layout), period_start=start, period_end=end,

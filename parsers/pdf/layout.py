@@ -13,18 +13,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
 from reconcile.parsers.columns import norm_header
+from reconcile.parsers.pdf.layout_schema import BY_LINE, read_layout_file
 from reconcile.core.models import ChargeType
 
 LAYOUT_DIR = Path(__file__).resolve().parent.parent / "layouts"
-BY_LINE = "by_line"  # section type: decided per line (negative = credit, else description)
-COLUMN_FIELDS = ("service_id", "description", "period", "period_start", "period_end", "quantity",
-                 "unit_price", "amount", "charge_type", "ignore")
 TOTAL_FIELDS = ("previous_balance", "payments", "adjustments", "current_charges", "amount_due")
-HEADER_FIELDS = ("account", "invoice_number", "invoice_date", "due_date", "previous_balance",
-                 "payments", "adjustments", "current_charges", "amount_due", "carrier")
 
 
 @dataclass
@@ -69,30 +63,25 @@ def _kind(value: str) -> ChargeType | str:
     return BY_LINE if value == BY_LINE else ChargeType(value)
 
 
-def _load(path: Path, base: Layout | None) -> Layout:
-    data = yaml.safe_load(path.read_text()) or {}
+def load_layout(path: Path, base: Layout | None) -> Layout:
+    """One layout file, on top of `base` (generic) for a carrier's; ValueError naming the file
+    and the key for a file that doesn't follow layout_schema."""
+    data = read_layout_file(path)
     lay = Layout(name=data["name"], carrier=str(data.get("carrier") or ""), source=str(path))
     lay.recognise = [" ".join(str(p).lower().split()) for p in (data.get("recognise") or [])]
     labels = {(norm_header(lab), f) for f, labs in (data.get("labels") or {}).items() for lab in labs}
-    lay.patterns = {f: [_compile(rx) for rx in ([v] if isinstance(v, str) else v)]
-                    for f, v in (data.get("patterns") or {}).items()}
+    lay.patterns = {f: [_compile(rx) for rx in rxs] for f, rxs in (data.get("patterns") or {}).items()}
     lay.sections = [(_compile(rx), _kind(v)) for rx, v in (data.get("sections") or {}).items()]
-    lay.columns = {norm_header(h): f for f, hs in (data.get("columns") or {}).items()
-                   for h in ([hs] if isinstance(hs, str) else hs)}
+    lay.columns = {norm_header(h): f for f, hs in (data.get("columns") or {}).items() for h in hs}
     if data.get("service_line"):
         lay.service_line = _compile(data["service_line"])
     if data.get("account_level"):
         lay.account_level = _compile(data["account_level"])
     if data.get("by_line_default"):
         lay.by_line_default = ChargeType(data["by_line_default"])
-    lay.service_id_blank = data.get("service_id_blank", base.service_id_blank if base else "auto")
-    if lay.service_id_blank not in ("auto", "above", "none"):
-        raise ValueError(f"{path}: service_id_blank is auto, above or none, not {lay.service_id_blank!r}")
+    lay.service_id_blank = (data.get("service_id_blank")
+                            or (base.service_id_blank if base else "auto"))
     lay.date_formats = list(data.get("date_formats") or [])
-    unknown = {f for _, f in labels} - set(HEADER_FIELDS) | set(lay.patterns) - set(HEADER_FIELDS)
-    unknown |= set(lay.columns.values()) - set(COLUMN_FIELDS)
-    if unknown:
-        raise ValueError(f"{path}: unknown fields {sorted(unknown)}")
     own_labels = set(labels)
     if base is not None:  # the carrier's entries first, then the generic ones
         labels |= set(base.labels)
@@ -114,8 +103,8 @@ def _load(path: Path, base: Layout | None) -> Layout:
 @lru_cache(maxsize=1)
 def load_layouts() -> tuple[Layout, tuple[Layout, ...]]:
     """(generic, carrier layouts)."""
-    generic = _load(LAYOUT_DIR / "generic.yaml", None)
-    carriers = tuple(_load(p, generic) for p in sorted(LAYOUT_DIR.glob("*.yaml"))
+    generic = load_layout(LAYOUT_DIR / "generic.yaml", None)
+    carriers = tuple(load_layout(p, generic) for p in sorted(LAYOUT_DIR.glob("*.yaml"))
                      if p.name != "generic.yaml")
     return generic, carriers
 

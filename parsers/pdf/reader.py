@@ -19,8 +19,9 @@ from reconcile.core.charge_types import charge_type_of
 from reconcile.parsers.pdf.header import label_at, line_fields, read_date
 from reconcile.parsers.pdf.layout import Layout
 from reconcile.parsers.pdf.lines import MONEY, MONEY_ANYWHERE, Line
-from reconcile.parsers.pdf.selfcheck import Row, Section
+from reconcile.parsers.pdf.charge_rows import Row
 from reconcile.parsers.pdf.table import Columns, header_row
+from reconcile.parsers.selfcheck import Section
 from reconcile.parsers.columns import norm_header
 from reconcile.core.models import ChargeType, InputError
 from reconcile.core.values import DATE_PATTERN, parse_money, parse_period, parse_yearless_period

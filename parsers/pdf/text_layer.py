@@ -51,11 +51,14 @@ def open_pages(path: Path, password: str | None = None, engine: str = "pdfium") 
     raise ValueError(f"unknown PDF engine {engine!r} (pdfium or pdfplumber)")
 
 
+PDF_HEADER_WITHIN = 1024  # PDF readers accept junk before the %PDF- header, up to 1 KB
+
+
 def _sniff(path: Path) -> None:
     """Name what is plainly no PDF (empty, another kind of file) before an engine calls it corrupt."""
     try:
         with open(path, "rb") as fh:
-            head = fh.read(1024)  # readers accept junk before the header, up to 1 KB
+            head = fh.read(PDF_HEADER_WITHIN)
     except FileNotFoundError:
         raise PdfOpenError("file not found") from None
     except OSError as e:

@@ -1,12 +1,16 @@
-"""Every PDF invoice checks itself: parsed lines against the carrier's printed figures.
+"""Every invoice checks itself: its lines against the carrier's printed figures, whatever the format.
 
-Lines must add up to each printed section subtotal and, together, to the printed current
-charges. A subtotal the lines miss means we misread something on that page: an error names
-the page and section and the invoice is marked `self_check_failed`. When every section
-agrees with its subtotal but the subtotals don't make the printed current charges, the
-carrier's own figures disagree: that is a finding for the engine (invoice-total-mismatch
-via `stated_total`), not a reading error -- unless a page of the invoice could not be read,
-when the gap may be ours.
+Lines must add up to each printed subtotal and, together, to the printed total (current
+charges). A subtotal the lines miss means we misread something: an error names the page (PDF)
+or row (table) and section, and the invoice is marked `self_check_failed`. When every section
+agrees with its subtotal but the subtotals don't make the printed total, the carrier's own
+figures disagree: that is a finding for the engine (invoice-total-mismatch via
+`stated_total`), not a reading error -- unless a page of the invoice could not be read, when
+the gap may be ours.
+
+A reader fills `Section`s with its charge rows (anything with `amount`, and `page` in a PDF or
+`row` in a table), calls `Section.subtotal` at each printed subtotal, and `check_invoice` once
+the invoice is read.
 """
 
 from __future__ import annotations
@@ -21,28 +25,14 @@ ZERO = Decimal(0)
 
 
 @dataclass
-class Row:
-    """One charge row as read, before it becomes an InvoiceLine."""
-
-    page: int
-    no: int
-    y: float
-    service_id: str
-    description: str
-    amount: Decimal
-    period: tuple | None = None
-    quantity: Decimal | None = None
-    unit_price: Decimal | None = None
-    type_text: str = ""  # a Type column, when the table has one
-
-
-@dataclass
 class Section:
+    """Charge rows under one heading (PDF), or a table's rows up to the subtotal that closes them."""
+
     name: str
-    kind: ChargeType | str | None
-    page: int
+    kind: ChargeType | str | None = None
+    page: int | None = None
     period: tuple | None = None
-    rows: list[Row] = field(default_factory=list)
+    rows: list = field(default_factory=list)  # with .amount, and .page (PDF) or .row (table)
     total: Decimal = ZERO
     verified: int = 0  # rows (from the first) a printed subtotal has confirmed
     group_start: int = 0  # first row after the last printed subtotal
@@ -50,23 +40,28 @@ class Section:
     stated: Decimal | None = None  # a total printed on the heading line, for the whole section
     stated_where: str = ""
 
-    def add(self, row: Row) -> None:
+    def add(self, row) -> None:
         self.rows.append(row)
         self.total += row.amount
 
-    def subtotal(self, printed: Decimal, page: int) -> str | None:
-        """Check a printed subtotal; the reason when the lines don't make it."""
+    def subtotal(self, printed: Decimal, page: int | None = None, row: int | None = None) -> str | None:
+        """Check a subtotal printed on `page` (PDF) or `row` (table) against the rows since
+        the last one (or all rows: a running subtotal); the reason when the lines don't make it."""
         group = sum((r.amount for r in self.rows[self.group_start:]), ZERO)
         start, self.group_start = self.group_start, len(self.rows)
         if printed == group or printed == self.total:
             self.verified = len(self.rows)
             return None
         self.failed = True
-        first = self.rows[start].page if start < len(self.rows) else page
-        pages = f"page {page}" if first == page else f"pages {first}-{page}"
-        return (f"section '{self.name}' ({pages}): the lines read add up to {money(group)}"
-                f" but the printed subtotal is {money(printed)} (difference "
+        return (f"section '{self.name}' ({self._span(start, page, row)}): the lines read add up to "
+                f"{money(group)} but the printed subtotal is {money(printed)} (difference "
                 f"{money(printed - group)}); a charge line was misread or missed")
+
+    def _span(self, start: int, page: int | None, row: int | None) -> str:
+        """Where the rows a subtotal closes lie: "pages 2-3" of a PDF, "rows 5-9" of a table."""
+        unit, end = ("page", page) if page is not None else ("row", row)
+        first = getattr(self.rows[start], unit) if start < len(self.rows) else end
+        return f"{unit} {end}" if first == end else f"{unit}s {first}-{end}"
 
     def check_stated(self) -> tuple[str, str] | None:
         """The total printed with the heading, once every row is read: (error, note) text.
@@ -90,31 +85,6 @@ class Section:
         return bool(self.rows) and self.verified < len(self.rows)
 
 
-def take_charge_summary(sections: list[Section]) -> list[str]:
-    """A "summary of charges" printed as a table (Description | Amount) reads like charge
-    rows, one per section: a section whose every row is only a description naming another
-    section of this bill, and an amount, is that summary. It is removed from the sections
-    (its figures are not charges); what it says is checked against the sections it names."""
-    by_name = {_name_key(s.name): s for s in sections if s.name}
-    notes: list[str] = []
-    for sec in list(sections):
-        named = [by_name.get(_name_key(r.description)) for r in sec.rows]
-        if not sec.rows or any(t is None or t is sec for t in named) or any(
-                r.service_id or r.period or r.quantity is not None or r.unit_price is not None
-                for r in sec.rows):
-            continue
-        sections.remove(sec)
-        for row, target in zip(sec.rows, named):
-            if row.amount != target.total:
-                notes.append(f"the summary of charges (page {row.page}) gives '{target.name}' as "
-                             f"{money(row.amount)} but its lines add up to {money(target.total)}")
-    return notes
-
-
-def _name_key(text: str) -> str:
-    return " ".join(text.lower().replace("&", "and").split())
-
-
 @dataclass
 class Verdict:
     stated_total: Decimal | None = None
@@ -126,14 +96,18 @@ class Verdict:
 
 
 def check_invoice(sections: list[Section], printed: Decimal | None, printed_where: str,
-                  adjustments: Decimal | None, unread_pages: list[int] = ()) -> Verdict:
-    """Lines vs the printed current charges, once all subtotals have been checked.
-    `unread_pages`: pages of this invoice that could not be read (images, damaged)."""
+                  adjustments: Decimal | None = None, unread_pages: list[int] = (),
+                  rows_may_go_unseen: bool = True) -> Verdict:
+    """Lines vs the printed total (current charges), once all subtotals have been checked.
+    `unread_pages`: pages of this invoice that could not be read (images, damaged).
+    `rows_may_go_unseen`: a PDF row misread as something else leaves no trace, so a gap no
+    subtotal explains may be ours; a table's row is read or reported (False), so such a gap is
+    the carrier's figures, and an invoice that prints no figures at all is no reading problem."""
     v = Verdict(failed=any(s.failed for s in sections))
     lines_total = sum((s.total for s in sections), ZERO)
     unchecked = [s for s in sections if s.unchecked]
     if printed is None:
-        if not any(s.verified for s in sections):
+        if rows_may_go_unseen and not any(s.verified for s in sections):
             v.failed = True
             v.error = ("no printed current charges or section subtotals found: the lines read "
                        f"({money(lines_total)}) could not be checked")
@@ -156,6 +130,8 @@ def check_invoice(sections: list[Section], printed: Decimal | None, printed_wher
                    f"are {money(printed)} (difference {money(printed - lines_total)}); page(s) "
                    f"{pages} could not be read and may hold the missing charges")
         return v
+    if unchecked and not rows_may_go_unseen:
+        return v  # every row was read or reported: the gap is the carrier's, the rules' to find
     if not unchecked:
         v.note = (f"printed section subtotals add up to {money(lines_total)} but the printed "
                   f"current charges are {money(printed)}: the carrier's figures disagree")

@@ -1,0 +1,173 @@
+"""Invoice readers register themselves; each file goes to the reader its content and name fit.
+
+    @register_reader("edi811", suffixes=(".x12", ".811"), sniff=lambda head, path: ...)
+    def read_811(path: Path, options: ReadOptions) -> ParsedInvoices: ...
+
+Every module of this package is imported once to find the readers, so a new format (EDI X12
+811, TELUS' preamble reports) is one module dropped into parsers/ plus its test.
+
+Choosing a reader (`choose_reader`): the readers whose sniff recognises the file's first bytes
+are candidates; a specific sniff (a magic number, a format's envelope) beats a broad one (any
+text), and among equals the reader that claims the file's suffix wins, then the first
+registered. So a `.csv` that is really a workbook or a PDF, a `.pdf` that is text and a file
+with no suffix are each read by the right reader. A broad sniff counts only for a file named
+like one of our kinds or not named at all: a `.json` or `.md` is no invoice for being text.
+A reader without a sniff takes the files named with its suffixes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from reconcile.core.models import InputError, Invoice, InvoiceLine
+
+SNIFF_BYTES = 8192
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """What the person running the audit told every reader; each uses what it needs."""
+
+    columns: dict[str, str] = field(default_factory=dict)  # invoice field -> header (--columns)
+    password: str | None = None  # encrypted PDFs
+    pdf_engine: str = "pdfium"
+
+
+@dataclass
+class ParsedInvoices:
+    """What one file gave: invoices, their lines (ids local to the file), problems, notes, and
+    the file's content hash (`file_digest`), which also starts each line's key."""
+
+    invoices: list[Invoice] = field(default_factory=list)
+    lines: list[InvoiceLine] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    file_hash: str = ""
+
+
+ReadFn = Callable[[Path, ReadOptions], ParsedInvoices]
+SniffFn = Callable[[bytes, Path], bool]  # (first SNIFF_BYTES of the file, its path) -> is it mine
+
+
+@dataclass(frozen=True)
+class Reader:
+    name: str
+    read: ReadFn
+    suffixes: tuple[str, ...] = ()  # lower case, with the dot
+    sniff: SniffFn | None = None
+    broad: bool = False  # the sniff recognises a broad kind (any text): specific sniffs first
+
+
+_READERS: dict[str, Reader] = {}
+_discovered = False
+
+
+def register_reader(name: str, suffixes: tuple[str, ...] = (), sniff: SniffFn | None = None,
+                    broad: bool = False) -> Callable[[ReadFn], ReadFn]:
+    """Decorator: `read(path, options) -> ParsedInvoices` reads the files this reader is chosen
+    for. It must not raise for a bad file: one InputError naming the file (and row or page)."""
+
+    def register(read: ReadFn) -> ReadFn:
+        _READERS[name] = Reader(name, read, tuple(s.lower() for s in suffixes), sniff, broad)
+        return read
+
+    return register
+
+
+def readers() -> list[Reader]:
+    """Every registered reader, in registration order; imports this package's modules once."""
+    global _discovered
+    if not _discovered:
+        package = importlib.import_module(__name__.rpartition(".")[0])
+        for module in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
+            importlib.import_module(module.name)  # a module that fails to import fails loudly
+        _discovered = True
+    return list(_READERS.values())
+
+
+def known_suffixes() -> list[str]:
+    return sorted({s for r in readers() for s in r.suffixes})
+
+
+class NoReader(Exception):
+    """No registered reader fits the file; the message says why and what is supported."""
+
+
+def choose_reader(path: Path) -> Reader:
+    """The reader for this file (see the module's docstring), or NoReader saying why none."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(SNIFF_BYTES)
+    except OSError as e:
+        raise NoReader(f"cannot open ({e.strerror})") from None
+    if not head:
+        raise NoReader("the file is empty (0 bytes)")
+    suffix = path.suffix.lower()
+    named_like_ours = not suffix or suffix in known_suffixes()
+    failed: list[str] = []  # sniffs that raised on a file named for their reader
+
+    def fits(r: Reader) -> bool:
+        if r.sniff is None:
+            return suffix in r.suffixes
+        if r.broad and not named_like_ours:
+            return False
+        try:
+            return bool(r.sniff(head, path))
+        except Exception as e:  # noqa: BLE001 - a reader's bug must not stop the batch
+            if suffix in r.suffixes:
+                failed.append(f"the {r.name} reader's sniff failed on it ({type(e).__name__}: {e})")
+            return False
+
+    fitting = [r for r in readers() if fits(r)]
+    best = min(fitting, key=lambda r: (r.broad, suffix not in r.suffixes), default=None)
+    if failed and (best is None or best.broad):  # not "any text" for a file its reader choked on
+        raise NoReader("; ".join(failed) + "; please report it with the file")
+    if best is None:
+        raise NoReader(_unsupported(suffix, head))
+    return best
+
+
+def _unsupported(suffix: str, head: bytes) -> str:
+    supported = f"the registered readers take {', '.join(known_suffixes())}"
+    if not suffix:
+        return (f"a file without an extension, and its content is no kind read here (it begins "
+                f"{head[:12]!r}); not supported ({supported})")
+    if suffix in known_suffixes():
+        return (f"named {suffix} but its content is no kind read here (it begins {head[:12]!r}); "
+                f"not supported ({supported})")
+    return f"{suffix} invoices are not supported ({supported})"
+
+
+def read_invoices(path: Path, options: ReadOptions = ReadOptions()) -> ParsedInvoices:
+    """The file read by its reader; a file no reader fits is one error naming it."""
+    try:
+        reader = choose_reader(path)
+    except NoReader as e:
+        return ParsedInvoices(errors=[InputError(file=str(path), reason=str(e), effect="file skipped")])
+    parsed = reader.read(path, options)
+    suffix = path.suffix.lower()
+    if suffix not in reader.suffixes:
+        named = f"named {suffix}" if suffix else "without an extension"
+        parsed.notes.append(f"{path}: {named}, read as {reader.name} by its content")
+    return parsed
+
+
+def file_digest(path: Path) -> str:
+    """The file's content hash (sha256, first 16 hex): the same file anywhere, any run."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+def line_key(digest: str, row: int, page: int | None = None, part: int | None = None) -> str:
+    """A line's stable key: `<hash>:r<row>` in a table (`:c<column>` when a row gives several
+    lines), `<hash>:p<page>:l<line on the page>` in a PDF."""
+    key = f"{digest}:r{row}" if page is None else f"{digest}:p{page}:l{row}"
+    return key if part is None else f"{key}:c{part}"
