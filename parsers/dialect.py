@@ -21,7 +21,9 @@ from reconcile.core.models import ChargeType
 DIALECT_DIR = Path(__file__).parent / "dialects"
 
 _KEYS = {"name", "carrier", "recognise", "columns", "charge_types", "default_charge_type", "melt",
-         "skip_zero", "skip_rows", "invoice_number_from", "period_without_year"}
+         "skip_zero", "skip_rows", "invoice_number_from", "period_without_year", "level"}
+# how fine an export's lines are: a bill's finest source is audited, coarser ones only checked
+LEVELS = ("account", "line", "detail")
 MELT_ROW_TYPE = "row"  # melt value: the line's type comes from the row's charge_type column
 
 
@@ -40,6 +42,7 @@ class Dialect:
     skip_rows: dict[str, set[str]] = field(default_factory=dict)  # header -> values (normed)
     invoice_number_from: list[str] = field(default_factory=list)  # fields to build one from
     period_without_year: bool = False  # "Jul 17 -Aug 16": the year comes from the bill date
+    level: str = "detail"  # account: category totals; line: totals per number; detail
     source: str = ""
 
     def matches(self, headers: list[str]) -> bool:
@@ -83,8 +86,15 @@ def _load(path: Path) -> Dialect:
                    for k, v in (data.get("skip_rows") or {}).items()},
         invoice_number_from=number_from,
         period_without_year=bool(data.get("period_without_year", False)),
+        level=_level(path, data.get("level", "detail")),
         source=str(path),
     )
+
+
+def _level(path: Path, value) -> str:
+    if value not in LEVELS:
+        raise ValueError(f"{path}: level must be one of {list(LEVELS)}, not {value!r}")
+    return value
 
 
 @lru_cache(maxsize=1)

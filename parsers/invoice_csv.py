@@ -292,7 +292,7 @@ class _RowReader:
                 pass
             inv = Invoice(carrier=g("carrier") or self.carrier, account=self.s(account),
                           invoice_number=self.s(number), invoice_date=invoice_date, due_date=due,
-                          source=self.src)
+                          source=self.src, level=self.dialect.level if self.dialect else "detail")
             self.invoices[key] = inv
         return inv
 

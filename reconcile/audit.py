@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from reconcile.parsers.columns import load_mapping
+from reconcile.bills import FileBills, one_bill_once
 from reconcile.core.lines import Lines, concat
 from reconcile.partitions import audit_partition, merge, partition_count, split_by_account
 from reconcile.parsers.readers import (NoReader, ParsedInvoices, ReadOptions, choose_reader,
@@ -91,14 +92,20 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
                                                              sheet)
             errors = inv_errors + errors
             notes.extend(f"{inventory}: {n}" for n in inv_notes)
-            for _path, parsed in zip(progress(files) if progress else files, parsed_files):
-                tables.append(Lines.of(parsed.lines).table)
-                invoices.extend(parsed.invoices)
+            read_files: list[FileBills] = []
+            for path, parsed in zip(progress(files) if progress else files, parsed_files):
+                read_files.append(FileBills(str(path), list(parsed.invoices),
+                                            Lines.of(parsed.lines).table, parsed.file_hash))
                 errors.extend(parsed.errors)
                 notes.extend(parsed.notes)
+        options = options or AuditOptions()
+        notes.extend(one_bill_once(read_files, options.tolerance))
+        for f in read_files:
+            if not f.set_aside:
+                tables.append(f.table)
+                invoices.extend(f.invoices)
         timings["read"] = time.perf_counter() - t0
-        result = audit_parsed(services, invoices, concat(tables), options or AuditOptions(),
-                              timings, partitions)
+        result = audit_parsed(services, invoices, concat(tables), options, timings, partitions)
     result.errors = errors + result.errors
     result.notes = notes + result.notes
     result.files = [str(f) for f in files]

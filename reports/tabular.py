@@ -27,7 +27,7 @@ FINDING_COLUMNS = ["id", "rule", "category", "severity", "carrier", "account", "
 INVOICE_COLUMNS = ["carrier", "account", "invoice_number", "invoice_date", "due_date", "source",
                    "pages", "lines", "lines_total", "stated_total", "total_where", "previous_balance",
                    "payments", "adjustments", "amount_due", "unreadable_rows", "self_check_failed",
-                   "findings", "amount_at_issue"]
+                   "findings", "amount_at_issue", "copies_set_aside"]
 LINE_COLUMNS = ["line_id", "line_key", "source", "row", "page", "carrier", "account", "invoice_number",
                 "invoice_date", "service_id", "description", "charge_type", "period_start",
                 "period_end", "period_inferred", "quantity", "unit_price", "amount",
@@ -190,7 +190,8 @@ def write_invoices_csv(result: AuditResult, path: Path) -> None:
             lines, total = counts.get(k, (0, Decimal(0)))
             values = {**inv.model_dump(), "lines": lines, "lines_total": plain_amount(total),
                       "self_check_failed": "yes" if inv.self_check_failed else "",
-                      "findings": n, "amount_at_issue": amount}
+                      "findings": n, "amount_at_issue": amount,
+                      "copies_set_aside": "; ".join(inv.copies)}
             w.writerow(["" if values[c] is None else _plain(values[c]) for c in INVOICE_COLUMNS])
 
 

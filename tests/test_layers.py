@@ -21,6 +21,7 @@ ALLOWED = {
     "reconcile.matching": {"reconcile.core"},
     "reconcile.expected": {"reconcile.core"},
     "reconcile.enrich": {"reconcile.core"},
+    "reconcile.bills": {"reconcile.core"},
     "reconcile.rules": {"reconcile.core", "reconcile.expected"},
     "reconcile.reports": {"reconcile.core", "reconcile.rules"},
     "reconcile.partitions": {"*"},

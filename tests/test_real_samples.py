@@ -330,3 +330,23 @@ def test_telus_reports_are_not_tables(name):
     got = read_invoice_table(SAMPLES / "telus" / name)
     assert got.lines == [] and got.invoices == []
     assert [e.effect for e in got.errors] == ["file skipped"]
+
+
+@needs_samples
+def test_verizon_account_summary_beside_the_per_number_export_is_one_bill(tmp_path):
+    """The same bill as Verizon's account summary (category totals) and its per-number summary:
+    never added together; the finer export is audited and the totals compared in a note."""
+    from reconcile.audit import run_audit
+
+    folder = tmp_path / "verizon"
+    folder.mkdir()
+    for rel in ("verizon/AccountSummary_test.txt", "verizon/Account & Wireless Summary_test.txt"):
+        (folder / Path(rel).name).write_bytes((SAMPLES / rel).read_bytes())
+    inventory = tmp_path / "inventory.csv"
+    inventory.write_text("Circuit ID,Account\nenc-9729345087614266,enc-1479211609829366\n")
+    got = run_audit([folder], inventory, workers=1)
+    [bill] = got.invoices
+    assert len(got.lines) == 3 and got.total_billed == Decimal("70.50")
+    assert not [f for f in got.findings if f.rule == "invoice-total-mismatch"]
+    assert bill.copies and "account summary" in bill.copies[0]
+    assert any("not added to it" in n and "differ by" in n for n in got.notes)

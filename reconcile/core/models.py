@@ -100,6 +100,8 @@ class Invoice(BaseModel):
     pages: int | None = None
     self_check_failed: bool = False  # parsed lines don't reproduce the printed subtotals
     seq: int | None = None  # the bill's place in the batch (run-local), for report order
+    copies: list[str] = Field(default_factory=list)  # files with the same bill, set aside
+    level: str = "detail"  # how fine its lines are: account (category totals), line, detail
 
     @property
     def key(self) -> tuple[str, str, str]:
