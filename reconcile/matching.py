@@ -19,6 +19,7 @@ nearest candidates for the unknown-service finding.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
@@ -36,7 +37,9 @@ from reconcile.core.result import AuditOptions, Match
 _EXACT_CIRCUIT = "same circuit ID after normalising delimiters, case and zero-fill"
 _EXACT_PHONE = "same telephone number after normalising punctuation and country code"
 _IDENTICAL = "identical ID"
-_OWN_ID = 1000.0  # above any score: the service is billed under its own (normalised) ID
+_OWN_ID = 1000.0
+# an unknown ID and the account's one unbilled service this alike are paired by elimination
+ELIMINATION_MIN_SCORE = 75.0  # above any score: the service is billed under its own (normalised) ID
 
 
 class Matcher:
@@ -88,7 +91,57 @@ class Matcher:
         out = MatchColumns(codes=codes, distinct=distinct, overrides={})
         self._pick_per_line(out, lines)
         self._refuse_near_misses_of_billed_services(out, lines)
+        self._pair_by_elimination(out, lines, pairs)
         return out
+
+    def _pair_by_elimination(self, out: MatchColumns, lines: pa.Table, pairs: list) -> None:
+        """Reconcile by elimination, as an auditor does: within an account, a billed circuit ID
+        that matches nothing and the one service of the account that nothing billed are one
+        circuit when their IDs are alike (a digit slipped, separators dropped), and its
+        recurring charges are billed at the service's rate (or its product is the line's).
+        One-to-one only; what remains unpaired stays unknown and missing."""
+        loose = [k for k, m in enumerate(out.distinct)
+                 if m.method == "none" and pairs[k][0] and not is_phone_key(service_key(pairs[k][0]))
+                 and self.by_account.get(account_key(pairs[k][1] or ""))]
+        if not loose:
+            return
+        billed = set(np.unique(out.service_array()).tolist())
+        proposals: dict[int, list[tuple[int, float]]] = defaultdict(list)
+        for k in loose:
+            sid, account = pairs[k]
+            acct = account_key(account or "")
+            free = [i for i in self.by_account[acct]
+                    if i not in billed and not is_phone_key(self.keys[i])]
+            if not free:
+                continue
+            got = process.extract(compact(service_key(sid)), {i: self.all_compact[i] for i in free},
+                                  scorer=fuzz.ratio, limit=2)
+            close = [(i, float(score)) for _, score, i in got if score >= ELIMINATION_MIN_SCORE]
+            if len(close) == 1:
+                proposals[close[0][0]].append((k, close[0][1]))
+        agreed = {k: (i, score) for i, wanted in proposals.items() if len(wanted) == 1
+                  for k, score in wanted}
+        for k, (i, score) in agreed.items():
+            why = self._agrees(i, np.flatnonzero(out.codes == k), lines)
+            if why:
+                out.distinct[k] = Match(i, "elimination", score,
+                                        f"matched by elimination: the only unbilled service of this "
+                                        f"account ({self.services[i].service_id}) with an ID this "
+                                        f"close (similarity {score:.0f}) and {why}")
+
+    def _agrees(self, index: int, rows: np.ndarray, lines: pa.Table) -> str:
+        """Why the billed lines are this service's, or '' when they do not agree."""
+        svc = self.services[index]
+        got = lines.select(["charge_type", "amount", "description"]).take(pa.array(rows)).to_pylist()
+        recurring = [r["amount"] for r in got if r["charge_type"] == "recurring" and r["amount"] > 0]
+        if svc.monthly_rate is not None and recurring:
+            at_rate = sum(abs(a - svc.monthly_rate) <= self.options.tolerance for a in recurring)
+            return "the same monthly rate" if at_rate * 2 >= len(recurring) else ""
+        product = re.sub(r"[^a-z0-9]", "", svc.description.lower())
+        if product and any(product in re.sub(r"[^a-z0-9]", "", (r["description"] or "").lower())
+                           for r in got):
+            return "the same product"
+        return ""
 
     def _pick_per_line(self, out: MatchColumns, lines: pa.Table) -> None:
         """Several inventory rows share the billed key: pick per line by account and date."""

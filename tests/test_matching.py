@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -122,3 +122,60 @@ def test_fuzzy_refuses_a_service_another_id_on_the_invoice_matches_more_closely(
     assert got[2].service == 0, "on an invoice without its twin the near ID still matches"
     same = match(services, [_line(0, "12FXMX7325551234T22"), _line(1, "12 FXMX 732 555 1234 T22")])
     assert [m.service for m in same] == [0, 0], "one circuit spelled two ways is still one circuit"
+
+
+# -- elimination -----------------------------------------------------------------------------
+
+def _bills(sid: str, amounts, account="A1"):
+    from reconcile.core.models import Invoice
+
+    lines, invoices = [], []
+    for n, amount in enumerate(amounts):
+        start = date(2025, 1 + n, 1)
+        end = date(2025, 2 + n, 1) - timedelta(days=1)
+        inv = f"B{n}"
+        invoices.append(Invoice(account=account, invoice_number=inv, invoice_date=start, source="b.csv"))
+        lines.append(InvoiceLine(line_id=len(lines), source="b.csv", row=n + 2, account=account,
+                                 invoice_number=inv, invoice_date=start, service_id=sid,
+                                 charge_type=ChargeType.RECURRING, period_start=start, period_end=end,
+                                 amount=Decimal(amount)))
+    return invoices, lines
+
+
+def _audit(services, invoices, lines):
+    from reconcile.audit import audit_parsed
+
+    return audit_parsed(services, invoices, lines, AuditOptions())
+
+
+def test_a_slipped_digit_is_paired_by_elimination_not_reported_twice_a_month():
+    services = [_svc(0, "C3/HCGS/545218/009/NE", account="A1", monthly_rate=Decimal("450.00")),
+                _svc(1, "C3/HCGS/771004/009/NE", account="A1", monthly_rate=Decimal("300.00"))]
+    inv1, l1 = _bills("C3HCGS545228009NE", ["450.00"] * 3)
+    inv2, l2 = _bills("C3/HCGS/771004/009/NE", ["300.00"] * 3)
+    for ln in l2:
+        ln.line_id += len(l1)
+    result = _audit(services, inv1, l1 + l2)
+    assert {f.rule for f in result.findings} == set()
+    m = result.matches[0]
+    assert (m.service, m.method) == (0, "elimination")
+    assert m.reason.startswith("matched by elimination") and "same monthly rate" in m.reason
+
+
+def test_elimination_needs_the_rate_to_agree_and_one_candidate_only():
+    services = [_svc(0, "C3/HCGS/545218/009/NE", account="A1", monthly_rate=Decimal("450.00"))]
+    invoices, lines = _bills("C3HCGS545228009NE", ["990.00"] * 3)
+    rules = sorted({f.rule for f in _audit(services, invoices, lines).findings})
+    assert rules == ["missing-from-bill", "unknown-service"]  # another rate: not the same circuit
+    two = [_svc(0, "C3/HCGS/545218/009/NE", account="A1", monthly_rate=Decimal("450.00")),
+           _svc(1, "C3/HCGS/545219/009/NE", account="A1", monthly_rate=Decimal("450.00"))]
+    invoices, lines = _bills("C3HCGS545228009NE", ["450.00"] * 2)
+    got = _audit(two, invoices, lines)
+    assert "unknown-service" in {f.rule for f in got.findings}  # two alike unbilled: no guess
+
+
+def test_phone_numbers_are_never_paired_by_elimination():
+    services = [_svc(0, "212-555-0147", account="A1", monthly_rate=Decimal("45.00"))]
+    invoices, lines = _bills("212-555-0148", ["45.00"])
+    got = _audit(services, invoices, lines)
+    assert got.matches[0].method == "none"
