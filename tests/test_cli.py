@@ -108,3 +108,22 @@ def test_reconcile_demo_as_the_readme_runs_it(tmp_path):
                        if f["category"] == "overcharge"), Decimal(0))
     assert f"Overcharged: {money(overcharged)} " in got.stdout
     assert (tmp_path / "report" / "report.html").stat().st_size > 10_000
+
+
+def test_lines_parquet_has_every_line_with_exact_money_and_dates(tmp_path):
+    import pyarrow.parquet as pq
+
+    from reconcile.audit import run_audit
+    from reconcile.reports.outputs import write_all
+
+    result = run_audit([SAMPLE_DIR / "invoices"], SAMPLE_DIR / "inventory.xlsx", workers=1)
+    write_all(result, tmp_path)
+    table = pq.read_table(tmp_path / "lines.parquet")
+    assert table.num_rows == len(result.lines)
+    assert str(table.schema.field("amount").type).startswith("decimal128")
+    assert str(table.schema.field("period_start").type) == "date32[day]"
+    from decimal import Decimal
+
+    assert sum(table.column("amount").to_pylist(), Decimal(0)) == result.total_billed
+    flagged = {i for text in table.column("findings").to_pylist() for i in text.split()}
+    assert flagged == {f.id for f in result.findings if f.line_ids}
