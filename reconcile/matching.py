@@ -229,8 +229,8 @@ class Matcher:
         if when is None or len(same_acct) == 1:
             return same_acct[0]
         active = [i for i in same_acct if _active_on(self.services[i], when)]
-        if active:
-            return active[0]
+        if active:  # re-installed on the old row's disconnect day: the new row
+            return max(active, key=lambda i: self.services[i].install_date or date.min)
         started = [i for i in same_acct if (self.services[i].install_date or date.min) <= when]
         if started:
             return max(started, key=lambda i: self.services[i].install_date or date.min)

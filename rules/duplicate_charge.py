@@ -124,6 +124,7 @@ def check(ctx: AuditContext):
                 kept.append(ln)
                 continue
             if _cancelled(ln, credits.get(ident, ()), used_credits, ctx.tolerance):
+                ctx.claimed.add(ln.line_id)  # billed twice, credited back: explained, not at issue
                 continue
             svc = ctx.service(ln)
             same = first.invoice_number == ln.invoice_number

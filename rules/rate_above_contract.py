@@ -125,12 +125,12 @@ def check(ctx: AuditContext):
         over = billed - primary
         note = ""
         if term.end and start > term.end:
-            note = (f" The contract term ended on {term.end}; the carrier may be applying "
-                    f"out-of-term rates.")
+            note = (f", billed after the contract term ended on {term.end} (the carrier may be "
+                    f"applying out-of-term rates)")
         yield ctx.finding(
             RULE_ID, SEVERITY, lines, service=svc, billed=billed, expected=primary, at_issue=over,
             explanation=(f"{noun(svc.service_id)} is {rate_text} but was billed {money(billed)} for "
-                         f"{period} on {on_invoice(lines[0])}: {money(over)} above contract.{note}"),
+                         f"{period} on {on_invoice(lines[0])}: {money(over)} above contract{note}."),
             contract_rate=money(term.monthly_rate),
             rate_from=term.source,
             accepted_prorations=[money(a) for a in sorted(set(expected.accepted))],
