@@ -5,7 +5,16 @@ Reconciliation runs both ways (domain.md R8, Calero's "bi-directional" audit). A
 of the invoice's account, installed on or before the bill date (or with no install date)
 and not disconnected by then, that no line of the invoice matches is no overcharge today
 but a risk: the carrier may back-bill it, or the inventory is wrong (the service was moved,
-renamed or cancelled without updating it).
+renamed or cancelled without updating it). A number the bill lists at 0.00 (zero-rated
+detail a reader skips, such as usage within the plan) is on the bill: its ID is kept on
+the invoice (`Invoice.zero_rated_ids`) and counts as billed, matched by its normalised ID.
+
+An inventory with no install date at all cannot say when a service began: every service
+would be "missing" from every bill before its first one (a flood, and false). The rule then
+checks a service only on the bills of its account dated between the first and the last
+bill that charge it (a gap: billed, then left off, then billed again), and the report says
+it was only partly checked. A service never billed is not reported then. Without accounts
+in the inventory it cannot tell which bill a service belongs on, and does not run.
 
 Money at issue: none today (0.00), as the risk is a later back-bill or a wrong inventory.
 
@@ -35,6 +44,15 @@ Not a finding: a number disconnected before the bill date::
     line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
     expect | nothing
 
+Not a finding: a number the bill lists at 0.00 (zero-rated, on the bill)::
+
+    service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00
+    service | 212-555-0199 | account 8310-4471-22 | rate 45.00
+    invoice | 88231 | account 8310-4471-22 | billed 2025-04-01
+    line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
+    line | 212-555-0199 | usage | - | 0.00 | Calls within the plan
+    expect | nothing
+
 Not a finding: a circuit listed twice in the inventory, billed once::
 
     service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00
@@ -58,6 +76,8 @@ RULE_ID = "missing-from-bill"
 SEVERITY = Severity.LOW
 CATEGORY = Category.RISK
 PRECEDENCE = 80  # tiers: rules/__init__.py
+NEEDS = ("account",)  # which bill a service belongs on
+LIMITED_WITHOUT = {"install_date": "only between each service's first and last bill"}
 
 
 def check(ctx: AuditContext):
@@ -71,17 +91,32 @@ def check(ctx: AuditContext):
         "service": pa.array([s.index for s in res.services], pa.int32()),
         "account_key": pa.array([account_key(s.account) for s in res.services], pa.string()),
         "skey": pa.array([service_key(s.service_id) for s in res.services], pa.string())})
-    missing = ctx.sql("""
+    # numbers billed at 0.00 on rows the reader skipped are on the bill too
+    zero = pa.table({
+        "invoice": pa.array([n for n, i in enumerate(res.invoices) for _ in i.zero_rated_ids],
+                            pa.int32()),
+        "skey": pa.array([service_key(s) for i in res.invoices for s in i.zero_rated_ids],
+                         pa.string())})
+    dated = ctx.sql("SELECT count(*) FROM plans WHERE starts IS NOT NULL")[0][0] > 0
+    # no install date anywhere: a service is expected only between its first and last bill
+    between = "" if dated else """
+          AND EXISTS (SELECT 1 FROM span s WHERE s.account_key = b.account_key
+                      AND s.skey = k.skey AND s.first < b.bill_date AND b.bill_date < s.last)"""
+    missing = ctx.sql(f"""
         WITH billed AS (
-            SELECT DISTINCT l.invoice, k.skey FROM lines l JOIN keys k ON k.service = l.service)
+            SELECT DISTINCT l.invoice, k.skey FROM lines l JOIN keys k ON k.service = l.service
+            UNION SELECT invoice, skey FROM zero),
+        span AS (
+            SELECT b.account_key, x.skey, min(b.bill_date) AS first, max(b.bill_date) AS last
+            FROM billed x JOIN bills b ON b.invoice = x.invoice GROUP BY b.account_key, x.skey)
         SELECT b.invoice, k.service FROM bills b
         JOIN keys k ON k.account_key = b.account_key
         JOIN plans p ON p.service = k.service
         WHERE b.bill_date IS NOT NULL
           AND (p.starts IS NULL OR p.starts <= b.bill_date)
-          AND (p.stops IS NULL OR p.stops > b.bill_date)
+          AND (p.stops IS NULL OR p.stops > b.bill_date){between}
           AND NOT EXISTS (SELECT 1 FROM billed x WHERE x.invoice = b.invoice AND x.skey = k.skey)
-        ORDER BY b.invoice, k.service""", bills=bills, keys=keys)
+        ORDER BY b.invoice, k.service""", bills=bills, keys=keys, zero=zero)
     for n, index in missing:
         inv, svc = res.invoices[n], res.services[index]
         plan = ctx.expected.plan(svc.index)

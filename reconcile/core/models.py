@@ -100,6 +100,8 @@ class Invoice(BaseModel):
     pages: int | None = None
     self_check_failed: bool = False  # parsed lines don't reproduce the printed subtotals
     seq: int | None = None  # the bill's place in the batch (run-local), for report order
+    # service IDs of 0.00 rows the reader skipped (zero-rated detail): on the bill, at nothing
+    zero_rated_ids: list[str] = Field(default_factory=list)
 
     @property
     def key(self) -> tuple[str, str, str]:
