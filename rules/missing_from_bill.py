@@ -13,8 +13,9 @@ An inventory with no install date at all cannot say when a service began: every 
 would be "missing" from every bill before its first one (a flood, and false). The rule then
 checks a service only on the bills of its account dated between the first and the last
 bill that charge it (a gap: billed, then left off, then billed again), and the report says
-it was only partly checked. A service never billed is not reported then. Without accounts
-in the inventory it cannot tell which bill a service belongs on, and does not run.
+it was only partly checked; a service on none of its account's bills is reported once, on
+the account's latest bill, not once per bill. Without accounts in the inventory it cannot
+tell which bill a service belongs on, and does not run.
 
 Money at issue: none today (0.00), as the risk is a later back-bill or a wrong inventory.
 
@@ -64,6 +65,7 @@ Not a finding: a circuit listed twice in the inventory, billed once::
 
 from __future__ import annotations
 
+from collections import Counter
 from decimal import Decimal
 
 import pyarrow as pa
@@ -77,7 +79,8 @@ SEVERITY = Severity.LOW
 CATEGORY = Category.RISK
 PRECEDENCE = 80  # tiers: rules/__init__.py
 NEEDS = ("account",)  # which bill a service belongs on
-LIMITED_WITHOUT = {"install_date": "only between each service's first and last bill"}
+LIMITED_WITHOUT = {  # without install dates it checks less: (the rule's docstring)
+    "install_date": "only between each service's first and last bill, and once for one on no bill"}
 
 
 def check(ctx: AuditContext):
@@ -98,18 +101,28 @@ def check(ctx: AuditContext):
         "skey": pa.array([service_key(s) for i in res.invoices for s in i.zero_rated_ids],
                          pa.string())})
     dated = ctx.sql("SELECT count(*) FROM plans WHERE starts IS NOT NULL")[0][0] > 0
-    # no install date anywhere: a service is expected only between its first and last bill
+    # no install date anywhere: a service is expected only between its first and last bill;
+    # one never billed on its account is said once, on the account's latest bill
     between = "" if dated else """
-          AND EXISTS (SELECT 1 FROM span s WHERE s.account_key = b.account_key
-                      AND s.skey = k.skey AND s.first < b.bill_date AND b.bill_date < s.last)"""
+          AND (EXISTS (SELECT 1 FROM span s WHERE s.account_key = b.account_key
+                       AND s.skey = k.skey AND s.first < b.bill_date AND b.bill_date < s.last)
+               OR (b.invoice = (SELECT invoice FROM latest l WHERE l.account_key = b.account_key)
+                   AND NOT EXISTS (SELECT 1 FROM span s WHERE s.account_key = b.account_key
+                                   AND s.skey = k.skey)))"""
     missing = ctx.sql(f"""
         WITH billed AS (
             SELECT DISTINCT l.invoice, k.skey FROM lines l JOIN keys k ON k.service = l.service
             UNION SELECT invoice, skey FROM zero),
         span AS (
             SELECT b.account_key, x.skey, min(b.bill_date) AS first, max(b.bill_date) AS last
-            FROM billed x JOIN bills b ON b.invoice = x.invoice GROUP BY b.account_key, x.skey)
-        SELECT b.invoice, k.service FROM bills b
+            FROM billed x JOIN bills b ON b.invoice = x.invoice GROUP BY b.account_key, x.skey),
+        latest AS (
+            SELECT account_key, max(invoice) AS invoice FROM (
+                SELECT *, max(bill_date) OVER (PARTITION BY account_key) AS newest FROM bills
+                WHERE bill_date IS NOT NULL) WHERE bill_date = newest GROUP BY account_key)
+        SELECT b.invoice, k.service, NOT EXISTS (
+                   SELECT 1 FROM span s WHERE s.account_key = b.account_key AND s.skey = k.skey)
+        FROM bills b
         JOIN keys k ON k.account_key = b.account_key
         JOIN plans p ON p.service = k.service
         WHERE b.bill_date IS NOT NULL
@@ -117,17 +130,21 @@ def check(ctx: AuditContext):
           AND (p.stops IS NULL OR p.stops > b.bill_date){between}
           AND NOT EXISTS (SELECT 1 FROM billed x WHERE x.invoice = b.invoice AND x.skey = k.skey)
         ORDER BY b.invoice, k.service""", bills=bills, keys=keys, zero=zero)
-    for n, index in missing:
+    per_account = Counter(account_key(i.account) for i in res.invoices if i.invoice_date)
+    for n, index, never in missing:
         inv, svc = res.invoices[n], res.services[index]
         plan = ctx.expected.plan(svc.index)
         since = f"installed on {plan.starts}" if plan.starts else "in the inventory"
+        where = (f"on invoice {inv.invoice_number}" if dated or not never else
+                 f"on any of the {per_account[account_key(inv.account)]} bill(s) of its account "
+                 f"here, the latest invoice {inv.invoice_number}")
         yield ctx.finding(
             RULE_ID, SEVERITY, [], service=svc, invoice=inv, billed=Decimal(0),
             expected=plan.terms[-1].monthly_rate if plan.terms else Decimal(0),
             at_issue=Decimal(0), claim=False,
             service_id=svc.service_id,
             explanation=(f"{noun(svc.service_id)} is {since} and not disconnected, but is not "
-                         f"on invoice {inv.invoice_number} (account {inv.account}, billed "
+                         f"{where} (account {inv.account}, billed "
                          f"{inv.invoice_date}): nothing is overcharged now, but the carrier may "
                          f"back-bill it later, or the inventory is wrong."),
             invoice_file=inv.source,

@@ -27,7 +27,7 @@ def test_a_circuit_listed_twice_in_the_inventory_is_not_missing_when_billed_once
 
 
 NO_INSTALL_DATES = """
-Example: an inventory with no install dates: only a gap between bills is missing::
+Example: an inventory with no install dates: a gap between bills, or never billed once::
 
     service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00
     service | 212-555-0147 | account 8310-4471-22 | rate 45.00
@@ -43,18 +43,22 @@ Example: an inventory with no install dates: only a gap between bills is missing
     line | 12.HCGS.123456..LY | MRC | 2025-06-01..2025-06-30 | 450.00 | MPLS port
     line | 212-555-0147 | MRC | 2025-06-01..2025-06-30 | 45.00 | Business line
     expect | missing-from-bill | 12.HCGS.123456..LY | A3 | 0.00
+    expect | missing-from-bill | 212-555-0199 | A4 | 0.00
 """
 
 
-def test_without_install_dates_only_a_gap_between_bills_is_missing():
+def test_without_install_dates_a_gap_between_bills_is_missing_and_never_billed_is_said_once():
     """No install date anywhere: 212-555-0147 first billed on A2 may simply be new (not missing
-    from A1), 212-555-0199 is never billed (not reported: nothing says when it began), and the
-    circuit billed on A1, A2 and A4 but not A3 is missing from A3. Before, all 6 were findings."""
+    from A1), the circuit billed on A1, A2 and A4 but not A3 is missing from A3, and 212-555-0199,
+    on no bill, is said once (on the latest bill), not on each. Before, there were 6 findings."""
     [example] = parse_examples(NO_INSTALL_DATES)
     given = example.inputs()
     result = audit_parsed(given.services, given.invoices, given.lines, AuditOptions())
     got = [(f.rule, f.service_id, f.invoice_number) for f in result.findings]
-    assert got == [("missing-from-bill", "12.HCGS.123456..LY", "A3")]
+    assert got == [("missing-from-bill", "12.HCGS.123456..LY", "A3"),
+                   ("missing-from-bill", "212-555-0199", "A4")]
+    assert "is not on any of the 4 bill(s) of its account here, the latest invoice A4" in \
+        result.findings[1].explanation
 
 
 def test_a_number_billed_only_at_zero_is_on_the_bill(tmp_path):

@@ -127,7 +127,8 @@ def test_a_rule_the_inventory_does_not_feed_is_said_not_checked():
                                   disconnect_date=date(2025, 1, 1))
     [gap] = [g for g in not_checked(dated_no_accounts) if g.rule == "missing-from-bill"]
     assert str(gap) == ("partly checked: missing-from-bill, only between each service's first "
-                        "and last bill (the inventory gives no install date)")
+                        "and last bill, and once for one on no bill (the inventory gives no "
+                        "install date)")
 
 
 @pytest.mark.parametrize("constant,message", [
