@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 
-.PHONY: demo test browser bench clean sample
+.PHONY: demo audit audit-args test browser bench clean sample
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,19 @@ $(TSTAMP): $(STAMP)
 # Audit the bundled sample; exit 1 only means some input was reported as unreadable.
 demo: $(STAMP)
 	$(BIN)/reconcile demo --out reconcile-report || test $$? -eq 1
+	@echo "Your own files: make audit INVOICES=path/to/bills INVENTORY=path/to/inventory.xlsx [OUT=folder]"
+
+# Audit your own files: make audit INVOICES="folder or files" INVENTORY=inventory.xlsx
+#   [OUT=reconcile-report] [MAPPING=mapping.yaml] [SHEET=name]
+# Exit 1 (some input unreadable, the rest audited and reported) is not a failure of make.
+OUT ?= reconcile-report
+audit: audit-args $(STAMP)
+	$(BIN)/reconcile audit $(INVOICES) --inventory "$(INVENTORY)" --out "$(OUT)"$(if $(MAPPING), --columns "$(MAPPING)")$(if $(SHEET), --sheet "$(SHEET)") || test $$? -eq 1
+
+audit-args:  # before installing anything: the two paths are needed
+	@if [ -z "$(INVOICES)" ] || [ -z "$(INVENTORY)" ]; then \
+	  echo "usage: make audit INVOICES=path/to/bills INVENTORY=path/to/inventory.xlsx [OUT=folder] [MAPPING=mapping.yaml] [SHEET=name]" >&2; \
+	  exit 2; fi
 
 test: $(TSTAMP) browser
 	$(BIN)/ruff check .

@@ -4,41 +4,121 @@ Blank install dates and a contract end of `MTM` are normal data. A row whose ser
 blank (in every service-ID column: circuits and phone lines may have one each) is reported
 and skipped; a value that can't be read is reported and left blank so the
 rest of the row is still used.
+
+An inventory that gives no service at all (a wrong sheet, an ID column the aliases miss, a
+PDF or an invoice export given as the inventory, an empty file) is no inventory: auditing
+against it would call every billed line unknown. `Inventory.problem` then says why and how
+to fix it, and `require_services` refuses it (the command's usage error, exit 2).
 """
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
+from reconcile.parsers.columns import (INVENTORY_FIELDS, INVENTORY_REQUIRED, INVOICE_FIELDS,
+                                       _alias_index, closest_alias, map_columns, norm_header)
 from reconcile.parsers.tabular import TableError, cell_text, header_scorer, open_table
-from reconcile.parsers.columns import (INVENTORY_FIELDS, INVENTORY_REQUIRED, _alias_index, map_columns,
-                               missing_column_reason, norm_header)
 from reconcile.core.models import InputError, Service
 from reconcile.core.values import parse_date, parse_money
 
 _OPEN_ENDED = {"MTM", "M2M", "MONTHTOMONTH", "NONE", "NA", "N/A", "EVERGREEN", "AUTORENEW"}
+# columns only a bill has: an inventory that names none of its own but these is an invoice export
+_BILL_ONLY = ("invoice_number", "amount", "invoice_date", "period", "period_start", "charge_type",
+              "invoice_total", "due_date")
+_CIRCUIT_ONLY = ("monthly_rate", "install_date", "disconnect_date", "contract_end")
+
+
+class InventoryUnusable(ValueError):
+    """The inventory gives no service: there is nothing to audit against (a usage error)."""
+
+
+@dataclass
+class Inventory:
+    """What reading the inventory gave. Unpacks as (services, errors, notes)."""
+
+    services: list[Service]
+    errors: list[InputError]
+    notes: list[str]
+    columns: dict[str, str] = field(default_factory=dict)  # field -> the header it was read from
+    problem: str = ""  # when no service was read: why, and how to fix it
+
+    def __iter__(self):
+        return iter((self.services, self.errors, self.notes))
+
+
+def require_services(inventory: Inventory) -> Inventory:
+    """The inventory, or InventoryUnusable saying why it gave no service and how to fix it."""
+    if inventory.services:
+        return inventory
+    raise InventoryUnusable(inventory.problem or "; ".join(e.reason for e in inventory.errors)
+                            or "the inventory gave no service")
+
+
+def set_aside(files: list[Path], inputs: Iterable[Path | None]) -> tuple[list[Path], list[str]]:
+    """`files` (the invoice files) less the other inputs (the inventory; later contracts, orders,
+    payments), found by path or, for a copy, by content: an inventory kept in the invoice folder
+    is not a bill. Returns the files kept and a note for each one set aside."""
+    inputs = [Path(p) for p in inputs if p is not None and Path(p).is_file()]
+    paths = {p.resolve() for p in inputs}
+    by_size: dict[int, set[str]] = {}
+    for p in inputs:
+        by_size.setdefault(p.stat().st_size, set()).add(_sha256(p))
+    kept, notes = [], []
+    for f in files:
+        hashes = by_size.get(f.stat().st_size)
+        if f.resolve() in paths or (hashes and _sha256(f) in hashes):
+            notes.append(f"{f}: given as the inventory, not read as an invoice")
+        else:
+            kept.append(f)
+    return kept, notes
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def read_inventory(path: Path, overrides: dict[str, str] | None = None,
-                   sheet: str | None = None) -> tuple[list[Service], list[InputError], list[str]]:
+                   sheet: str | None = None) -> Inventory:
     """Services, problems (file/row/reason), and notes on how the file was read."""
     src = str(path)
+
+    def unusable(problem: str, notes=()) -> Inventory:
+        return Inventory([], [InputError(file=src, reason=f"inventory: {problem}",
+                                         effect="file skipped")], list(notes),
+                         problem=f"{src}: {problem}")
+
+    kind = _binary_kind(path)
+    if kind:
+        return unusable(kind)
     try:
-        table = open_table(path, header_scorer(INVENTORY_FIELDS, set((overrides or {}).values())),
-                           sheet=sheet)
+        table = open_table(path, _inventory_scorer(overrides), sheet=sheet)
     except TableError as e:
-        return [], [InputError(file=src, reason=f"inventory: {e}", effect="file skipped")], []
+        return unusable(_table_problem(e, sheet))
     except OSError as e:
-        return [], [InputError(file=src, reason=f"inventory: cannot open ({e.strerror})",
-                               effect="file skipped")], []
+        return unusable(f"cannot open ({e.strerror})")
+    where = f"sheet {table.sheet!r}: " if table.sheet else ""
+    seen = ", ".join(repr(h) for h in table.headers if h) or "none"
+    invoice_cols = _invoice_columns(table.headers)
+    if invoice_cols:
+        return unusable(
+            f"{where}this looks like an invoice export, not an inventory (it has the bill columns "
+            f"{', '.join(map(repr, invoice_cols))} and no rate or date of a circuit). Give it with "
+            f"the invoice paths, and give --inventory the list of circuits and numbers you keep "
+            f"(one row each).", table.notes)
     cmap = map_columns(table.headers, INVENTORY_FIELDS, overrides)
+    if cmap.missing(INVENTORY_REQUIRED):
+        return unusable(f"{where}no column holds the service IDs (circuit IDs or phone numbers); "
+                        f"headers seen: {seen}. Name the column in a mapping file and pass it "
+                        f"with --columns MAPPING.yaml:\n\n{_mapping_hint(table.headers)}",
+                        table.notes)
     errors: list[InputError] = []
-    for name in cmap.missing(INVENTORY_REQUIRED):
-        errors.append(InputError(file=src, reason=missing_column_reason(cmap, INVENTORY_FIELDS, name,
-                                                                         "inventory"),
-                                 effect="file skipped"))
-    if errors:
-        return [], errors, table.notes
     for header, cols in cmap.duplicates:
         errors.append(InputError(file=src, row=table.header_row,
                                  reason=f"columns {[c + 1 for c in cols]} are all named {header!r}; "
@@ -86,10 +166,104 @@ def read_inventory(path: Path, overrides: dict[str, str] | None = None,
             extra={h: cell_text(cells[i]) for i, h in extra_cols if i < len(cells) and cell_text(cells[i])},
             **values,
         ))
-    if not services and not errors:
-        errors.append(InputError(file=src, reason="inventory has a header but no service rows",
-                                 effect="file skipped"))
-    return services, errors, table.notes
+    columns = {name: table.headers[i] for name, i in pos.items()}
+    inventory = Inventory(services, errors, table.notes, columns)
+    if not services:
+        id_header = table.headers[pos["service_id"]]
+        blank = [e.row for e in errors if e.reason == "service ID is blank"]
+        if blank:
+            inventory.problem = (
+                f"{src}: {where}the service ID column {id_header!r} is blank on every row "
+                f"({len(blank)} rows); headers seen: {seen}. If the IDs are in another column, "
+                f"name it in a mapping file passed with --columns MAPPING.yaml:\n\n"
+                f"{_mapping_hint(table.headers, avoid=id_header)}")
+        else:
+            inventory.problem = (f"{src}: {where}the header ({seen}) is at row {table.header_row} "
+                                 f"but no service row follows it")
+            errors.append(InputError(file=src, reason="inventory has a header but no service rows",
+                                     effect="file skipped"))
+    return inventory
+
+
+def _inventory_scorer(overrides: dict[str, str] | None):
+    """Header rows are scored by the fields they name; naming the service ID counts twice, so
+    a one-column inventory headed 'Circuit ID' is read (the ID is the one column it needs)."""
+    base = header_scorer(INVENTORY_FIELDS, set((overrides or {}).values()))
+    idx = _alias_index(INVENTORY_FIELDS)
+    ids = {norm_header(h) for name, h in (overrides or {}).items() if name == "service_id"}
+
+    def score(cells) -> int:
+        normed = [norm_header(c) for c in cells]
+        names_id = any(idx.get(n, ("",))[0] == "service_id" or n in ids for n in normed if n)
+        return base(cells) + names_id
+
+    return score
+
+
+def _binary_kind(path: Path) -> str:
+    """Why a file that is no table cannot be the inventory, from its first bytes ('' if it may be)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return ""
+    if head.startswith(b"%PDF"):
+        return ("this is a PDF, not an inventory: --inventory takes the circuit inventory as CSV "
+                "or XLSX (one row per circuit or number). A PDF bill goes with the invoice paths.")
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return ("this is an old Excel workbook (.xls) or another Office file: save it as .xlsx "
+                "or CSV and give that as --inventory.")
+    return ""
+
+
+def _table_problem(e: TableError, sheet: str | None) -> str:
+    """A TableError as a person fixes it: the sheets and first rows seen, the option to use."""
+    text = str(e)
+    names = ", ".join(repr(n) for n in e.sheets)
+    if text == "file is empty":
+        return "the file is empty: there is no inventory to audit against."
+    if sheet is not None and sheet not in e.sheets and e.sheets:
+        return (f"no sheet named {sheet!r}; its sheets are {names}. Name one with --sheet, or "
+                f"leave --sheet out to read the first sheet with a recognised header.")
+    if text.startswith("not a readable Excel workbook"):
+        return f"{text}: open it in Excel and save it again as .xlsx, or as CSV."
+    if not e.first_rows and not e.sheets:
+        return text
+    seen = "; ".join(
+        (f"sheet {name!r}: " if name else "") + (", ".join(repr(c) for c in row[:12]) or "empty")
+        for name, row in e.first_rows.items())
+    first = next((row for row in e.first_rows.values() if row), [])
+    msg = ("no row names a service ID column (first rows seen: " + (seen or "none") + ")")
+    if e.sheets:
+        msg += f"; the workbook's sheets are {names}"
+        msg += (" (--sheet NAME reads another)" if sheet is None else
+                " (name another with --sheet, or leave --sheet out to read the first sheet with a "
+                "recognised header)")
+    return (msg + ". If the headers are there under other names, name the service ID column "
+            "(and any other) in a mapping file passed with --columns MAPPING.yaml:\n\n"
+            + _mapping_hint(first))
+
+
+def _mapping_hint(headers: list[str], avoid: str = "") -> str:
+    """The --columns lines to write: the header most like a service ID alias, when there is one."""
+    candidates = [h for h in headers if h and h != avoid]
+    near = closest_alias(candidates, INVENTORY_FIELDS, "service_id") if candidates else None
+    header = near[0] if near and near[2] >= 70 else "<the header of your circuit ID column>"
+    quoted = header.replace("\\", "\\\\").replace('"', '\\"')
+    return f'  inventory:\n    service_id: "{quoted}"'
+
+
+def _invoice_columns(headers: list[str]) -> list[str]:
+    """The bill columns of a header that names an invoice number and an amount and none of a
+    circuit's own columns: an invoice export given as the inventory ([] when it is not)."""
+    invoice = map_columns(headers, INVOICE_FIELDS)
+    inventory = map_columns(headers, INVENTORY_FIELDS)
+    if "invoice_number" not in invoice.positions or "amount" not in invoice.positions:
+        return []
+    shared = set(invoice.positions.values())  # 'Rate', 'Start Date': a bill's column too
+    if any(inventory.positions[n] not in shared for n in _CIRCUIT_ONLY if n in inventory.positions):
+        return []
+    return [headers[invoice.positions[n]] for n in _BILL_ONLY if n in invoice.positions]
 
 
 def _other_id_columns(headers: list[str], chosen: int) -> list[int]:

@@ -113,6 +113,7 @@ class _RowReader:
         self.src, self.pos, self.dialect, self.melt_cols, self.out = src, pos, dialect, melt_cols, out
         self.skip_cols = list(skip_cols)  # (position, normed values): rows that aren't charges
         self.skipped_rows = self.skipped_zero = 0
+        self.zero_seen: set[tuple[int, str]] = set()
         self.invoices: dict[tuple[str, str], Invoice] = {}
         # the self-check of invoices that print subtotal rows: a table's section is the run of
         # rows its subtotal closes, so one Section per invoice holds them all
@@ -210,6 +211,7 @@ class _RowReader:
         amount = parse_money(self.raw(cells, "amount"))
         if self.dialect and self.dialect.skip_zero and amount == 0:
             self.skipped_zero += 1
+            self.zero_rated(inv, g("service_id"))  # not a line, but the number is on the bill
             return
         description = g("description")
         ctype = self.charge_type(g("charge_type"), description)
@@ -225,6 +227,7 @@ class _RowReader:
     def melt_row(self, row_no, cells, texts, inv, g) -> None:
         start, end = self.period(row_no, cells, g, inv.invoice_date)
         row_desc = g("description")
+        before = len(inv.line_ids)
         for i, header, ctype in self.melt_cols:
             text = texts[i] if i < len(texts) else ""
             if not text:
@@ -239,6 +242,14 @@ class _RowReader:
                 description = f"{row_desc} ({header})" if row_desc else header
             self.add_line(inv, row_no, g("service_id"), description, ctype, start, end, None, None,
                           amount, part=i + 1)  # one row, several lines: keyed by column too
+        if len(inv.line_ids) == before:  # every charge of the row is 0.00
+            self.zero_rated(inv, g("service_id"))
+
+    def zero_rated(self, inv: Invoice, service_id: str) -> None:
+        """A number on the bill at 0.00 (a skipped row): kept on the invoice, once."""
+        if service_id and (id(inv), service_id) not in self.zero_seen:
+            self.zero_seen.add((id(inv), service_id))
+            inv.zero_rated_ids.append(service_id)
 
     def add_line(self, inv, row_no, service_id, description, ctype, start, end, qty, unit, amount,
                  part=None):

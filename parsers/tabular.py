@@ -28,7 +28,15 @@ HEADER_SEARCH_ROWS = 40
 
 
 class TableError(Exception):
-    """The whole file can't be read as a table; the message says why."""
+    """The whole file can't be read as a table; the message says why. `sheets` (a workbook's
+    sheet names) and `first_rows` (sheet, or "" for a text file -> its first non-empty row) say
+    what was seen, for a message that tells a person how to fix it."""
+
+    def __init__(self, message: str, sheets: list[str] | None = None,
+                 first_rows: dict[str, list[str]] | None = None):
+        super().__init__(message)
+        self.sheets = list(sheets or [])
+        self.first_rows = dict(first_rows or {})
 
 
 @dataclass
@@ -115,15 +123,16 @@ def read_csv(path: Path, score_header, min_score: int = 2) -> Table:
     header_at = _pick_header(head, score_header, min_score)
     if header_at is None:
         fh.close()
-        first = next((c for _, c in head if any(x.strip() for x in c)), [])
+        first = _first_row(head)
         raise TableError("no header row found in the first rows; first row seen: "
-                         + ", ".join(repr(c.strip()) for c in first[:12]))
+                         + ", ".join(repr(c) for c in first[:12]), first_rows={"": first})
     row_no, headers = head[header_at]
     rest = head[header_at + 1:]
     notes: list[str] = []
     if header_at:
         notes.append(f"skipped {header_at} title line(s) above the header at row {row_no}")
-    if rest and _is_second_header(rest[0][1], headers):
+    if rest and _is_second_header(rest[0][1], headers, [c for _, c in rest[1:6]], score_header,
+                                  min_score):
         notes.append(f"skipped a second header row at row {rest[0][0]}")
         rest = rest[1:]
 
@@ -145,25 +154,50 @@ def _pick_header(head, score_header, min_score) -> int | None:
     return best if best_score >= min_score else None
 
 
-def _is_second_header(cells: list, headers: list) -> bool:
-    """A row right under the header with no number, money or date in it is a second header
-    (Bell repeats its header in French)."""
-    filled = [c for c in cells if str(c).strip()]
+def _first_row(head) -> list[str]:
+    """The first row with anything in it, as text (what a person sees at the top of the file)."""
+    for _, cells in head:
+        texts = [cell_text(c) for c in cells]
+        if any(texts):
+            while texts and not texts[-1]:
+                texts.pop()
+            return texts
+    return []
+
+
+def _is_typed(text: str) -> bool:
+    """A number, an amount or a date: a value, never a header name."""
+    for parse in (parse_money, parse_date):
+        try:
+            if parse(text) is not None:
+                return True
+        except ValueError:
+            pass
+    return False
+
+
+def _is_second_header(cells: list, headers: list, below: list[list], score_header,
+                      min_score: int) -> bool:
+    """Is the row right under the header a second header (Bell repeats its header in French)?
+    Only when its cells look like header names: most of them name known fields, or they are
+    labels standing where the rows below hold numbers, money or dates. A row with no number,
+    money or date in it is not enough: an inventory whose columns are all text (Circuit ID,
+    BAN, Vendor, Product) starts with such a row, and it is its first service."""
+    filled = [str(c).strip() for c in cells if str(c).strip()]
     if len(filled) < max(2, len([h for h in headers if str(h).strip()]) // 2):
         return False
-    for c in filled:
-        s = str(c).strip()
-        try:
-            if parse_money(s) is not None:
-                return False
-        except ValueError:
-            pass
-        try:
-            if parse_date(s) is not None:
-                return False
-        except ValueError:
-            pass
-    return True
+    if any(_is_typed(c) for c in filled):
+        return False
+    named = sum(1 for c in filled if score_header([c]) > 0)
+    if named >= 2 and named * 2 >= len(filled) and score_header(cells) >= min_score:
+        return True
+    typed_cols = []
+    for i in range(len(headers)):
+        values = [str(r[i]).strip() for r in below if i < len(r) and str(r[i]).strip()]
+        if values and sum(map(_is_typed, values)) * 2 > len(values):
+            typed_cols.append(i)
+    labelled = [i for i in typed_cols if i < len(cells) and str(cells[i]).strip()]
+    return len(typed_cols) >= 2 and len(labelled) * 2 >= len(typed_cols)
 
 
 def read_xlsx(path: Path, score_header, min_score: int = 2, sheet: str | None = None) -> Table:
@@ -185,8 +219,9 @@ def read_xlsx(path: Path, score_header, min_score: int = 2, sheet: str | None = 
     names = wb.sheetnames
     if sheet is not None and sheet not in names:
         close()
-        raise TableError(f"no sheet named {sheet!r}; sheets are {names}")
+        raise TableError(f"no sheet named {sheet!r}; sheets are {names}", sheets=names)
     tried: list[str] = []
+    first_rows: dict[str, list[str]] = {}
     for name in [sheet] if sheet else names:
         ws = wb[name]
         it = ((i, list(r)) for i, r in enumerate(ws.iter_rows(values_only=True), start=1))
@@ -199,6 +234,7 @@ def read_xlsx(path: Path, score_header, min_score: int = 2, sheet: str | None = 
         at = _pick_header(text_head, score_header, min_score)
         if at is None:
             tried.append(name)
+            first_rows[name] = _first_row(text_head)
             continue
         row_no, headers = text_head[at]
         rest = head[at + 1:]
@@ -213,7 +249,8 @@ def read_xlsx(path: Path, score_header, min_score: int = 2, sheet: str | None = 
 
         return Table(path, [h.strip() for h in headers], row_no, rows(), sheet=name, notes=notes)
     close()
-    raise TableError(f"no sheet has a recognised header row (sheets looked at: {tried or names})")
+    raise TableError(f"no sheet has a recognised header row (sheets looked at: {tried or names})",
+                     sheets=names, first_rows=first_rows)
 
 
 def _cell_str(c) -> str:

@@ -74,22 +74,22 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
     """Read the inventory and every invoice file, then audit. Files are read by a pool of
     `workers` processes (default: one per core) when the batch is big enough to gain from it.
     `timings`, when given, receives the seconds spent reading, matching and in the rules."""
-    from reconcile.parsers.inventory import read_inventory
+    from reconcile.parsers.inventory import read_inventory, require_services, set_aside
 
     timings = {} if timings is None else timings
     with _gc_paused():
         t0 = time.perf_counter()
         mapping = load_mapping(columns)
         files, errors = collect_files(invoice_paths)
+        files, notes = set_aside(files, [inventory])
         invoices: list[Invoice] = []
         tables = []
-        notes: list[str] = []
         read = partial(_read_quickly, overrides=mapping["invoice"], pdf_password=pdf_password,
                        pdf_engine=pdf_engine)
         with _FileReader(read, files, workers) as parsed_files:
             # a pool starts on the invoices at once; the inventory is read meanwhile
-            services, inv_errors, inv_notes = read_inventory(Path(inventory), mapping["inventory"],
-                                                             sheet)
+            inv = require_services(read_inventory(Path(inventory), mapping["inventory"], sheet))
+            services, inv_errors, inv_notes = inv
             errors = inv_errors + errors
             notes.extend(f"{inventory}: {n}" for n in inv_notes)
             read_files: list[FileBills] = []
@@ -110,6 +110,7 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
     result.notes = notes + result.notes
     result.files = [str(f) for f in files]
     result.inventory_file = str(inventory)
+    result.inventory_columns = inv.columns
     return result
 
 

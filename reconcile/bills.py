@@ -247,6 +247,7 @@ def _set_aside(src: _Source) -> None:
 
 def _carry_summary(keep: Invoice, copy: Invoice, total: bool = True) -> None:
     """What the audited source does not print, the copy may (a PDF's account summary)."""
+    keep.zero_rated_ids.extend(i for i in copy.zero_rated_ids if i not in keep.zero_rated_ids)
     names = ("previous_balance", "payments", "adjustments", "current_charges", "amount_due",
              "due_date", "invoice_date")
     for name in (("stated_total",) if total else ()) + names:

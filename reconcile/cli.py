@@ -4,8 +4,9 @@
                     [--scheduler tcp://HOST:8786]
     reconcile demo [--out DIR]
 
-Exit status: 0 the audit ran (with or without findings); 1 some input could not be read
-(the rest was audited and reported); 2 usage error.
+Exit status: 0 audited (with or without findings); 1 audited, but some input could not be read
+(the rest was audited and reported, errors.json lists what was not); 2 usage error: nothing was
+audited and no report written (a missing path, an inventory that gives no service, a bad option).
 """
 
 from __future__ import annotations
@@ -61,8 +62,17 @@ def _audit_options(f):
     return f
 
 
-@main.command()
-@click.argument("invoice_paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+EXIT_STATUS = """\b
+Exit status:
+  0  audited (with or without findings)
+  1  audited, but some input could not be read (listed in errors.json)
+  2  usage error: nothing audited, no report written (a missing path,
+     an inventory that gives no service, a bad option)"""
+
+
+@main.command(epilog=EXIT_STATUS)
+@click.argument("invoice_paths", nargs=-1, required=True,
+                type=click.Path(exists=True, path_type=Path))
 @click.option("--inventory", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Circuit inventory, CSV or XLSX.")
 @click.option("--columns", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -82,7 +92,14 @@ def _audit_options(f):
 @_audit_options
 def audit(invoice_paths, inventory, columns, sheet, out_dir, password, pdf_engine, jobs, scheduler,
           tolerance, match_threshold):
-    """Audit INVOICE_PATH... (files or folders) against --inventory."""
+    """Audit INVOICE_PATH... (files or folders) against --inventory.
+
+    The inventory is the list of circuits and numbers you keep (CSV or XLSX, one row each);
+    it must give at least one service, or nothing is audited."""
+    for p in invoice_paths:
+        if p.is_dir() and not any(c.is_file() for c in p.rglob("*")):
+            raise click.BadParameter(f"{str(p)!r} is an empty folder: no invoice to audit",
+                                     param_hint="INVOICE_PATH")
     options = AuditOptions(tolerance=tolerance, match_threshold=match_threshold)
     if scheduler:
         source = click.get_current_context().get_parameter_source("scheduler")
@@ -92,7 +109,7 @@ def audit(invoice_paths, inventory, columns, sheet, out_dir, password, pdf_engin
                   pdf_engine, jobs, scheduler))
 
 
-@main.command()
+@main.command(epilog=EXIT_STATUS)
 @click.option("--out", "out_dir", default="reconcile-report", show_default=True,
               type=click.Path(file_okay=False, path_type=Path), help="Folder for the reports.")
 def demo(out_dir):
@@ -117,7 +134,7 @@ def sample_paths() -> tuple[Path, list[Path]]:
 def _run(invoice_paths, inventory, columns, sheet, out_dir, options, password, pdf_engine,
          jobs=None, scheduler=None) -> int:
     from reconcile.audit import run_audit
-    from reconcile.reports.console import summary_text
+    from reconcile.reports.console import for_people, summary_text
     from reconcile.reports.outputs import write_all
 
     try:
@@ -129,9 +146,11 @@ def _run(invoice_paths, inventory, columns, sheet, out_dir, options, password, p
             result = run_audit(invoice_paths, inventory, columns=columns, sheet=sheet,
                                options=options, progress=_progress, pdf_password=password,
                                pdf_engine=pdf_engine, workers=jobs)
-    except (ValueError, _NoCluster) as e:  # a bad --columns mapping or --scheduler: the
-        click.echo(f"Error: {e}", err=True)  # user's command, not the data
+    except (ValueError, _NoCluster) as e:  # a bad --columns mapping, an inventory that gives
+        # no service (InventoryUnusable), or --scheduler: the user's command, not the data
+        click.echo(f"Error: {e}\nNothing was audited; no report was written.", err=True)
         return 2
+    for_people(result, [*invoice_paths, inventory])
     write_all(result, out_dir)
     click.echo(summary_text(result, str(out_dir)))
     return 1 if result.errors else 0

@@ -122,18 +122,20 @@ def _absolute(path) -> Path:
 
 def _audit(client: Client, invoice_paths: list[Path], inventory: Path, columns, sheet,
            options: AuditOptions, pdf_password, pdf_engine, partitions, timings) -> AuditResult:
-    from reconcile.parsers.inventory import read_inventory
+    from reconcile.parsers.inventory import read_inventory, require_services, set_aside
 
     t0 = time.perf_counter()
     mapping = load_mapping(columns)
     files, errors = collect_files(invoice_paths)
+    files, set_aside_notes = set_aside(files, [inventory])
     # the workers start reading at once; the inventory is read here meanwhile
     kwargs = dict(overrides=mapping["invoice"], pdf_password=pdf_password, pdf_engine=pdf_engine)
     reads = [client.submit(read_file, f, pure=False, **kwargs) for f in files]
     summaries = [client.submit(file_summary, r, pure=False) for r in reads]
-    services, inv_errors, inv_notes = read_inventory(Path(inventory), mapping["inventory"], sheet)
+    inv = require_services(read_inventory(Path(inventory), mapping["inventory"], sheet))
+    services, inv_errors, inv_notes = inv
     errors = inv_errors + errors
-    notes = [f"{inventory}: {n}" for n in inv_notes]
+    notes = set_aside_notes + [f"{inventory}: {n}" for n in inv_notes]
 
     # a file's summary is None when its task failed (gather copes with data a death lost)
     got = client.gather(dict(enumerate(summaries)), errors="skip")
@@ -187,4 +189,5 @@ def _audit(client: Client, invoice_paths: list[Path], inventory: Path, columns, 
     result.notes = notes + result.notes
     result.files = [str(f) for f in files]
     result.inventory_file = str(inventory)
+    result.inventory_columns = inv.columns
     return result

@@ -38,6 +38,7 @@ def merge_split_invoices(invoices: list[Invoice]) -> tuple[list[Invoice], dict, 
         else:
             first = merged[at]
             first.unreadable_rows += inv.unreadable_rows
+            first.zero_rated_ids.extend(inv.zero_rated_ids)
             if inv.stated_total is not None:
                 if first.stated_total is None:
                     first.stated_total, first.total_where = inv.stated_total, inv.total_where

@@ -55,12 +55,20 @@ def finding_record(f) -> dict:
 
 
 def summary_record(result: AuditResult) -> dict:
+    from reconcile.reports.console import batch_read, unchecked
+
+    read = batch_read(result)
     return {
-        "files": len(result.files),
+        "files": read.files,
+        "files_read": read.files_read,
         "invoices": len(result.invoices),
         "lines": len(result.lines),
         "services": len(result.services),
         "total_billed": _plain(result.total_billed),
+        # money on lines with a service ID, and the part of it matched to an inventory service
+        "billed_to_services": _plain(read.to_services),
+        "matched_to_inventory": _plain(read.matched),
+        "matched_share_percent": _plain(read.matched_share),
         "findings": len(result.findings),
         "amount_at_issue": _plain(result.total_at_issue),  # overcharges only
         "by_category": {c.value: {"findings": sum(1 for f in result.findings if f.category is c),
@@ -68,6 +76,10 @@ def summary_record(result: AuditResult) -> dict:
         "by_rule": {r: {"findings": n, "amount_at_issue": _plain(a)}
                     for r, (n, a) in result.by_rule().items()},
         "input_errors": len(result.errors),
+        # rules the inventory did not let run ("limit": what they checked instead, when partly)
+        "not_checked": [{"rule": g.rule, "reason": g.reason, "limit": g.limit, "text": str(g)}
+                        for g in unchecked(result)],
+        "paths_relative_to": result.paths_relative_to or ".",
     }
 
 

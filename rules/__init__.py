@@ -1,5 +1,6 @@
 """The audit rules. One rule, one module: dropping it into this folder is enough. A rule module
-sets `RULE_ID`, `SEVERITY`, `CATEGORY`, `PRECEDENCE` and `check(ctx)` (yielding findings), and its docstring
+sets `RULE_ID`, `SEVERITY`, `CATEGORY`, `PRECEDENCE` and `check(ctx)` (yielding findings), optionally
+`NEEDS` and `LIMITED_WITHOUT` (what it needs of the inventory: rules/registry.py), and its docstring
 starts with `<RULE_ID>: <what it finds>`, has a `Money at issue:` sentence and named examples,
 both the error and the legitimate look-alikes (format: rules/examples.py). The registry is
 built from the modules themselves (rules/registry.py); the README's rule table
@@ -20,13 +21,20 @@ from __future__ import annotations
 
 from reconcile.core.models import severity_for
 from reconcile.rules.context import AuditContext
-from reconcile.rules.registry import Rule, RuleError, discover
+from reconcile.rules.registry import NotChecked, Rule, RuleError, discover
+from reconcile.rules.registry import not_checked as _not_checked
 
 RULES: tuple[Rule, ...] = discover(__name__)  # in run order
 ALL_RULES = tuple(r.module for r in RULES)
 RULE_IDS = tuple(r.id for r in RULES)
 
-__all__ = ["ALL_RULES", "RULES", "RULE_IDS", "Rule", "RuleError", "discover", "run_rules"]
+__all__ = ["ALL_RULES", "RULES", "RULE_IDS", "NotChecked", "Rule", "RuleError", "discover",
+           "not_checked", "run_rules"]
+
+
+def not_checked(services, columns: dict[str, str] | None = None) -> list[NotChecked]:
+    """The rules the inventory read did not let run (or run in full), and why."""
+    return _not_checked(RULES, services, columns)
 
 
 def run_rules(ctx: AuditContext, only: set[str] | None = None):

@@ -77,6 +77,7 @@ RULE_ID = "billed-after-disconnect"
 SEVERITY = Severity.HIGH
 CATEGORY = Category.OVERCHARGE
 PRECEDENCE = 20  # tiers: rules/__init__.py
+NEEDS = ("disconnect_date",)  # of the inventory: without it, not checked (rules/registry.py)
 
 
 def check(ctx: AuditContext):

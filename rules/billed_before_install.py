@@ -52,6 +52,7 @@ RULE_ID = "billed-before-install"
 SEVERITY = Severity.MEDIUM
 CATEGORY = Category.OVERCHARGE
 PRECEDENCE = 20  # tiers: rules/__init__.py
+NEEDS = ("install_date",)  # of the inventory: without it, not checked (rules/registry.py)
 
 
 def check(ctx: AuditContext):

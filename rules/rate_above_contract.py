@@ -86,6 +86,7 @@ RULE_ID = "rate-above-contract"
 SEVERITY = Severity.MEDIUM
 CATEGORY = Category.OVERCHARGE
 PRECEDENCE = 50  # tiers: rules/__init__.py
+NEEDS = ("monthly_rate",)  # of the inventory: without it, not checked (rules/registry.py)
 
 
 def check(ctx: AuditContext):

@@ -1,6 +1,12 @@
 """Finding the rules: every module of the package that sets `RULE_ID` is one rule, described by
 its own docstring. A module that sets RULE_ID but is not a whole rule is refused at discovery,
-naming its file, so a half-written rule never runs silently."""
+naming its file, so a half-written rule never runs silently.
+
+What a rule needs of the inventory is a module constant too, optional: `NEEDS = ("monthly_rate",)`
+(fields of the inventory's services) when the rule cannot check anything without them, and
+`LIMITED_WITHOUT = {"install_date": "<what it then checks>"}` when it checks less without them.
+When the inventory read has no such column, or no value in it, `not_checked` says so, and the
+reports show it: a rule that could not run is visible, not silent."""
 
 from __future__ import annotations
 
@@ -13,10 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from reconcile.core.models import Category, Severity
+from reconcile.core.models import Category, Service, Severity
 from reconcile.rules.examples import Example, ExampleError, parse_examples
 
 MONEY_AT_ISSUE = "Money at issue:"
+# what a rule may need of the inventory: its services' fields, in plain words
+INVENTORY_WORDS = {"service_id": "service ID", "account": "account", "carrier": "carrier",
+                   "description": "description", "location": "location", "monthly_rate": "rate",
+                   "install_date": "install date", "disconnect_date": "disconnect date",
+                   "contract_end": "contract end"}
 
 
 class RuleError(Exception):
@@ -33,6 +44,8 @@ class Rule:
     summary: str  # what it finds, in plain words: the docstring's first paragraph after the id
     money_at_issue: str  # the docstring's "Money at issue:" sentence, without the label
     examples: tuple[Example, ...]
+    needs: tuple[str, ...] = ()  # inventory fields it cannot check anything without
+    limited_without: tuple[tuple[str, str], ...] = ()  # (field, what it checks without it)
 
     @property
     def label(self) -> str:
@@ -111,10 +124,21 @@ def _rule(module: ModuleType, doc: str, path: Path) -> Rule:
             raise refuse(f"'{ex.title}' expects no {rule_id} finding: title it 'Not a finding:'")
         if not ex.is_finding and any(x.rule == rule_id for x in ex.expected):
             raise refuse(f"'{ex.title}' expects a {rule_id} finding")
+    needs = getattr(module, "NEEDS", ())
+    if not isinstance(needs, tuple) or any(n not in INVENTORY_WORDS for n in needs):
+        raise refuse(f"{rule_id}: NEEDS must be a tuple of inventory fields "
+                     f"({', '.join(INVENTORY_WORDS)}), not {needs!r}")
+    limited = getattr(module, "LIMITED_WITHOUT", {})
+    if not isinstance(limited, dict) or any(
+            n not in INVENTORY_WORDS or not isinstance(v, str) or not v for n, v in limited.items()):
+        raise refuse(f"{rule_id}: LIMITED_WITHOUT must map inventory fields "
+                     f"({', '.join(INVENTORY_WORDS)}) to what the rule checks without them, "
+                     f"not {limited!r}")
     return Rule(id=rule_id, module=module, severity=module.SEVERITY, category=module.CATEGORY,
                 precedence=precedence,
                 summary=paragraphs[0][len(rule_id) + 1:].strip(),
-                money_at_issue=money[0][len(MONEY_AT_ISSUE):].strip(), examples=examples)
+                money_at_issue=money[0][len(MONEY_AT_ISSUE):].strip(), examples=examples,
+                needs=needs, limited_without=tuple(limited.items()))
 
 
 def _check_together(rules: list[Rule]) -> None:
@@ -130,3 +154,50 @@ def _check_together(rules: list[Rule]) -> None:
                 if x.rule not in by_id:
                     raise RuleError(f"{r.file}: '{ex.title}' expects a finding of {x.rule!r}, "
                                     f"which is no rule (known: {', '.join(sorted(by_id))})")
+
+
+@dataclass(frozen=True)
+class NotChecked:
+    """A rule the inventory did not let run, or run in full: `limit` says what it checked
+    instead ('' when it checked nothing)."""
+
+    rule: str
+    reason: str  # "the inventory has no rate column"
+    limit: str = ""
+
+    def __str__(self) -> str:
+        if self.limit:
+            return f"partly checked: {self.rule}, {self.limit} ({self.reason})"
+        return f"not checked: {self.rule} ({self.reason})"
+
+
+def not_checked(rules, services: list[Service],
+                columns: dict[str, str] | None = None) -> list[NotChecked]:
+    """The rules whose NEEDS (or LIMITED_WITHOUT) the inventory read does not meet: no such
+    column, or no value in it. `columns` (field -> header read) tells the two apart; without it
+    (a hand-built audit) the reason says only that the inventory gives no such value."""
+    have: dict[str, bool] = {}
+
+    def missing(name: str) -> str:
+        if name not in have:
+            have[name] = any(getattr(s, name) not in (None, "") for s in services)
+        if have[name]:
+            return ""
+        word = INVENTORY_WORDS[name]
+        if columns is None or not columns:
+            return f"the inventory gives no {word}"
+        if name not in columns:
+            return f"the inventory has no {word} column"
+        return f"the inventory's {word} column ({columns[name]!r}) is empty"
+
+    out: list[NotChecked] = []
+    for rule in rules:
+        reasons = [r for r in map(missing, rule.needs) if r]
+        if reasons:
+            out.append(NotChecked(rule.id, "; ".join(reasons)))
+            continue
+        for name, limit in rule.limited_without:
+            reason = missing(name)
+            if reason:
+                out.append(NotChecked(rule.id, reason, limit))
+    return out

@@ -154,11 +154,12 @@ def test_inventory_bad_values_are_reported_and_the_row_kept(tmp_path):
                                                          (3, "row skipped")]
 
 
-def test_unreadable_inventory_is_one_error_and_no_invoice_line_is_called_unknown(tmp_path):
+def test_unreadable_inventory_is_refused_before_any_invoice_line_is_called_unknown(tmp_path):
+    from reconcile.parsers.inventory import InventoryUnusable
+
     inv = tmp_path / "inventory.xlsx"
     inv.write_bytes(b"not a zip")
     (tmp_path / "bills").mkdir()
     (tmp_path / "bills" / "good.csv").write_text(HEADER + GOOD_ROW)
-    result = run_audit([tmp_path / "bills"], inv)
-    assert len(result.errors) == 1 and "inventory" in result.errors[0].reason
-    assert not [f for f in result.findings if f.rule == "unknown-service"]
+    with pytest.raises(InventoryUnusable, match="not a readable Excel workbook.*save it again"):
+        run_audit([tmp_path / "bills"], inv)

@@ -127,3 +127,153 @@ def test_lines_parquet_has_every_line_with_exact_money_and_dates(tmp_path):
     assert sum(table.column("amount").to_pylist(), Decimal(0)) == result.total_billed
     flagged = {i for text in table.column("findings").to_pylist() for i in text.split()}
     assert flagged == {f.id for f in result.findings if f.line_ids}
+# --- no audit on nothing ------------------------------------------------------------------------
+
+def _cli(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_help_documents_the_exit_status():
+    res = _cli("audit", "--help")
+    assert res.exit_code == 0
+    for words in ("0  audited", "1  audited, but some input could not be read", "2  usage error"):
+        assert words in res.output, res.output
+
+
+def test_an_inventory_that_gives_no_service_is_a_usage_error_and_no_report(tmp_path):
+    """A wrong --sheet, an unmapped ID column, a PDF or an invoice export as the inventory, an
+    empty file: exit 2, nothing written, one message saying why and what to do."""
+    from test_inventory import NO_SERVICE, write_no_service
+
+    (tmp_path / "bills").mkdir()
+    (tmp_path / "bills" / "april.csv").write_text(BILL)
+    for k, (name, content, sheet, says) in enumerate(NO_SERVICE):
+        folder = tmp_path / f"case{k}"
+        folder.mkdir()
+        inventory = write_no_service(folder, name, content)
+        out = folder / "out"
+        res = _cli("audit", tmp_path / "bills", "--inventory", inventory, "--out", out,
+                   *(["--sheet", sheet] if sheet else []))
+        assert res.exit_code == 2, (name, res.output)
+        assert not out.exists(), name
+        for words in says:
+            assert words in res.output, res.output
+        assert "no report was written" in res.output
+
+
+def test_a_missing_invoice_path_or_an_empty_folder_is_a_usage_error(tmp_path):
+    (tmp_path / "inventory.csv").write_text(INVENTORY)
+    (tmp_path / "empty").mkdir()
+    for path in (tmp_path / "bils", tmp_path / "empty"):
+        res = _cli("audit", path, "--inventory", tmp_path / "inventory.csv", "--out", tmp_path / "out")
+        assert res.exit_code == 2, res.output
+        assert str(path) in res.output
+        assert not (tmp_path / "out").exists()
+
+
+def test_the_inventory_in_the_invoice_folder_is_not_read_as_an_invoice(tmp_path):
+    """The inventory kept beside the bills, and a copy of it under another name: neither is a
+    bill (before, each was an unreadable invoice and the run exited 1)."""
+    def kept(folder):
+        return [(f["id"], f["rule"], f["amount_at_issue"])
+                for f in json.loads((folder / "findings.json").read_text())["findings"]]
+
+    res, out = run(tmp_path)
+    clean = kept(out)
+    (tmp_path / "bills" / "inventory.csv").write_text(INVENTORY)
+    (tmp_path / "bills" / "circuits (1).csv").write_text(INVENTORY)
+    res = _cli("audit", tmp_path / "bills", "--inventory", tmp_path / "bills" / "inventory.csv",
+               "--out", tmp_path / "out2")
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "out2" / "errors.json").read_text()) == []
+    assert kept(tmp_path / "out2") == clean
+    assert "given as the inventory, not read as an invoice: 2 files" in res.output
+
+
+def test_the_console_says_how_much_of_the_batch_was_read(tmp_path):
+    (tmp_path / "bills").mkdir()
+    (tmp_path / "bills" / "broken.csv").write_text("")
+    res, out = run(tmp_path, bill=BILL + "8310-4471-22,88231,04/01/2025,47.KQGN.900211..LY,DIA,MRC,"
+                                          "04/01/25-04/30/25,105.00\n")
+    assert res.exit_code == 1
+    assert "Read 1 of 2 file(s): 1 bill(s), 3 line(s), $600.00 billed" in res.output
+    assert "Matched the inventory: 82.5% of the money billed to services ($495.00 of $600.00)" \
+        in res.output
+    summary = json.loads((out / "findings.json").read_text())["summary"]
+    assert (summary["files"], summary["files_read"]) == (2, 1)
+    assert (summary["billed_to_services"], summary["matched_to_inventory"]) == ("600.00", "495.00")
+
+
+# --- readable by people -------------------------------------------------------------------------
+
+def test_rules_are_named_in_plain_words_beside_their_id(tmp_path):
+    res, _ = run(tmp_path)
+    [row] = [ln for ln in res.output.splitlines() if "billed-after-disconnect" in ln]
+    assert row.split() [:4] == ["Billed", "after", "disconnect", "billed-after-disconnect"]
+
+
+def test_paths_are_shown_relative_to_the_folder_given_and_repeated_notes_grouped(tmp_path):
+    """Given absolute paths outside the working folder: errors, notes and the console name files
+    from the folder given; a note repeated for three files is one line."""
+    titled = "Lumen Technologies\nInvoice detail export\n\n" + BILL
+    (tmp_path / "bills").mkdir()
+    for month in ("may", "june", "july"):
+        (tmp_path / "bills" / f"{month}.csv").write_text(
+            titled.replace("88231", f"88231{month}"))
+    (tmp_path / "bills" / "broken.csv").write_text("")
+    res, out = run(tmp_path)
+    assert res.exit_code == 1
+    shown = res.output.replace(str(tmp_path / "out"), "OUT").replace(f"relative to {tmp_path}", "")
+    assert str(tmp_path) not in shown, shown
+    [err] = json.loads((out / "errors.json").read_text())
+    assert err["file"] == "bills/broken.csv"
+    assert ("skipped 3 title line(s) above the header at row 4: 3 files "
+            "(bills/july.csv, bills/june.csv, bills/may.csv)") in res.output
+    summary = json.loads((out / "findings.json").read_text())["summary"]
+    assert summary["paths_relative_to"] == str(tmp_path.resolve())
+    assert "bills/broken.csv" in (out / "report.html").read_text()
+
+
+# --- say what was not checked ---------------------------------------------------------------------
+
+def test_a_rule_the_inventory_cannot_feed_is_said_not_checked(tmp_path):
+    (tmp_path / "bills").mkdir()
+    (tmp_path / "bills" / "april.csv").write_text(BILL)
+    for inventory, reason in [
+        ("Circuit ID,BAN,Install Date,Disconnect Date\n12.HCGS.123456..LY,8310-4471-22,2024-01-01,"
+         "2025-03-10\n", "(the inventory has no rate column)"),
+        ("Circuit ID,BAN,MRC,Install Date,Disconnect Date\n12.HCGS.123456..LY,8310-4471-22,,"
+         "2024-01-01,2025-03-10\n", "(the inventory's rate column ('MRC') is empty)"),
+    ]:
+        (tmp_path / "inventory.csv").write_text(inventory)
+        res = _cli("audit", tmp_path / "bills", "--inventory", tmp_path / "inventory.csv",
+                   "--out", tmp_path / "out")
+        assert f"Not checked: rate-above-contract {reason}" in res.output, res.output
+        summary = json.loads((tmp_path / "out" / "findings.json").read_text())["summary"]
+        assert [g["text"] for g in summary["not_checked"]] == [
+            f"not checked: rate-above-contract {reason}"]
+        assert f"not checked: rate-above-contract {reason}".replace("'", "&#39;") in \
+            (tmp_path / "out" / "report.html").read_text()
+
+
+def test_the_sample_without_install_dates_is_not_flooded_with_missing_from_bill(tmp_path):
+    """Issue 9: an inventory with no install dates gave a missing-from-bill finding for every
+    service on every bill before its first (47 on the sample). Now only gaps between bills are
+    (the two planted, and the circuit planted as billed before its install), and the console
+    says the rule was only partly checked."""
+    rows = list(csv.reader(open(SAMPLE_DIR / "inventory.csv", newline="")))
+    drop = rows[0].index("Install Date")
+    with open(tmp_path / "inventory.csv", "w", newline="") as fh:
+        csv.writer(fh).writerows(r[:drop] + r[drop + 1:] for r in rows)
+    res = _cli("audit", SAMPLE_DIR / "invoices", "--inventory", tmp_path / "inventory.csv",
+               "--out", tmp_path / "out")
+    assert res.exit_code == 0, res.output
+    findings = json.loads((tmp_path / "out" / "findings.json").read_text())["findings"]
+    missing = sorted(f["service_id"] for f in findings if f["rule"] == "missing-from-bill")
+    truth = json.loads((SAMPLE_DIR / "truth.json").read_text())
+    planted = sorted(t["service_id"] for t in truth if t["rule"] == "missing-from-bill")
+    assert set(planted) <= set(missing) and len(missing) <= 4, missing
+    assert ("Partly checked: missing-from-bill, only between each service's first and last bill, "
+            "and once for one on no bill (the inventory has no install date column)") in res.output
+    assert "Not checked: billed-before-install (the inventory has no install date column)" \
+        in res.output

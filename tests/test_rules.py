@@ -16,7 +16,7 @@ from reconcile.audit import audit_parsed
 from reconcile.core.ids import service_key
 from reconcile.core.result import AuditOptions
 from reconcile.rules import RULES, RuleError, discover
-from reconcile.rules.docs import rule_table, with_table
+from reconcile.rules.docs import rule_table, with_table, with_tables
 from reconcile.rules.examples import Example, ExampleError, parse_examples
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -68,6 +68,79 @@ def test_readme_rule_table_is_generated_from_the_docstrings():
     assert with_table(text, rule_table()) == text, (
         "README.md's rule table differs from the rules' docstrings: run "
         "`python -m reconcile.rules.docs --write README.md`")
+
+
+def test_readme_needs_table_is_generated_from_the_registry():
+    text = README.read_text(encoding="utf-8")
+    assert with_tables(text) == text, (
+        "README.md's table of what each rule needs differs from the rules' NEEDS: run "
+        "`python -m reconcile.rules.docs --write README.md`")
+    assert "| `rate-above-contract` | rate | not checked (no rate) |" in text
+
+
+# --- what a rule needs of the inventory, and saying when it could not run --------------------
+
+def _services(**columns):
+    from reconcile.core.models import Service
+
+    return [Service(index=0, source="inventory.csv", row=2, service_id="X1", **columns)]
+
+
+def test_a_rule_the_inventory_does_not_feed_is_said_not_checked():
+    from datetime import date
+
+    from reconcile.rules import not_checked
+
+    by_rule = {r.id: r.needs for r in RULES}
+    assert by_rule["rate-above-contract"] == ("monthly_rate",)
+    assert by_rule["billed-after-disconnect"] == ("disconnect_date",)
+    assert by_rule["billed-before-install"] == ("install_date",)
+    assert by_rule["missing-from-bill"] == ("account",)
+    assert by_rule["unknown-service"] == ()
+
+    full = _services(account="1", monthly_rate=Decimal("450"), install_date=date(2024, 1, 1),
+                     disconnect_date=date(2025, 1, 1))
+    assert not_checked(full, {"service_id": "Circuit ID", "account": "BAN", "monthly_rate": "MRC",
+                              "install_date": "Installed", "disconnect_date": "Disconnected"}) == []
+
+    bare = _services(account="1", install_date=date(2024, 1, 1), disconnect_date=date(2025, 1, 1))
+    [gap] = not_checked(bare, {"service_id": "Circuit ID", "account": "BAN",
+                               "install_date": "Installed", "disconnect_date": "Disconnected"})
+    assert str(gap) == "not checked: rate-above-contract (the inventory has no rate column)"
+    [gap] = not_checked(bare, {"service_id": "Circuit ID", "account": "BAN", "monthly_rate": "MRC",
+                               "install_date": "Installed", "disconnect_date": "Disconnected"})
+    assert gap.reason == "the inventory's rate column ('MRC') is empty"
+    [gap] = not_checked(bare)  # a hand-built audit: which columns were read is not known
+    assert gap.reason == "the inventory gives no rate"
+
+    undated = _services(monthly_rate=Decimal("450"))
+    got = {g.rule: str(g) for g in not_checked(undated, {"service_id": "Circuit ID",
+                                                           "monthly_rate": "MRC"})}
+    assert got == {
+        "billed-after-disconnect": "not checked: billed-after-disconnect (the inventory has no "
+                                   "disconnect date column)",
+        "billed-before-install": "not checked: billed-before-install (the inventory has no "
+                                 "install date column)",
+        "missing-from-bill": "not checked: missing-from-bill (the inventory has no account column)",
+    }
+    dated_no_accounts = _services(account="1", monthly_rate=Decimal("450"),
+                                  disconnect_date=date(2025, 1, 1))
+    [gap] = [g for g in not_checked(dated_no_accounts) if g.rule == "missing-from-bill"]
+    assert str(gap) == ("partly checked: missing-from-bill, only between each service's first "
+                        "and last bill, and once for one on no bill (the inventory gives no "
+                        "install date)")
+
+
+@pytest.mark.parametrize("constant,message", [
+    ('NEEDS = ("rate",)', "NEEDS must be a tuple of inventory fields"),
+    ('NEEDS = "monthly_rate"', "NEEDS must be a tuple of inventory fields"),
+    ('LIMITED_WITHOUT = {"install_date": ""}', "LIMITED_WITHOUT must map inventory fields"),
+])
+def test_a_rule_needing_what_no_inventory_has_is_refused(rule_folder, constant, message):
+    _drop(rule_folder, "amount_due_mismatch", NEW_RULE.replace("PRECEDENCE = 85",
+                                                                f"PRECEDENCE = 85\n{constant}"))
+    with pytest.raises(RuleError, match=message):
+        discover(rules_package.__name__)
 
 
 # --- a new rule is one file -----------------------------------------------------------------

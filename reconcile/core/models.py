@@ -102,6 +102,8 @@ class Invoice(BaseModel):
     seq: int | None = None  # the bill's place in the batch (run-local), for report order
     copies: list[str] = Field(default_factory=list)  # files with the same bill, set aside
     level: str = "detail"  # how fine its lines are: account (category totals), line, detail
+    # service IDs of 0.00 rows the reader skipped (zero-rated detail): on the bill, at nothing
+    zero_rated_ids: list[str] = Field(default_factory=list)
 
     @property
     def key(self) -> tuple[str, str, str]:

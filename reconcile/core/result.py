@@ -41,6 +41,8 @@ class AuditResult:
     notes: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)  # invoice files looked at
     inventory_file: str = ""
+    inventory_columns: dict[str, str] = field(default_factory=dict)  # field -> header read
+    paths_relative_to: str = ""  # the folder the messages' file paths are relative to, if not "."
     options: AuditOptions = field(default_factory=AuditOptions)
 
     def __post_init__(self) -> None:
