@@ -341,6 +341,10 @@
     });
   }
   var lineBody = linesTable.tBodies[0];
+  lineBody.addEventListener("click", function (e) {  // the finding already in the address: open it again
+    var a = e.target.closest("a");
+    if (a && a.getAttribute("href") === location.hash) goToFinding();
+  });
   var lineFilter = document.getElementById("line-filter");
   var methodSel = document.getElementById("method-filter");
   var lines = new Paged({
