@@ -235,13 +235,10 @@ class Evidence:
 
     def add(self, value: object, depth: int = 0) -> None:
         out = self.tokens
-        if isinstance(value, str):
+        if value.__class__ is str:
             self.text(value)
-            return
-        if isinstance(value, BaseModel):
-            value = value.model_dump()
-        if depth >= EVIDENCE_DEPTH:
-            self.text(_scalar_text(value))
+        elif depth >= EVIDENCE_DEPTH:
+            self.text(_scalar_text(value.model_dump() if isinstance(value, BaseModel) else value))
         elif isinstance(value, dict):
             out.append(KV)
             out.append(COUNT - self._shape(tuple(value)))
@@ -262,6 +259,8 @@ class Evidence:
             else:
                 out.extend((LIST, COUNT - len(shown), COUNT - more))
                 self._texts_or_nodes(shown, depth + 1)
+        elif isinstance(value, BaseModel):
+            self.add(value.model_dump(), depth)
         else:
             self.text(_scalar_text(value))
 
@@ -291,11 +290,14 @@ class Evidence:
 
 
 _NESTED = (dict, list, tuple, set, frozenset, BaseModel)
+# plain values, told apart by their class first: isinstance against pydantic's BaseModel (an
+# ABC) costs a microsecond, and evidence has millions of values
+_PLAIN = frozenset({str, int, float, bool, Decimal, date, datetime, type(None)})
 
 
 def _all_scalar(items) -> bool:
     for x in items:
-        if isinstance(x, _NESTED):
+        if x.__class__ not in _PLAIN and isinstance(x, _NESTED):
             return False
     return True
 
@@ -305,7 +307,7 @@ def _flat_dicts(items) -> bool:
         if not isinstance(x, dict):
             return False
         for v in x.values():
-            if isinstance(v, _NESTED):
+            if v.__class__ not in _PLAIN and isinstance(v, _NESTED):
                 return False
     return True
 
@@ -317,7 +319,7 @@ def _clip(text: str) -> str:
 
 
 def _is_scalar(v: object) -> bool:
-    return not isinstance(v, _NESTED)
+    return v.__class__ in _PLAIN or not isinstance(v, _NESTED)
 
 
 def _scalar_text(v: object) -> str:
