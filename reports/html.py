@@ -296,19 +296,15 @@ _PLAIN = frozenset({str, int, float, bool, Decimal, date, datetime, type(None)})
 
 
 def _all_scalar(items) -> bool:
-    for x in items:
-        if x.__class__ not in _PLAIN and isinstance(x, _NESTED):
-            return False
-    return True
+    return _PLAIN.issuperset(map(type, items)) or not any(isinstance(x, _NESTED) for x in items)
 
 
 def _flat_dicts(items) -> bool:
     for x in items:
         if not isinstance(x, dict):
             return False
-        for v in x.values():
-            if v.__class__ not in _PLAIN and isinstance(v, _NESTED):
-                return False
+        if not _PLAIN.issuperset(map(type, x.values())) and any(isinstance(v, _NESTED) for v in x.values()):
+            return False
     return True
 
 

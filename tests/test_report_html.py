@@ -245,7 +245,8 @@ def large_result(n_lines: int, n_findings: int) -> AuditResult:
 
     month = date(2025, 3, 1)
     table = pa.table({
-        "key": pa.array([f"k{i}" for i in range(n_lines)]), "source": text(svc % 7, [f"bill{k}.csv" for k in range(7)]),
+        "key": pa.array([f"k{i}" for i in range(n_lines)]),
+        "source": text(svc % 7, [f"/audits/acme/bill{k}.csv" for k in range(7)]),
         "row": pa.array(np.arange(n_lines, dtype=np.int32) + 2), "page": pa.nulls(n_lines, pa.int32()),
         "carrier": text(np.zeros(n_lines), ["Acme"]), "account": text(svc % 50, [f"A{k}" for k in range(50)]),
         "invoice_number": text(svc % 50, [f"INV-{k}" for k in range(50)]),
@@ -267,8 +268,8 @@ def large_result(n_lines: int, n_findings: int) -> AuditResult:
     findings = []
     for k in range(n_findings):
         first = k * 7 % n_lines
-        lines = [{"where": f"bill{j % 7}.csv row {first + j + 2}", "invoice": f"INV-{j % 50}", "amount": "$12.50"}
-                 for j in range(60)]
+        lines = [{"where": f"/audits/acme/bill{j % 7}.csv row {first + j + 2}", "invoice": f"INV-{j % 50}",
+                  "amount": "$12.50"} for j in range(60)]
         findings.append(Finding(
             rule="unknown-service", severity=Severity.HIGH, carrier="Acme", account=f"A{k % 50}",
             invoice_number=f"INV-{k % 50}", service_id=f"X-{k}", amount_at_issue=Decimal(k) / 4,
@@ -292,9 +293,11 @@ def test_a_large_result_is_bounded():
     assert {r["id"] for r in rows} == {f.id for f in result.findings}  # every finding is there
     assert all(f.id in page for f in result.findings)
     assert [r["at_issue"] for r in rows[:2]] == ["$749.75", "$749.50"]  # largest first
+    assert page.count('"/audits/acme/bill0.csv"') == 1 and "bill0.csv row" not in page  # a file is named once
     ev = evidence_of(data, 0)
     assert len(ev["lines"]) == report.EVIDENCE_ITEMS + 1 and ev["lines"][-1] == {"more": 40}
-    assert ev["lines"][0] == {"where": "bill0.csv row 20995", "invoice": "INV-0", "amount": "$12.50"}
+    assert ev["lines"][0] == {"where": "/audits/acme/bill0.csv row 20995", "invoice": "INV-0",
+                              "amount": "$12.50"}
     lines = lines_of(data)
     assert lines[19_999]["row"] == 20_001
     flagged = [ln["findings"] for ln in lines if ln["findings"]]
