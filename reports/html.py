@@ -32,6 +32,7 @@ from pydantic import BaseModel
 
 from reconcile.core.models import Finding
 from reconcile.core.result import AuditResult
+from reconcile.reports.console import unchecked
 from reconcile.core.values import CENT, money
 
 GLOSSARY_FILE = "rules.html"  # the rule glossary beside the report (reports/glossary.py)
@@ -68,6 +69,8 @@ def render_html(result: AuditResult, *, generated_at: datetime | None = None) ->
     data = {"glossary": GLOSSARY_FILE, "pageRows": PAGE_ROWS, "findings": findings_cols,
             "lines": lines, "s": rank_strings(strings, findings_cols, lines)}
     return JINJA.get_template("report.html.j2").render(
+        not_checked=[str(n) for n in unchecked(result)],
+        total_unverified=_money(result.total_unverified) if result.total_unverified else "",
         generated_at=generated_at.strftime("%Y-%m-%d %H:%M %Z").strip(),
         tolerance=_money(result.options.tolerance),
         threshold=f"{result.options.match_threshold:g}",

@@ -353,3 +353,18 @@ Example: {XSS}::
                 summary=XSS, money_at_issue=XSS, examples=examples)
     page = render_glossary((rule,))
     assert XSS not in page and page.count(html.escape(XSS, quote=False)) >= 4
+
+
+def test_the_report_says_which_rules_the_inventory_did_not_let_run(tmp_path):
+    from reconcile.audit import run_audit
+    from reconcile.reports.html import render_html
+
+    bills = tmp_path / "bills"
+    bills.mkdir()
+    (bills / "b.csv").write_text("Account Number,Invoice Number,Invoice Date,Circuit ID,Amount\n"
+                                 "8310,INV-1,2025-04-01,12.HCGS.123456..LY,450.00\n")
+    inventory = tmp_path / "inventory.csv"
+    inventory.write_text("Circuit ID,Account\n12.HCGS.123456..LY,8310\n")  # no rate, no dates
+    page = render_html(run_audit([bills], inventory, workers=1))
+    assert 'id="not-checked"' in page
+    assert "rate-above-contract" in page.split('id="not-checked"')[1].split("</ul>")[0]
