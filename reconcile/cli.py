@@ -33,6 +33,20 @@ def _decimal(ctx, param, value):
         raise click.BadParameter(f"{value!r} is not an amount") from None
 
 
+def _out_dir(ctx, param, value):
+    """--out checked and locked before the audit starts, held until the command ends
+    (reconcile/reports/outputs.py): a usage error when it cannot take the reports or another
+    run is writing there."""
+    from reconcile.reports.outputs import OutputError, reserve_out_dir
+
+    try:
+        release = reserve_out_dir(value)
+    except OutputError as e:
+        raise click.BadParameter(str(e)) from None
+    ctx.find_root().call_on_close(release)  # the root closes also when a later option fails
+    return value
+
+
 def _progress(files):
     """A progress bar on stderr for large batches, only when a person is watching."""
     files = list(files)
@@ -68,8 +82,9 @@ def _audit_options(f):
 @click.option("--columns", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="YAML mapping of fields to headers the built-in aliases miss.")
 @click.option("--sheet", help="Inventory sheet to read (default: the first with a recognised header).")
-@click.option("--out", "out_dir", default="reconcile-report", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path), help="Folder for the reports.")
+@click.option("--out", "out_dir", default="reconcile-report", show_default=True, callback=_out_dir,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the reports (replaced as a whole when they are written).")
 @click.option("--password", default=None, help="Password for encrypted PDF invoices.")
 @click.option("--pdf-engine", type=click.Choice(["pdfium", "pdfplumber"]), default="pdfium",
               show_default=True, help="Text engine for PDF invoices.")
@@ -93,8 +108,9 @@ def audit(invoice_paths, inventory, columns, sheet, out_dir, password, pdf_engin
 
 
 @main.command()
-@click.option("--out", "out_dir", default="reconcile-report", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path), help="Folder for the reports.")
+@click.option("--out", "out_dir", default="reconcile-report", show_default=True, callback=_out_dir,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the reports (replaced as a whole when they are written).")
 def demo(out_dir):
     """Audit the bundled sample (several carriers, 14 months, planted errors)."""
     inventory, invoices = sample_paths()
