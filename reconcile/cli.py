@@ -24,13 +24,27 @@ SAMPLE_DIR = Path(reconcile.sample.__file__).resolve().parent  # package data (f
 LARGE_BATCH_FILES = 20
 
 
-def _decimal(ctx, param, value):
+MAX_TOLERANCE = Decimal(1_000_000)  # a tolerance above any bill is a typo, not a setting
+
+
+def _tolerance(ctx, param, value):
+    """A finite amount, 0 or more and below MAX_TOLERANCE: NaN, inf, 1e999999, -5 are refused."""
     if value is None:
         return None
     try:
-        return Decimal(value)
+        amount = Decimal(str(value).strip())
     except InvalidOperation:
-        raise click.BadParameter(f"{value!r} is not an amount") from None
+        raise click.BadParameter(f"{value!r} is not an amount (e.g. 0.01)") from None
+    if not amount.is_finite() or amount.is_signed() and amount != 0 or amount >= MAX_TOLERANCE:
+        raise click.BadParameter(f"{value!r} is not an amount from 0 up to {MAX_TOLERANCE:,} (e.g. 0.01)")
+    return amount
+
+
+def _threshold(ctx, param, value):
+    """A score from 0 to 100; NaN passes click's FloatRange (it compares false), not this."""
+    if value is not None and value != value:
+        raise click.BadParameter(f"{value!r} is not a score from 0 to 100")
+    return value
 
 
 def _out_dir(ctx, param, value):
@@ -68,10 +82,10 @@ def main():
 
 
 def _audit_options(f):
-    f = click.option("--tolerance", default="0.01", show_default=True, callback=_decimal,
-                     help="Money differences at or below this are not findings.")(f)
+    f = click.option("--tolerance", default="0.01", show_default=True, callback=_tolerance,
+                     help="Money differences at or below this are not findings (0 up to 1,000,000).")(f)
     f = click.option("--match-threshold", default=90.0, show_default=True, type=click.FloatRange(0, 100),
-                     help="Fuzzy match score (0-100) needed to tie a line to a service.")(f)
+                     callback=_threshold, help="Fuzzy match score (0-100) needed to tie a line to a service.")(f)
     return f
 
 
