@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 import reconcile.reports.outputs as outputs
 from reconcile.cli import main
-from reconcile.reports.outputs import REPORT_FILES, OutputBusy, OutputError, check_out_dir, write_all
+from reconcile.reports.outputs import REPORT_FILES, OutputError, check_out_dir, write_all
 
 INVENTORY = ("Circuit ID,BAN,Vendor,MRC,Install Date,Disconnect Date\n"
              "12.HCGS.123456..LY,8310-4471-22,Lumen,450.00,2024-01-01,2025-03-10\n")
