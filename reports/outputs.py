@@ -182,7 +182,8 @@ def _put_in_place(new: Path, out: Path) -> None:
         shutil.rmtree(new, ignore_errors=True)
     else:
         aside = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        os.rename(out, aside)  # onto the empty folder mkdtemp made: one step
+        os.rmdir(aside)  # a free name (the lock is held): Windows renames onto no folder
+        os.rename(out, aside)
         try:
             os.rename(new, out)
         except BaseException:

@@ -23,6 +23,7 @@ def wide(text: str) -> str:
     ("12\u200b.HCGS.123456..LY", "12.HCGS.123456..LY"),  # zero-width space
     ("\ufeffAB\u200dC-12\u00ad3\u2060", "ABC-123"),  # BOM, zero-width joiner, soft hyphen, word joiner
     ("\u200eABC123\u200f", "ABC123"),  # bidi marks
+    ("AB\ufe0fC\u034f123\U000e0041", "ABC123"),  # variation selector, grapheme joiner, tag
     (wide("(212) 555-1234"), "212-555-1234"),
     ("٢١٢٥٥٥١٢٣٤", "2125551234"),  # Arabic-Indic digits
 ])

@@ -22,13 +22,20 @@ _TN_TRIPLET = re.compile(r"\d{3}\s*[./]\s*\d{3}\s*[./]\s*\d{4}")
 _DIGITS_ONLY = re.compile(r"^[\s\-\.\(\)\+/]*\d[\d\s\-\.\(\)/]*$")
 
 
+# Unicode's default-ignorable code points (DerivedCoreProperties.txt): shown as nothing
+_IGNORABLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+                        "\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8"
+                        "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]")
+
+
 def fold(raw: str) -> str:
-    """`raw` as NFKC, without invisible characters (Unicode format controls, e.g. zero-width
-    spaces, byte-order marks, soft hyphens, bidi marks) and with every decimal digit as its
-    ASCII digit. Plain ASCII is returned as it is (the common case, and fast)."""
+    """`raw` as NFKC, without invisible characters (Unicode's default-ignorables and format
+    controls: zero-width spaces and joiners, byte-order marks, soft hyphens, bidi marks,
+    variation selectors) and with every decimal digit as its ASCII digit. Plain ASCII is
+    returned as it is (the common case, and fast)."""
     if raw.isascii():
         return raw
-    s = unicodedata.normalize("NFKC", raw)
+    s = _IGNORABLE.sub("", unicodedata.normalize("NFKC", raw))
     return "".join(_ascii_digit(ch) for ch in s if unicodedata.category(ch) != "Cf")
 
 
