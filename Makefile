@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 
-.PHONY: demo audit audit-args test browser bench clean sample
+.PHONY: demo audit audit-args test fuzz browser bench clean sample
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ audit-args:  # before installing anything: the two paths are needed
 test: $(TSTAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+# The value parsers' property tests, long: `make test` runs them with 200 examples each.
+FUZZ_EXAMPLES ?= 20000
+fuzz: $(TSTAMP)
+	RECONCILE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q tests/test_fuzz_values.py
 
 # The HTML report is checked in headless Chromium (Debian's package; Playwright drives it).
 browser:

@@ -12,6 +12,7 @@ the aliases miss is mapped with `--columns MAPPING.yaml`:
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -69,8 +70,13 @@ INVOICE_REQUIRED = ("account", "invoice_number", "amount")
 
 @lru_cache(maxsize=65536)
 def norm_header(text: object) -> str:
-    """'Circuit ID #' -> 'circuitid'. Case, space and punctuation blind."""
-    return re.sub(r"[^0-9a-z]", "", str(text or "").lower().replace("#", "no"))
+    """'Circuit ID #' -> 'circuitidno'. Case, space and punctuation blind; Unicode NFKC, so a
+    full-width 'ＡＣＣＯＵＮＴ' or '＃' is read as 'account', '#' (invisible characters go with the
+    punctuation)."""
+    text = str(text or "")
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    return re.sub(r"[^0-9a-z]", "", text.lower().replace("#", "no"))
 
 
 def _alias_index(fields: dict[str, list[str]]) -> dict[str, tuple[str, int]]:

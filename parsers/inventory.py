@@ -68,8 +68,12 @@ def set_aside(files: list[Path], inputs: Iterable[Path | None]) -> tuple[list[Pa
         by_size.setdefault(p.stat().st_size, set()).add(_sha256(p))
     kept, notes = [], []
     for f in files:
-        hashes = by_size.get(f.stat().st_size)
-        if f.resolve() in paths or (hashes and _sha256(f) in hashes):
+        try:
+            hashes = by_size.get(f.stat().st_size)
+            same = f.resolve() in paths or (hashes and _sha256(f) in hashes)
+        except OSError:  # gone or unreadable since it was listed: its reader reports it
+            same = False
+        if same:
             notes.append(f"{f}: given as the inventory, not read as an invoice")
         else:
             kept.append(f)

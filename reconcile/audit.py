@@ -9,8 +9,10 @@ is audited.
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
+import stat
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -36,28 +38,83 @@ IGNORED_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
 
 
 def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[InputError]]:
-    """Files to read, folders recursed in name order; a file no reader fits is an error."""
+    """Files to read, folders recursed in name order (symbolic links followed); a file no
+    reader fits is an error. Every entry that cannot be read is an error naming it, never
+    skipped silently: a folder or file without permission, a broken symbolic link, a link
+    loop, a named pipe, socket or device (never opened: a FIFO would hang the read), a file
+    gone before it was read. The same file given twice (twice on the command line, directly
+    and through its folder, through a link) is read once, where it was first met."""
     files: list[Path] = []
     errors: list[InputError] = []
-    for p in paths:
-        p = Path(p)
-        if p.is_dir():
-            children = sorted(c for c in p.rglob("*") if c.is_file())
-        elif p.exists():
-            children = [p]
+    seen: set = set()
+
+    def skip(path, reason: str, effect: str = "file skipped") -> None:
+        errors.append(InputError(file=str(path), reason=reason, effect=effect))
+
+    def take(path: Path, st: os.stat_result) -> None:
+        identity = (st.st_dev, st.st_ino) if st.st_ino else os.path.realpath(path)
+        if identity in seen:
+            return  # the same file again: read once
+        seen.add(identity)
+        if path.name.lower() in IGNORED_NAMES or path.name.startswith("~$"):
+            return  # OS litter and Excel lock files are not input
+        try:
+            choose_reader(path)
+        except NoReader as e:
+            skip(path, str(e))
         else:
-            errors.append(InputError(file=str(p), reason="no such file or folder", effect="file skipped"))
-            continue
-        for c in children:
-            if c.name.lower() in IGNORED_NAMES or c.name.startswith("~$"):
-                continue  # OS litter and Excel lock files are not input
+            files.append(path)
+
+    def visit(path: Path, ancestors: frozenset, top: bool) -> None:
+        try:
+            st = os.stat(path)  # through links
+        except OSError as e:
+            skip(path, *_unreachable(path, e, top))
+            return
+        if stat.S_ISDIR(st.st_mode):
+            folder = (st.st_dev, st.st_ino)
+            if folder in ancestors:
+                skip(path, "a symbolic link loop: it leads back to a folder it is in", "link not followed")
+                return
             try:
-                choose_reader(c)
-            except NoReader as e:
-                errors.append(InputError(file=str(c), reason=str(e), effect="file skipped"))
-            else:
-                files.append(c)
+                with os.scandir(path) as it:
+                    names = sorted(entry.name for entry in it)
+            except OSError as e:
+                skip(path, f"cannot read this folder ({e.strerror or e})", "folder skipped")
+                return
+            for name in names:
+                visit(path / name, ancestors | {folder}, False)
+        elif stat.S_ISREG(st.st_mode):
+            take(path, st)
+        else:
+            skip(path, f"{_special_kind(st.st_mode)}, not a file: not read")
+
+    for p in paths:
+        visit(Path(p), frozenset(), True)
     return files, errors
+
+
+def _unreachable(path: Path, e: OSError, top: bool) -> tuple[str, str]:
+    """Why a path listed (or given) cannot be reached, and what that means."""
+    if e.errno == errno.ELOOP:
+        return "a symbolic link loop: its links never reach a file", "link not followed"
+    if e.errno == errno.ENOENT:
+        if os.path.islink(path):
+            return f"a broken symbolic link (to {os.readlink(path)}, which does not exist)", "link not followed"
+        if top:
+            return "no such file or folder", "file skipped"
+        return "gone before it was read (removed or renamed meanwhile)", "file skipped"
+    return f"cannot read ({e.strerror or e})", "file skipped"
+
+
+def _special_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a special file"
 
 
 def read_invoice_file(path: Path, overrides: dict[str, str], pdf_password: str | None = None,
@@ -125,7 +182,7 @@ class _FileReader:
         self.read, self.files = read, files
         workers = workers or os.cpu_count() or 1
         pdfs = sum(f.suffix.lower() in PDF_SUFFIXES for f in files)
-        size = sum(f.stat().st_size for f in files)
+        size = sum(_size(f) for f in files)
         self.workers = 0 if workers < 2 or len(files) < 2 or (
             size < POOL_MIN_BYTES and pdfs < POOL_MIN_PDFS) else workers
         self.pool: ProcessPoolExecutor | None = None
@@ -160,6 +217,13 @@ class _FileReader:
             yield parsed
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # gone since it was listed: its reader says so, as that file's error
+        return 0
+
+
 def _read_alone(read, path: Path):
     with ProcessPoolExecutor(1) as solo:
         try:
@@ -180,6 +244,8 @@ def _read_quickly(path: Path, **kwargs):
         try:
             return read_invoice_file(path, **kwargs)
         except Exception as e:  # noqa: BLE001 - whatever it is, the other files still count
+            if isinstance(e, FileNotFoundError) and not os.path.lexists(path):
+                return _unreadable(path, "gone before it was read (removed or renamed meanwhile)")
             return _unreadable(path, f"the reader failed on this file ({type(e).__name__}: {e}); "
                                      f"please report it with the file")
 

@@ -25,13 +25,41 @@ SAMPLE_DIR = Path(reconcile.sample.__file__).resolve().parent  # package data (f
 LARGE_BATCH_FILES = 20
 
 
-def _decimal(ctx, param, value):
+MAX_TOLERANCE = Decimal(1_000_000)  # a tolerance above any bill is a typo, not a setting
+
+
+def _tolerance(ctx, param, value):
+    """A finite amount, 0 or more and below MAX_TOLERANCE: NaN, inf, 1e999999, -5 are refused."""
     if value is None:
         return None
     try:
-        return Decimal(value)
+        amount = Decimal(str(value).strip())
     except InvalidOperation:
-        raise click.BadParameter(f"{value!r} is not an amount") from None
+        raise click.BadParameter(f"{value!r} is not an amount (e.g. 0.01)") from None
+    if not amount.is_finite() or amount.is_signed() and amount != 0 or amount >= MAX_TOLERANCE:
+        raise click.BadParameter(f"{value!r} is not an amount from 0 up to {MAX_TOLERANCE:,} (e.g. 0.01)")
+    return amount
+
+
+def _threshold(ctx, param, value):
+    """A score from 0 to 100; NaN passes click's FloatRange (it compares false), not this."""
+    if value is not None and value != value:
+        raise click.BadParameter(f"{value!r} is not a score from 0 to 100")
+    return value
+
+
+def _out_dir(ctx, param, value):
+    """--out checked and locked before the audit starts, held until the command ends
+    (reconcile/reports/outputs.py): a usage error when it cannot take the reports or another
+    run is writing there."""
+    from reconcile.reports.outputs import OutputError, reserve_out_dir
+
+    try:
+        release = reserve_out_dir(value)
+    except OutputError as e:
+        raise click.BadParameter(str(e)) from None
+    ctx.find_root().call_on_close(release)  # the root closes also when a later option fails
+    return value
 
 
 def _progress(files):
@@ -55,10 +83,10 @@ def main():
 
 
 def _audit_options(f):
-    f = click.option("--tolerance", default="0.01", show_default=True, callback=_decimal,
-                     help="Money differences at or below this are not findings.")(f)
+    f = click.option("--tolerance", default="0.01", show_default=True, callback=_tolerance,
+                     help="Money differences at or below this are not findings (0 up to 1,000,000).")(f)
     f = click.option("--match-threshold", default=90.0, show_default=True, type=click.FloatRange(0, 100),
-                     help="Fuzzy match score (0-100) needed to tie a line to a service.")(f)
+                     callback=_threshold, help="Fuzzy match score (0-100) needed to tie a line to a service.")(f)
     return f
 
 
@@ -78,8 +106,9 @@ Exit status:
 @click.option("--columns", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="YAML mapping of fields to headers the built-in aliases miss.")
 @click.option("--sheet", help="Inventory sheet to read (default: the first with a recognised header).")
-@click.option("--out", "out_dir", default="reconcile-report", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path), help="Folder for the reports.")
+@click.option("--out", "out_dir", default="reconcile-report", show_default=True, callback=_out_dir,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the reports (replaced as a whole when they are written).")
 @click.option("--password", default=None, help="Password for encrypted PDF invoices.")
 @click.option("--pdf-engine", type=click.Choice(["pdfium", "pdfplumber"]), default="pdfium",
               show_default=True, help="Text engine for PDF invoices.")
@@ -110,8 +139,9 @@ def audit(invoice_paths, inventory, columns, sheet, out_dir, password, pdf_engin
 
 
 @main.command(epilog=EXIT_STATUS)
-@click.option("--out", "out_dir", default="reconcile-report", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path), help="Folder for the reports.")
+@click.option("--out", "out_dir", default="reconcile-report", show_default=True, callback=_out_dir,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the reports (replaced as a whole when they are written).")
 def demo(out_dir):
     """Audit the bundled sample (several carriers, 14 months, planted errors)."""
     inventory, invoices = sample_paths()

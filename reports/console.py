@@ -136,12 +136,12 @@ def for_people(result: AuditResult, given: Iterable[Path]) -> AuditResult:
     and what was not checked first among the notes. Lines, findings and their evidence keep
     their paths as read."""
     given = list(given)
-    cwd = Path.cwd().resolve()
+    cwd = Path(os.path.abspath(Path.cwd()))
     bases = [common_folder(given)]
     if bases[0].is_relative_to(cwd):  # under the working folder: paths as typed from here
         bases = [cwd]
     elif len(bases[0].parts) <= 1:  # nothing in common but the root: each relative to its own
-        bases = sorted({common_folder([p]) if Path(p).is_file() else Path(p).resolve().parent
+        bases = sorted({common_folder([p]) if Path(p).is_file() else Path(os.path.abspath(p)).parent
                         for p in given}, key=lambda b: -len(b.parts))
     show = _relative_to(tuple(bases))
     known = set(result.files) | {result.inventory_file} | {e.file for e in result.errors}
@@ -160,12 +160,12 @@ def common_folder(given: Iterable[Path]) -> Path:
     """The deepest folder holding every path given (a file counts by its folder)."""
     dirs = []
     for p in given:
-        p = Path(p).resolve()
+        p = Path(os.path.abspath(p))
         dirs.append(p if p.is_dir() else p.parent)
     try:
-        return Path(os.path.commonpath(dirs)) if dirs else Path.cwd().resolve()
+        return Path(os.path.commonpath(dirs)) if dirs else Path(os.path.abspath(Path.cwd()))
     except ValueError:  # different drives
-        return Path.cwd().resolve()
+        return Path(os.path.abspath(Path.cwd()))
 
 
 def _relative_to(bases: tuple[Path, ...]):
@@ -174,10 +174,8 @@ def _relative_to(bases: tuple[Path, ...]):
     def show(path: str) -> str:
         if not path:
             return path
-        try:
-            full = Path(path).resolve()
-        except OSError:
-            return path
+        # absolute, not resolved: a link is shown by its own name, not its target's
+        full = Path(os.path.abspath(path))
         for base in bases:
             if full.is_relative_to(base):
                 return full.relative_to(base).as_posix()

@@ -1,22 +1,73 @@
-"""Writing every output of a run into one folder."""
+"""Writing every output of a run into one folder, whole or not at all.
+
+The reports are written into a new folder beside `--out` (`.NAME.new-XXXX`) and put in its
+place only when every file is written and synced: on Linux the two folders are exchanged in
+one step (renameat2 RENAME_EXCHANGE), elsewhere the old folder is renamed aside, the new one
+renamed in, the old one removed. Until then the previous reports stay as they were, so a run
+that fails or is killed mid-write leaves them intact; what it left beside them is cleared by
+the next run.
+
+One run at a time writes a folder: a lock file beside it (`.NAME.lock`, filelock) is taken
+before the audit starts and held until the reports are in place. A second run into the same
+folder does not wait: it stops at once with a usage error (exit 2) saying another run is
+writing there; its audit has not started, so nothing is lost by running it again.
+
+`--out` is checked before the audit (`reserve_out_dir`): a file in its place, a folder that
+cannot be written, or a folder that holds anything other than reports (it is replaced as a
+whole) is one clear usage error.
+"""
 
 from __future__ import annotations
 
+import ctypes
+import os
+import shutil
+import sys
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable, Iterator
+
+from filelock import FileLock, Timeout
 
 from reconcile.core.result import AuditResult
 from reconcile.reports.glossary import write_glossary
 from reconcile.reports.html import GLOSSARY_FILE, write_html
 from reconcile.reports.parquet import write_lines_parquet
 from reconcile.reports.tabular import (write_errors_json, write_findings_csv, write_findings_json,
-                             write_invoices_csv, write_lines_csv)
+                                       write_invoices_csv, write_lines_csv)
+
+REPORT_FILES = ("report.html", GLOSSARY_FILE, "findings.json", "findings.csv", "lines.csv",
+                "lines.parquet", "invoices.csv", "errors.json")
+
+
+class OutputError(ValueError):
+    """--out cannot take the reports: a usage error, with a message that says why."""
+
+
+class OutputBusy(OutputError):
+    """Another run holds the lock of this --out."""
 
 
 def write_all(result: AuditResult, out_dir: Path) -> dict[str, Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {name: out_dir / name for name in
-             ("report.html", GLOSSARY_FILE, "findings.json", "findings.csv", "lines.csv",
-              "lines.parquet", "invoices.csv", "errors.json")}
+    """Every report of `result` in `out_dir`, replacing the reports there as a whole."""
+    out = check_out_dir(out_dir)
+    with out_dir_lock(out):
+        _clear_leftovers(out)
+        new = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+        try:
+            _write_into(result, new)
+            _sync_folder(new)
+            os.chmod(new, _folder_mode(out))
+            _put_in_place(new, out)
+        except BaseException:
+            shutil.rmtree(new, ignore_errors=True)
+            raise
+    return {name: Path(out_dir) / name for name in REPORT_FILES}
+
+
+def _write_into(result: AuditResult, folder: Path) -> None:
+    paths = {name: folder / name for name in REPORT_FILES}
     write_findings_json(result, paths["findings.json"])
     write_findings_csv(result, paths["findings.csv"])
     write_lines_csv(result, paths["lines.csv"])
@@ -25,4 +76,169 @@ def write_all(result: AuditResult, out_dir: Path) -> dict[str, Path]:
     write_errors_json(result, paths["errors.json"])
     write_html(result, paths["report.html"])
     write_glossary(paths[GLOSSARY_FILE])  # the report links each finding's rule here
-    return paths
+
+
+# -- checking and locking --out ------------------------------------------------------------
+
+def out_target(out_dir: Path) -> Path:
+    """The folder the reports go to: absolute, through symbolic links (a linked --out is
+    replaced where it lives, beside its own parent, the link kept)."""
+    return Path(os.path.abspath(out_dir)).resolve()
+
+
+def check_out_dir(out_dir: Path) -> Path:
+    """`out_dir` made ready to receive the reports (its parent folders created), or
+    OutputError saying why it cannot: a file in its place, no right to write beside it, or a
+    folder holding files that are not reports. Returns the folder (`out_target`)."""
+    out = out_target(out_dir)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out_dir} is a file, not a folder for the reports")
+    existing = next(p for p in (out.parent, *out.parent.parents) if p.exists())
+    if not existing.is_dir():
+        raise OutputError(f"cannot write the reports into {out_dir}: {existing} is a file")
+    try:  # the only test of writing that holds for ACLs, read-only mounts and root
+        os.rmdir(tempfile.mkdtemp(prefix=f".{out.name}.probe-", dir=existing))
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"cannot write the reports into {out_dir}: {existing} is not writable "
+                          f"({e.strerror or e})") from None
+    if out.is_dir():
+        try:
+            foreign = sorted(n for n in os.listdir(out) if n not in REPORT_FILES)
+        except OSError as e:
+            raise OutputError(f"cannot read the folder {out_dir} ({e.strerror or e})") from None
+        if foreign:
+            shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+            raise OutputError(f"{out_dir} holds files that are not reports ({shown}); the reports "
+                              f"replace the folder as a whole: choose an empty or new folder")
+    return out
+
+
+def _lock_path(out: Path) -> Path:
+    return out.parent / f".{out.name}.lock"
+
+
+_LOCKS: dict[Path, FileLock] = {}  # one per folder: taken again by the same run, it is the same
+
+
+@contextmanager
+def out_dir_lock(out: Path) -> Iterator[None]:
+    """This run alone writes `out` (`out_target`) while held; OutputBusy at once when another
+    run holds it. Taken again by the run holding it (the CLI holds it through the audit), it
+    is held until the outermost release."""
+    release = _acquire(out)
+    try:
+        yield
+    finally:
+        release()
+
+
+def reserve_out_dir(out_dir: Path) -> Callable[[], None]:
+    """The check and lock the CLI takes before the audit starts (`check_out_dir`, then the
+    lock); returns the function that releases it (safe to call twice)."""
+    return _acquire(check_out_dir(out_dir))
+
+
+def _acquire(out: Path) -> Callable[[], None]:
+    path = _lock_path(out)
+    lock = _LOCKS.get(path)
+    if lock is None:
+        lock = _LOCKS[path] = FileLock(path)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise OutputBusy(f"another reconcile run is writing reports into {out}; wait for it to "
+                         f"finish or choose another --out") from None
+    except OSError as e:
+        raise OutputError(f"cannot lock {out} for writing: {path} ({e.strerror or e})") from None
+    held = [lock]
+
+    def release() -> None:
+        while held:
+            held.pop().release()
+
+    return release
+
+
+# -- putting the new folder in place ---------------------------------------------------------
+
+def _clear_leftovers(out: Path) -> None:
+    """What runs killed mid-write left beside `out` (the lock is held: no run is writing).
+    A previous folder renamed aside and never replaced is put back first."""
+    new = sorted(out.parent.glob(f".{glob_escape(out.name)}.new-*"))
+    old = sorted(out.parent.glob(f".{glob_escape(out.name)}.old-*"), key=lambda p: p.stat().st_mtime)
+    if old and not out.exists():
+        os.rename(old.pop(), out)
+    for leftover in new + old:
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def glob_escape(name: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[]" else c for c in name)
+
+
+def _put_in_place(new: Path, out: Path) -> None:
+    if not out.exists():
+        os.rename(new, out)
+    elif _exchange(new, out):  # new is now the previous reports
+        shutil.rmtree(new, ignore_errors=True)
+    else:
+        aside = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        os.rmdir(aside)  # a free name (the lock is held): Windows renames onto no folder
+        os.rename(out, aside)
+        try:
+            os.rename(new, out)
+        except BaseException:
+            os.rename(aside, out)
+            raise
+        shutil.rmtree(aside, ignore_errors=True)
+    _sync_path(out.parent)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Exchange two folders in one step (Linux renameat2 RENAME_EXCHANGE); False where the
+    OS or file system cannot."""
+    if sys.platform != "linux":
+        return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+def _folder_mode(out: Path) -> int:
+    """The previous folder's permissions, else what a new folder gets (mkdtemp's are 0700)."""
+    try:
+        return out.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return 0o777 & ~umask
+
+
+def _sync_folder(folder: Path) -> None:
+    """The files on disk before they are put in place, so a crash cannot show them empty."""
+    for f in folder.iterdir():
+        fd = os.open(f, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    _sync_path(folder)
+
+
+def _sync_path(folder: Path) -> None:
+    if not hasattr(os, "O_DIRECTORY"):  # Windows cannot open a folder to sync it
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

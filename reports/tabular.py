@@ -2,6 +2,14 @@
 
 Money is written as exact decimal strings ("450.00"), never floats, so a script summing
 findings.json gets the cents right; dates are ISO.
+
+The CSVs are for spreadsheets, so they are safe to open in one (OWASP, CSV injection): every
+text cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return (or their full-width
+forms) is written with a single quote before it, so `=HYPERLINK(...)` from a carrier's
+description is shown, never run. Which cells are text is decided per column, not guessed from
+the value: money, counts and dates are ours, formatted from numbers, and stay numbers
+("-12.00" in an amount column is -12). The files start with a UTF-8 byte-order mark, which
+Excel needs to read them as UTF-8.
 """
 
 from __future__ import annotations
@@ -28,6 +36,16 @@ INVOICE_COLUMNS = ["carrier", "account", "invoice_number", "invoice_date", "due_
                    "pages", "lines", "lines_total", "stated_total", "total_where", "previous_balance",
                    "payments", "adjustments", "amount_due", "unreadable_rows", "self_check_failed",
                    "findings", "amount_at_issue", "copies_set_aside"]
+# columns written from numbers, dates or our own words: never neutralised (the rest are text)
+FINDING_NUMBERS = {"invoice_date", "period_start", "period_end", "billed_amount", "expected_amount",
+                   "amount_at_issue"}
+INVOICE_NUMBERS = {"invoice_date", "due_date", "pages", "lines", "lines_total", "stated_total",
+                   "previous_balance", "payments", "adjustments", "amount_due", "unreadable_rows",
+                   "findings", "amount_at_issue"}
+BOM = "\ufeff"
+# what a spreadsheet takes for the start of a formula (OWASP), and their full-width forms
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_FORMULA_START_RE = "^[=+\\-@\t\r\uff1d\uff0b\uff0d\uff20]"
 LINE_COLUMNS = ["line_id", "line_key", "source", "row", "page", "carrier", "account", "invoice_number",
                 "invoice_date", "service_id", "description", "charge_type", "period_start",
                 "period_end", "period_inferred", "quantity", "unit_price", "amount",
@@ -46,6 +64,29 @@ def _plain(v):
     if isinstance(v, (list, tuple)):
         return [_plain(x) for x in v]
     return v
+
+
+def safe_text(value) -> str:
+    """A text cell a spreadsheet shows and never runs: a leading formula character gets a
+    single quote before it (OWASP's CSV-injection guidance)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _number_cell(value) -> str:
+    """A money, count or date cell: written as the number it is. Anything else that turns up
+    in such a column is text, and neutralised as text."""
+    if value is None:
+        return ""
+    if isinstance(value, (Decimal, int, date)) and not isinstance(value, bool):
+        return str(_plain(value))
+    return safe_text(_plain(value))
+
+
+def _csv_file(path: Path):
+    """A CSV file as Excel reads it: UTF-8 with a byte-order mark ('utf-8-sig' writes it); a
+    file name that is not valid UTF-8 is written with its bytes escaped, not a crash."""
+    return open(path, "w", newline="", encoding="utf-8-sig", errors="backslashreplace")
 
 
 def finding_record(f) -> dict:
@@ -90,14 +131,17 @@ def write_findings_json(result: AuditResult, path: Path) -> None:
 
 
 def write_findings_csv(result: AuditResult, path: Path) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as fh:
+    with _csv_file(path) as fh:
         w = csv.writer(fh)
         w.writerow(FINDING_COLUMNS)
         for f in result.findings:
-            rec = finding_record(f)
-            rec["evidence"] = json.dumps(rec["evidence"], ensure_ascii=False)
-            rec["line_ids"] = " ".join(map(str, rec["line_ids"]))
-            w.writerow([rec[c] if rec[c] is not None else "" for c in FINDING_COLUMNS])
+            rec = {k: getattr(f, k) for k in FINDING_NUMBERS}  # numbers as numbers
+            rec.update({k: _plain(getattr(f, k)) for k in FINDING_COLUMNS
+                        if k not in FINDING_NUMBERS and k not in ("evidence", "line_ids")})
+            rec["evidence"] = json.dumps(_plain(f.evidence), ensure_ascii=False)
+            rec["line_ids"] = " ".join(map(str, f.line_ids))
+            w.writerow([_number_cell(rec[c]) if c in FINDING_NUMBERS else safe_text(rec[c])
+                        for c in FINDING_COLUMNS])
 
 
 def write_lines_csv(result: AuditResult, path: Path) -> None:
@@ -105,11 +149,13 @@ def write_lines_csv(result: AuditResult, path: Path) -> None:
     worked out once per distinct value, the rows are never Python objects."""
     table = lines_report_table(result)
     with open(path, "wb") as fh:
+        fh.write(BOM.encode("utf-8"))
         pacsv.write_csv(table, fh, pacsv.WriteOptions(quoting_style="needed"))
 
 
 def lines_report_table(result: AuditResult) -> pa.Table:
-    """lines.csv as an Arrow table of text columns (LINE_COLUMNS order)."""
+    """lines.csv as an Arrow table of text columns (LINE_COLUMNS order). Text from data is
+    spreadsheet-safe (`safe_text`), worked out once per distinct value."""
     t = result.lines.table
     n = t.num_rows
     if "line_id" not in t.column_names:  # a hand-built result: not enriched by the pipeline
@@ -117,14 +163,14 @@ def lines_report_table(result: AuditResult) -> pa.Table:
     services = pa.array([s.service_id for s in result.services] or [""], pa.string())
     if "match_method" in t.column_names:  # the pipeline's match columns
         svc = t.column("service")
-        methods, reasons = _text(t.column("match_method")), _text(t.column("match_reason"))
+        methods, reasons = _safe(t.column("match_method")), _safe(t.column("match_reason"))
         scores = _score_text(t.column("match_score"))
     else:  # a hand-built result: matches as records
         matches = list(result.matches) if len(result.matches) == n else []
         svc = pa.array([m.service for m in matches], pa.int32()) if matches else pa.nulls(n, pa.int32())
-        methods = pa.array([m.method for m in matches] if matches else [""] * n, pa.string())
+        methods = _safe(pa.array([m.method for m in matches] if matches else [""] * n, pa.string()))
         scores = pa.array([f"{m.score:.1f}" for m in matches] if matches else [""] * n, pa.string())
-        reasons = pa.array([m.reason for m in matches] if matches else [""] * n, pa.string())
+        reasons = _safe(pa.array([m.reason for m in matches] if matches else [""] * n, pa.string()))
     flagged = [""] * n
     for f in result.findings:
         for i in f.line_ids:
@@ -132,24 +178,24 @@ def lines_report_table(result: AuditResult) -> pa.Table:
                 flagged[i] = f"{flagged[i]} {f.id}".strip()
     columns = {
         "line_id": pc.cast(t.column("line_id"), pa.string()),
-        "line_key": _text(t.column("key")),
-        "source": _text(t.column("source")),
+        "line_key": _safe(t.column("key")),
+        "source": _safe(t.column("source")),
         "row": pc.cast(t.column("row"), pa.string()),
         "page": _blank(pc.cast(t.column("page"), pa.string())),
-        "carrier": _text(t.column("carrier")),
-        "account": _text(t.column("account")),
-        "invoice_number": _text(t.column("invoice_number")),
+        "carrier": _safe(t.column("carrier")),
+        "account": _safe(t.column("account")),
+        "invoice_number": _safe(t.column("invoice_number")),
         "invoice_date": _blank(pc.cast(t.column("invoice_date"), pa.string())),
-        "service_id": _text(t.column("service_id")),
-        "description": _text(t.column("description")),
-        "charge_type": _text(t.column("charge_type")),
+        "service_id": _safe(t.column("service_id")),
+        "description": _safe(t.column("description")),
+        "charge_type": _safe(t.column("charge_type")),
         "period_start": _blank(pc.cast(t.column("period_start"), pa.string())),
         "period_end": _blank(pc.cast(t.column("period_end"), pa.string())),
         "period_inferred": pc.if_else(t.column("period_inferred"), "yes", ""),
         "quantity": _decimal_text(t.column("quantity")),
         "unit_price": _decimal_text(t.column("unit_price")),
         "amount": _decimal_text(t.column("amount")),
-        "matched_service_id": _blank(pc.take(services, svc)),
+        "matched_service_id": _blank(pc.take(_safe(services), svc)),
         "match_method": methods,
         "match_score": scores,
         "match_reason": reasons,
@@ -170,12 +216,20 @@ def _blank(col) -> pa.Array:
     return pc.fill_null(col, "")
 
 
-def _text(col) -> pa.Array:
-    """A text column as plain strings (dictionary columns decoded once per value)."""
+def _safe(col) -> pa.Array:
+    """A text column from data as plain, spreadsheet-safe strings: each distinct value is
+    decoded and neutralised once (`safe_text`), the rows only index them."""
     col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-    if pa.types.is_dictionary(col.type):
-        return _blank(pc.take(pc.fill_null(col.dictionary.cast(pa.string()), ""), col.indices))
-    return _blank(col.cast(pa.string()))
+    if not pa.types.is_dictionary(col.type):
+        col = col.cast(pa.string()).dictionary_encode()
+    words = _neutralised(pc.fill_null(col.dictionary.cast(pa.string()), ""))
+    return _blank(pc.take(words, col.indices))
+
+
+def _neutralised(words: pa.Array) -> pa.Array:
+    """`safe_text` over an array of distinct values."""
+    formula = pc.match_substring_regex(words, _FORMULA_START_RE)
+    return pc.if_else(formula, pc.binary_join_element_wise("'", words, ""), words)
 
 
 def _decimal_text(col) -> pa.Array:
@@ -194,7 +248,7 @@ def write_invoices_csv(result: AuditResult, path: Path) -> None:
         acc[0] += 1
         acc[1] += f.amount_at_issue
     counts = _lines_per_invoice(result)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
+    with _csv_file(path) as fh:
         w = csv.writer(fh)
         w.writerow(INVOICE_COLUMNS)
         for k, inv in enumerate(result.invoices):
@@ -204,7 +258,8 @@ def write_invoices_csv(result: AuditResult, path: Path) -> None:
                       "self_check_failed": "yes" if inv.self_check_failed else "",
                       "findings": n, "amount_at_issue": amount,
                       "copies_set_aside": "; ".join(inv.copies)}
-            w.writerow(["" if values[c] is None else _plain(values[c]) for c in INVOICE_COLUMNS])
+            w.writerow([_number_cell(values[c]) if c in INVOICE_NUMBERS else safe_text(_plain(values[c]))
+                        for c in INVOICE_COLUMNS])
 
 
 def _lines_per_invoice(result: AuditResult) -> dict[int, tuple[int, Decimal]]:

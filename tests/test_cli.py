@@ -43,7 +43,7 @@ def test_audit_writes_every_output_and_exits_0(tmp_path):
                                 "$450.00 for April 2025 on invoice 88231 (account 8310-4471-22).")
     assert f["evidence"]["inventory_row"]["inventory_row"].endswith("inventory.csv row 2")
     assert data["summary"]["total_billed"] == "495.00"
-    rows = list(csv.DictReader(open(out / "lines.csv")))
+    rows = list(csv.DictReader(open(out / "lines.csv", encoding="utf-8-sig")))
     assert [(r["matched_service_id"], r["match_method"]) for r in rows] == [
         ("12.HCGS.123456..LY", "exact"), ("212-555-1234", "exact")]
     assert rows[0]["findings"] == f["id"]

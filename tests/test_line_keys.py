@@ -78,6 +78,6 @@ def test_lines_csv_has_the_key_beside_the_line_id(tmp_path):
     run = CliRunner().invoke(main, ["audit", str(invoices), "--inventory", str(inventory),
                                     "--out", str(out)])
     assert run.exit_code in (0, 1), run.output
-    rows = list(csv.DictReader(open(out / "lines.csv", encoding="utf-8")))
+    rows = list(csv.DictReader(open(out / "lines.csv", encoding="utf-8-sig")))
     assert list(rows[0])[:2] == ["line_id", "line_key"]
     assert len({r["line_key"] for r in rows}) == len(rows) and all(r["line_key"] for r in rows)

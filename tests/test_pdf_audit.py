@@ -79,7 +79,7 @@ def test_a_folder_of_bad_pdfs_and_one_good_bill_through_the_cli(tmp_path):
     assert sorted(Path(e["file"]).name for e in errors) == sorted(bad)
     (paged,) = [e for e in errors if e["file"].endswith("with_scanned_page.pdf")]
     assert paged["page"] == 4 and paged["effect"] == "page skipped"
-    rows = list(csv.DictReader(open(out / "lines.csv")))
+    rows = list(csv.DictReader(open(out / "lines.csv", encoding="utf-8-sig")))
     from_good = [r for r in rows if r["source"].endswith("good.pdf")]
     assert len(from_good) == len(lines)
     assert sum(Decimal(r["amount"]) for r in from_good) == inv.stated_total
@@ -99,7 +99,7 @@ def test_invoices_csv_gives_each_bill_its_printed_summary_and_money_at_issue(tmp
     run = CliRunner().invoke(main, ["audit", str(path), "--inventory", str(tmp_path / "inventory.csv"),
                                     "--out", str(tmp_path / "out")])
     assert run.exit_code == 0, run.output
-    (row,) = list(csv.DictReader(open(tmp_path / "out" / "invoices.csv", encoding="utf-8")))
+    (row,) = list(csv.DictReader(open(tmp_path / "out" / "invoices.csv", encoding="utf-8-sig")))
     total = sum((ln.amount for ln in lines), Decimal(0))
     assert (row["account"], row["invoice_number"]) == (inv.account, inv.invoice_number)
     assert Decimal(row["lines_total"]) == total and int(row["lines"]) == len(lines)

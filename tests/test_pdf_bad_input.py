@@ -71,7 +71,7 @@ def test_the_password_option_opens_an_encrypted_bill(tmp_path):
     res = CliRunner().invoke(main, [*args, "--password", "s3cret"])
     assert res.exit_code == 0, res.output
     assert json.loads((tmp_path / "out" / "errors.json").read_text()) == []
-    assert len(list(csv.DictReader(open(tmp_path / "out" / "lines.csv")))) == 12
+    assert len(list(csv.DictReader(open(tmp_path / "out" / "lines.csv", encoding="utf-8-sig")))) == 12
 
 
 @pytest.mark.parametrize("layout", ["northwind", "summit"])

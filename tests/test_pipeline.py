@@ -47,7 +47,7 @@ def test_lines_csv_tags_exactly_the_lines_each_finding_is_about(tmp_path):
     scenario = generate(tmp_path / "in", 7)
     result = run_audit(scenario.invoice_files, tmp_path / "in" / "inventory.xlsx")
     write_all(result, tmp_path / "out")
-    rows = list(csv.DictReader(open(tmp_path / "out" / "lines.csv", encoding="utf-8")))
+    rows = list(csv.DictReader(open(tmp_path / "out" / "lines.csv", encoding="utf-8-sig")))
     tagged: dict[str, set[int]] = {}
     for r in rows:
         for fid in r["findings"].split():

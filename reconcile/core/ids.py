@@ -4,16 +4,45 @@ Circuit IDs follow the CLCI formats (ATIS-0300097): components delimited by '.' 
 empty components still delimited, serial numbers zero-filled differently by different
 systems. `12.HCGS.123456..LY`, `12/HCGS/123456/LY`, `12 hcgs 0123456 ly` are one circuit.
 Telephone numbers lose punctuation and a leading country code 1. See docs: domain.md §3.4.
+
+IDs are compared as Unicode NFKC (`fold`): a full-width `ＡＢＣ１２３` is `ABC123`, and
+zero-width and other invisible characters (format controls such as U+200B, U+FEFF, soft
+hyphens) are dropped. Letters of other scripts are kept, so a look-alike `АВС123` (Cyrillic) is
+its own ID, reported as unknown, never read as an account-level charge.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
-_TOKEN = re.compile(r"[A-Z]+|[0-9]+")
+_TOKEN = re.compile(r"[^\W\d_]+|\d+")  # letter runs (any script) and digit runs
 _TN_TRIPLET = re.compile(r"\d{3}\s*[./]\s*\d{3}\s*[./]\s*\d{4}")
 _DIGITS_ONLY = re.compile(r"^[\s\-\.\(\)\+/]*\d[\d\s\-\.\(\)/]*$")
+
+
+# Unicode's default-ignorable code points (DerivedCoreProperties.txt): shown as nothing
+_IGNORABLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+                        "\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8"
+                        "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]")
+
+
+def fold(raw: str) -> str:
+    """`raw` as NFKC, without invisible characters (Unicode's default-ignorables and format
+    controls: zero-width spaces and joiners, byte-order marks, soft hyphens, bidi marks,
+    variation selectors) and with every decimal digit as its ASCII digit. Plain ASCII is
+    returned as it is (the common case, and fast)."""
+    if raw.isascii():
+        return raw
+    s = _IGNORABLE.sub("", unicodedata.normalize("NFKC", raw))
+    return "".join(_ascii_digit(ch) for ch in s if unicodedata.category(ch) != "Cf")
+
+
+def _ascii_digit(ch: str) -> str:
+    if ch.isascii() or not ch.isdecimal():
+        return ch
+    return str(unicodedata.decimal(ch))
 
 
 @lru_cache(maxsize=500_000)
@@ -24,7 +53,7 @@ def service_key(raw: str) -> str:
     zeros dropped, joined by '.', e.g. '12.HCGS.123456.LY'. Letter/digit runs are split
     so a missing delimiter ('12HCGS123456LY') still gives the same key.
     """
-    s = raw.strip().upper()
+    s = fold(raw).strip().upper()
     if not s:
         return ""
     if _DIGITS_ONLY.match(s):
@@ -58,6 +87,7 @@ def circuit_tn_key(raw: str) -> str:
     """'TN:7325551234' for a telephone-number-format circuit ID such as 12.FXMX.732.555.1234.T22
     or A2/SBFS/201/981/3500//123 (domain.md §3.4: index them by the TN triplet too, since
     carriers bill them by telephone number); '' for any other ID."""
+    raw = fold(raw)
     if not _TN_TRIPLET.search(raw):  # most circuit IDs: no 3-3-4 digit run at all
         return ""
     parts = [p.strip() for p in re.split(r"[./]", raw.upper())]
@@ -81,6 +111,7 @@ def compact(key: str) -> str:
 
 @lru_cache(maxsize=200_000)
 def account_key(raw: str) -> str:
-    """Account numbers compared blind to punctuation, case and leading zeros lost by Excel."""
-    s = re.sub(r"[^0-9A-Za-z]", "", raw).upper()
+    """Account numbers compared blind to punctuation, case, leading zeros lost by Excel,
+    full-width forms and invisible characters (NFKC, `fold`)."""
+    s = re.sub(r"[\W_]", "", fold(raw)).upper()
     return s.lstrip("0") or s

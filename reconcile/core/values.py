@@ -11,24 +11,29 @@ import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+from reconcile.core.lines import MAX_AMOUNT, MONEY_SCALE
+
 CENT = Decimal("0.01")
 
 _MONEY_STRIP = str.maketrans("", "", "$€£ ,\u00a0\t")
 
 
 def parse_money(text: object) -> Decimal | None:
-    """`$1,234.50`, `(12.00)`, `-12.00`, `12.00CR`, `12.00-`, Excel numbers -> Decimal; blank -> None."""
+    """`$1,234.50`, `(12.00)`, `-12.00`, `12.00CR`, `12.00-`, Excel numbers -> Decimal; blank -> None.
+
+    What is not money is refused with ValueError: NaN, infinity, an amount at or beyond
+    `MAX_AMOUNT` (1e26 is no bill's) and more than `MONEY_SCALE` decimal places."""
     if text is None:
         return None
     if isinstance(text, Decimal):
-        return text
+        return _money(text, text)
     if isinstance(text, bool):
         raise ValueError(f"not an amount: {text!r}")
     if isinstance(text, int):
-        return Decimal(text)
+        return _money(Decimal(text), text)
     if isinstance(text, float):
         # Excel stores typed money as binary floats; repr gives the shortest exact decimal
-        return Decimal(repr(text))
+        return _money(Decimal(repr(text)), text)
     s = str(text).strip()
     if not s or s in {"-", "--", "N/A", "n/a", "NA"}:
         return None
@@ -55,9 +60,25 @@ def parse_money(text: object) -> Decimal | None:
         value = Decimal(s)
     except InvalidOperation:
         raise ValueError(f"not an amount: {str(text)!r}") from None
+    value = _money(value, text)
+    return value.copy_negate() if negative else value
+
+
+def _money(value: Decimal, text: object) -> Decimal:
+    """The value when it can be money, else ValueError saying why. Checked without
+    arithmetic: abs() or quantize() on 1e999999999 would raise decimal.Overflow."""
     if not value.is_finite():
         raise ValueError(f"not an amount: {str(text)!r}")
-    return -value if negative else value
+    if value.copy_abs() >= MAX_AMOUNT:
+        raise ValueError(f"not an amount: {str(text)!r} is beyond the largest amount read "
+                         f"({MAX_AMOUNT:,})")
+    _, digits, exponent = value.as_tuple()
+    if not any(digits):  # 0E-1000 and 0E+1000 are zero
+        return value if -MONEY_SCALE <= exponent <= 0 else Decimal(0)
+    zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    if exponent + zeros < -MONEY_SCALE:  # 1.50000000 is fine, 0.0000001 is not
+        raise ValueError(f"not an amount: {str(text)!r} has more than {MONEY_SCALE} decimal places")
+    return value
 
 
 def parse_decimal(text: object) -> Decimal | None:
