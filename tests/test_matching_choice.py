@@ -129,6 +129,20 @@ def test_a_fuzzy_match_on_the_lines_account_says_so():
     services = [_svc(0, "33.KQXX.700123..LY"), _svc(1, "47.KQGN.900211..LY", account="222")]
     [m] = match(services, [_line(0, "33.KQXX.700128..LY")])
     assert m.reason == "closest inventory ID 33.KQXX.700123..LY on the same account (similarity 93, next best 0)"
+    assert m.candidates == ((0, 92.9),)  # shown beside the match in the report
+
+
+def test_two_inventory_services_about_as_close_are_not_guessed_between():
+    services = [_svc(0, "33.KQXX.700123..LY"), _svc(1, "33.KQXX.700124..LY")]
+    [m] = match(services, [_line(0, "33.KQXX.700128..LY")])
+    assert (m.service, m.method) == (None, "none")
+    assert m.reason == "two inventory services are about as close (93 vs 93); not guessing"
+
+
+def test_an_unmatched_line_keeps_its_three_nearest_candidates():
+    services = [_svc(i, f"98.ZZZZ.90021{i}..LY") for i in range(5)]
+    [m] = match(services, [_line(0, "47.KQGN.900219..LY")])
+    assert m.method == "none" and len(m.candidates) == 3
 
 
 def test_a_refused_near_miss_keeps_its_nearest_candidates_for_the_evidence():

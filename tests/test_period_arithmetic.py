@@ -34,6 +34,7 @@ def test_anniversary_cycles_count_whole_cycles_from_the_start_then_the_rest_of_t
     (D(2025, 2, 15), D(2025, 3, 14), Decimal(1)),  # exactly one cycle ending on the end date
     (D(2025, 3, 9), D(2025, 3, 14), frac(0, 6, 28)),  # 6 days of the 28-day Feb 15 - Mar 14 cycle
     (D(2025, 2, 1), D(2025, 3, 14), frac(1, 14, 31)),  # a cycle back, then 14 days of Jan 15 - Feb 14
+    (D(2025, 2, 14), D(2025, 3, 14), frac(1, 1, 31)),  # a cycle back, then Feb 14 alone
     (D(2025, 1, 9), D(2025, 3, 14), frac(2, 6, 31)),  # two cycles back, then 6 days of Dec 15 - Jan 14
 ])
 def test_cycles_back_from_the_end_count_whole_cycles_then_the_days_before_them(start, end, worth):

@@ -55,6 +55,19 @@ def test_after_a_disconnect_a_credit_within_the_tolerance_takes_the_charge_back(
     check(ADVANCE.format(credit=credit) + want)
 
 
+def test_after_a_disconnect_the_credits_of_later_bills_add_up():
+    check(f"""
+        {SVC} | disconnected 2025-02-27
+        invoice | A1 | account 1 | billed 2025-02-25
+        {MRC} | 2025-03-01..2025-03-31 | 450.00 | MPLS port
+        invoice | A2 | account 1 | billed 2025-03-25
+        {CREDIT} | 2025-03-01..2025-03-31 | -150.00 | MPLS port credit
+        invoice | A3 | account 1 | billed 2025-04-25
+        {CREDIT} | 2025-03-01..2025-03-31 | -100.00 | MPLS port credit
+        expect | billed-after-disconnect | 12.HCGS.123456..LY | A1 | 200.00
+    """)
+
+
 def test_after_a_disconnect_an_older_credit_is_passed_over_for_the_one_that_follows():
     check(f"""
         {SVC} | disconnected 2025-02-27
