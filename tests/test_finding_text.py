@@ -145,6 +145,7 @@ def test_a_total_above_its_lines_is_an_overcharge_and_below_them_in_your_favour(
     assert f.category is category and f.amount_at_issue == Decimal("0.50")
     assert f.evidence == {"stated_total_from": "example: example", "lines_counted": 2}
     assert (f.description, f.period_start, f.line_ids, f.invoice_date) == ("", None, [], date(2025, 4, 1))
+    assert f.carrier == ""  # neither the bill nor the inventory names one
     assert (f.billed_amount, f.expected_amount) == (Decimal(total), Decimal("495.00"))
 
 
@@ -157,6 +158,15 @@ def test_without_an_inventory_only_the_invoice_arithmetic_is_checked():
     """, services=False)
     assert [(f.rule, f.amount_at_issue, f.category) for f in got] == [
         ("invoice-total-mismatch", Decimal("400.00"), Category.IN_YOUR_FAVOUR)]
+
+
+def test_a_bill_of_an_account_the_inventory_does_not_list_takes_the_carrier_of_the_matched_service():
+    f = only(f"""
+        service | {CIRCUIT} | account 1 | carrier Lumen | rate 450.00
+        invoice | 88231 | account 999 | billed 2025-04-01
+        line | {CIRCUIT} | MRC | 2025-04-01..2025-04-30 | 495.00 | MPLS port
+    """, "rate-above-contract")
+    assert (f.carrier, f.account, f.matched_service_id) == ("Lumen", "999", CIRCUIT)
 
 
 # --- unknown-service and missing-from-bill ----------------------------------------------------------
