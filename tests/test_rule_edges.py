@@ -264,3 +264,14 @@ def test_an_invoice_with_unreadable_rows_or_a_failed_self_check_is_not_added_up(
         given.invoices[0] = given.invoices[0].model_copy(update=broken)
         result = audit_parsed(given.services, given.invoices, given.lines, AuditOptions())
         assert result.findings == [], broken
+
+
+def test_a_stated_total_on_an_invoice_without_lines_is_all_at_issue():
+    check(f"""
+        {SVC}
+        invoice | 88100 | account 1 | billed 2025-03-01
+        {MRC} | 2025-03-01..2025-03-31 | 450.00 | MPLS port
+        invoice | 88231 | account 1 | billed 2025-04-01 | total 450.00
+        expect | invoice-total-mismatch | - | 88231 | 450.00
+        expect | missing-from-bill | 12.HCGS.123456..LY | 88231 | 0.00
+    """)
