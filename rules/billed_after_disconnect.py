@@ -49,6 +49,18 @@ Not a finding: the next month billed in advance before the disconnect, credited 
     line | 12.HCGS.123456..LY | credit | 2025-03-01..2025-03-31 | -450.00 | MPLS port credit
     expect | nothing
 
+Not a finding: two months billed after the disconnect, each taken back by a credit on a later bill::
+
+    service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00 | disconnected 2025-02-27
+    invoice | A1 | account 8310-4471-22 | billed 2025-02-25
+    line | 12.HCGS.123456..LY | MRC | 2025-03-01..2025-03-31 | 450.00 | MPLS port
+    invoice | A2 | account 8310-4471-22 | billed 2025-03-25
+    line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
+    invoice | A3 | account 8310-4471-22 | billed 2025-04-25
+    line | 12.HCGS.123456..LY | credit | - | -450.00 | MPLS port credit
+    line | 12.HCGS.123456..LY | credit | - | -450.00 | MPLS port credit
+    expect | nothing
+
 Not a finding: calls made before the disconnect, billed in arrears after it::
 
     service | 212-555-0147 | account 8310-4471-22 | rate 45.00 | disconnected 2025-03-10

@@ -37,6 +37,14 @@ Not a finding: billed in cycles that start on the install date (the 10th to the 
     invoice | 88140 | account 8310-4471-22 | billed 2025-03-10
     line | 12.HCGS.123456..LY | MRC | 2025-03-10..2025-04-09 | 450.00 | MPLS port
     expect | nothing
+
+Not a finding: the install day billed on its own, a period that ends on the install date::
+
+    service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00 | installed 2025-03-31
+    invoice | 88231 | account 8310-4471-22 | billed 2025-04-01
+    line | 12.HCGS.123456..LY | MRC | 2025-03-31..2025-03-31 | 14.52 | MPLS port install day
+    line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
+    expect | nothing
 """
 
 from __future__ import annotations

@@ -30,6 +30,19 @@ Example: the installation charged twice on one bill::
     line | 12.HCGS.123456..LY | NRC | - | 500.00 | Installation
     expect | duplicate-charge | 12.HCGS.123456..LY | 88231 | 500.00
 
+Example: a month billed twice, and a smaller goodwill credit that does not cancel it::
+
+    service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00
+    invoice | 88231 | account 8310-4471-22 | billed 2025-04-01
+    line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
+    invoice | 88302 | account 8310-4471-22 | billed 2025-05-01
+    line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
+    line | 12.HCGS.123456..LY | MRC | 2025-05-01..2025-05-31 | 450.00 | MPLS port
+    invoice | 88377 | account 8310-4471-22 | billed 2025-06-01
+    line | 12.HCGS.123456..LY | credit | - | -50.00 | Goodwill credit
+    line | 12.HCGS.123456..LY | MRC | 2025-06-01..2025-06-30 | 450.00 | MPLS port
+    expect | duplicate-charge | 12.HCGS.123456..LY | 88302 | 450.00
+
 Not a finding: the first bill's partial month plus the next month in advance::
 
     service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00 | installed 2025-03-10
@@ -49,6 +62,17 @@ Not a finding: a month billed twice, cancelled by a later credit of the same amo
     invoice | 88377 | account 8310-4471-22 | billed 2025-06-01
     line | 12.HCGS.123456..LY | credit | - | -450.00 | MPLS port April billed twice
     line | 12.HCGS.123456..LY | MRC | 2025-06-01..2025-06-30 | 450.00 | MPLS port
+    expect | nothing
+
+Not a finding: a month re-billed on the next bill and credited on that same bill::
+
+    service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00
+    invoice | 88231 | account 8310-4471-22 | billed 2025-04-01
+    line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
+    invoice | 88302 | account 8310-4471-22 | billed 2025-05-01
+    line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
+    line | 12.HCGS.123456..LY | MRC | 2025-05-01..2025-05-31 | 450.00 | MPLS port
+    line | 12.HCGS.123456..LY | credit | - | -450.00 | MPLS port April billed twice
     expect | nothing
 
 Not a finding: two calls of the same price in one month's usage detail::

@@ -62,6 +62,13 @@ Not a finding: a port and its access loop, two lines of one contracted rate::
     line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 150.00 | Access loop
     expect | nothing
 
+Not a finding: a cent above the rate, within the tolerance::
+
+    service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00
+    invoice | 88231 | account 8310-4471-22 | billed 2025-04-01
+    line | 12.HCGS.123456..LY | MRC | 2025-04-01..2025-04-30 | 450.01 | MPLS port
+    expect | nothing
+
 Not a finding: a month billed twice on one bill is a duplicate, not a rate above contract::
 
     service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00
