@@ -88,10 +88,6 @@ Example: billed after the second disconnect::
     assert f.evidence["inventory_row"] == given.services[0].evidence()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: matching's _active_on keeps a row in service on its disconnect date, while the expected "
-    "bill (reconcile.expected.Plan.active_on) has it gone that day; a circuit re-installed on its "
-    "disconnect day is then billed against the old row's rate"))
 def test_a_circuit_re_installed_on_its_disconnect_day_bills_at_the_new_rows_rate():
     [ex] = parse_examples("""
 Not a finding: re-installed at a new rate on the day the old row was disconnected::
