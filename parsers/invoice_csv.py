@@ -10,19 +10,23 @@ lines that miss one are our misreading, an error naming the row, not a finding.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
+from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 from reconcile.core.charge_types import charge_type_of
 from reconcile.parsers.dialect import Dialect, all_signature_headers, find_dialect
-from reconcile.parsers.readers import (ParsedInvoices, ReadOptions, file_digest, line_key,
-                                       register_reader)
+from reconcile.parsers.line_columns import FileLines
+from reconcile.parsers.readers import ParsedInvoices, ReadOptions, file_digest, register_reader
 from reconcile.parsers.selfcheck import Section, check_invoice
 from reconcile.parsers.tabular import (TEXT_SUFFIXES, WORKBOOK_SUFFIXES, TableError, cell_text,
                                        header_scorer, looks_like_text, looks_like_workbook, open_table)
 from reconcile.parsers.columns import (INVOICE_FIELDS, INVOICE_REQUIRED, map_columns,
                                missing_column_reason, norm_header)
-from reconcile.core.models import ChargeType, InputError, Invoice, InvoiceLine
-from reconcile.core.values import (parse_date, parse_decimal, parse_money, parse_period,
+from reconcile.core.lines import money_ok
+from reconcile.core.models import ChargeType, InputError, Invoice
+from reconcile.core.values import (parse_date, parse_money, parse_period,
                                parse_yearless_period)
 
 _TOTAL_WORDS = {"total", "invoicetotal", "grandtotal", "totalcharges", "totaldue", "totalamountdue",
@@ -30,11 +34,11 @@ _TOTAL_WORDS = {"total", "invoicetotal", "grandtotal", "totalcharges", "totaldue
 _SUBTOTAL = re.compile(r"^sub ?total", re.IGNORECASE)
 
 
-class _Fields(dict):
-    """A row's text by field; a field the file lacks reads as ""."""
+class _Charge(NamedTuple):
+    """A line as a table's self-check reads it (parsers/selfcheck.py)."""
 
-    def __missing__(self, name: str) -> str:
-        return ""
+    row: int
+    amount: Decimal
 
 
 @register_reader("delimited text", suffixes=TEXT_SUFFIXES, sniff=looks_like_text, broad=True)
@@ -94,23 +98,75 @@ def read_invoice_table(path: Path, overrides: dict[str, str] | None = None,
     skip_cols = [(normed[norm_header(h)], vals) for h, vals in dialect.skip_rows.items()
                  if norm_header(h) in normed] if dialect else []
     reader = _RowReader(src, cmap.positions, dialect, melt_cols, out, skip_cols)
-    reader.read(table.rows)
+    reader.read(table.rows, typed=not table.delimiter)  # delimited text: every cell is text
     if reader.skipped_rows:
         out.notes.append(f"{src}: skipped {reader.skipped_rows} row(s) the {dialect.name} dialect "
                          f"marks as not charges (skip_rows)")
     if reader.skipped_zero:
         out.notes.append(f"{src}: skipped {reader.skipped_zero} row(s) of 0.00 (zero-rated detail "
                          f"such as usage within the plan: skip_zero)")
+    out.lines = reader.lines.done()
     if not out.lines and not out.invoices and not any(e.row for e in out.errors):
         out.errors.append(InputError(file=src, reason="no charge rows after the header",
                                      effect="file skipped"))
     return out
 
 
+class _Memo(dict):
+    """`fn(key)` worked out once per distinct key: a batch has a million rows but few distinct
+    amounts, dates, periods, descriptions and charge types. Past `limit` keys (a column of
+    all-distinct values) the rest are worked out each time, not kept."""
+
+    def __init__(self, fn, limit: int = 1 << 17):
+        super().__init__()
+        self.fn, self.limit = fn, limit
+
+    def __missing__(self, key):
+        value = self.fn(key)
+        if len(self) < self.limit:
+            self[key] = value
+        return value
+
+
+def _key(raw):
+    # workbook cells come typed: 1, 1.0 and True are one dict key but not one value
+    return raw if type(raw) is str else (type(raw), raw)
+
+
+def _money_of(key) -> tuple:
+    """(value, why it can't be read, why the line table can't hold it)."""
+    raw = key if type(key) is str else key[1]
+    try:
+        value = parse_money(raw)
+    except ValueError as e:
+        return None, str(e), None
+    return value, None, (money_ok(value) if value is not None else None)
+
+
+def _date_of(key) -> tuple:
+    try:
+        return parse_date(key if type(key) is str else key[1]), None
+    except ValueError as e:
+        return None, str(e)
+
+
+def _label_kind(text: str) -> int:
+    """1: a TOTAL word, 2: a subtotal label, 0: neither."""
+    return (norm_header(text) in _TOTAL_WORDS) | (2 if text and _SUBTOTAL.match(text) else 0)
+
+
+_LABELS = ("account", "invoice_number", "service_id", "description", "charge_type")
+_FIELD_NAMES = tuple(INVOICE_FIELDS)
+
+
 class _RowReader:
+    """The row loop. Work that depends on a cell's text alone (money, dates, periods, charge
+    types, TOTAL and subtotal labels) is done once per distinct text (`_Memo`)."""
+
     def __init__(self, src, pos, dialect: Dialect | None, melt_cols, out: ParsedInvoices,
                  skip_cols=()):
         self.src, self.pos, self.dialect, self.melt_cols, self.out = src, pos, dialect, melt_cols, out
+        self.lines = FileLines(src, out.file_hash)  # the file's lines, column by column
         self.skip_cols = list(skip_cols)  # (position, normed values): rows that aren't charges
         self.skipped_rows = self.skipped_zero = 0
         self.zero_seen: set[tuple[int, str]] = set()
@@ -121,21 +177,43 @@ class _RowReader:
         self.last: Invoice | None = None
         self.intern: dict[str, str] = {}
         self.carrier = dialect.carrier if dialect else ""
+        # a row's cells are padded to `width`, then one "" more: a field the file lacks is at -1
+        self.width = 1 + max([*pos.values(), *(i for i, _h, _t in melt_cols),
+                              *(i for i, _v in self.skip_cols)], default=-1)
+        self.at = {name: pos.get(name, -1) for name in (*_FIELD_NAMES, *pos)}
+        self._money = _Memo(_money_of)
+        self._dates = _Memo(_date_of)
+        self._labels = _Memo(_label_kind)
+        self._types = _Memo(lambda k: self.charge_type(*k))
+        self._periods = _Memo(self._period_of)
+        self._spans = _Memo(self._span_of)
 
     def s(self, text: str) -> str:
         # the same account/description repeats on thousands of rows: keep one copy
         return self.intern.setdefault(text, text)
 
-    def read(self, rows) -> None:
-        fields = list(self.pos.items())
+    def read(self, rows, typed: bool = True) -> None:
+        """Every row; `typed`: cells may be numbers and dates (a workbook), not only text."""
+        width, labels = self.width, self._labels
+        at = self.at
+        i_acct, i_num, i_sid, i_desc, i_type = (at[n] for n in _LABELS)
+        strip = str.strip
         for row_no, cells in rows:
-            texts = [cell_text(c) if not isinstance(c, str) else c.strip() for c in cells]
+            if typed:
+                texts = [c.strip() if c.__class__ is str else cell_text(c) for c in cells]
+            else:
+                texts = list(map(strip, cells))
             if not any(texts):
                 continue
-            n = len(texts)
-            values = _Fields((name, texts[i]) for name, i in fields if i < n)
+            if len(texts) < width:
+                texts.extend([""] * (width - len(texts)))
+            texts.append("")
             try:
-                self.row(row_no, cells, texts, values.__getitem__)
+                if labels[texts[i_acct]] | labels[texts[i_num]] | labels[texts[i_sid]] \
+                        | labels[texts[i_desc]] | labels[texts[i_type]] or self.skip_cols:
+                    if self.special(row_no, cells, texts):
+                        continue
+                self.row(row_no, cells, texts)
             except ValueError as e:
                 self.error(row_no, str(e))
         for inv in self.invoices.values():
@@ -150,7 +228,7 @@ class _RowReader:
         if sec is None:
             sec = self.sections[id(inv)] = Section("")
         for i in inv.line_ids[len(sec.rows):]:
-            sec.add(self.out.lines[i])
+            sec.add(_Charge(self.lines.row(i), self.lines.amount(i)))
         return sec
 
     def check(self, inv: Invoice) -> None:
@@ -167,101 +245,131 @@ class _RowReader:
         if effect == "row skipped" and self.last is not None:
             self.last.unreadable_rows += 1
 
+    def g(self, texts: list[str], name: str) -> str:
+        """The row's text for a field, "" when it has none."""
+        return texts[self.at[name]]
+
     def raw(self, cells: list, name: str):
         i = self.pos.get(name)
         return cells[i] if i is not None and i < len(cells) else None
 
-    def row(self, row_no: int, cells: list, texts: list[str], g) -> None:
-        """One row; `g(field)` is the row's text for a field, "" when it has none."""
-        if any(i < len(texts) and norm_header(texts[i]) in vals for i, vals in self.skip_cols):
+    def money(self, raw) -> Decimal | None:
+        value, error, _unfit = self._money[raw if raw.__class__ is str else _key(raw)]
+        if error:
+            raise ValueError(error)
+        return value
+
+    def line_money(self, raw, what: str) -> Decimal | None:
+        """Money that goes into the line table: also refused when the table can't hold it."""
+        value, error, unfit = self._money[raw if raw.__class__ is str else _key(raw)]
+        if error:
+            raise ValueError(error)
+        if unfit:
+            raise ValueError(f"{what} {unfit}")
+        return value
+
+    def date(self, raw):
+        value, error = self._dates[raw if raw.__class__ is str else _key(raw)]
+        if error:
+            raise ValueError(error)
+        return value
+
+    def special(self, row_no: int, cells: list, texts: list[str]) -> bool:
+        """A row that is not a charge: skipped (skip_rows), a TOTAL row or a subtotal row.
+        True when it was one (and has been dealt with)."""
+        if any(norm_header(texts[i]) in vals for i, vals in self.skip_cols):
             self.skipped_rows += 1
-            return
-        labels = [g(n) for n in ("account", "invoice_number", "service_id", "description", "charge_type")]
-        if any(norm_header(x) in _TOTAL_WORDS for x in labels) and not self._is_service(g("service_id")):
-            self.total_row(row_no, cells, g)
-            return
-        subtotal = next((x for x in labels if x and _SUBTOTAL.match(x)), "")
+            return True
+        labels = [self.g(texts, n) for n in _LABELS]
+        if any(self._labels[x] & 1 for x in labels) and not self._is_service(self.g(texts, "service_id")):
+            self.total_row(row_no, cells, texts)
+            return True
+        subtotal = next((x for x in labels if self._labels[x] & 2), "")
         if subtotal:
-            self.subtotal_row(row_no, cells, g, subtotal)
-            return
-        account = g("account")
+            self.subtotal_row(row_no, cells, texts, subtotal)
+            return True
+        return False
+
+    def row(self, row_no: int, cells: list, texts: list[str]) -> None:
+        """One charge row (special rows are dealt with before)."""
+        at = self.at
+        account = texts[at["account"]]
         if not account:
             raise ValueError("account is blank")
-        invoice_date = parse_date(self.raw(cells, "invoice_date")) if g("invoice_date") else None
-        number = g("invoice_number") or self._built_number(account, invoice_date, g)
+        i = at["invoice_date"]
+        invoice_date = self.date(cells[i]) if texts[i] else None
+        number = texts[at["invoice_number"]] or self._built_number(account, invoice_date, texts)
         if not number:
             raise ValueError("invoice number is blank")
-        inv = self.invoice(account, number, invoice_date, g)
+        inv = self.invoices.get((account, number))
+        if inv is None:
+            inv = self.invoice(account, number, invoice_date, texts)
         if inv.invoice_date is None and invoice_date is not None:
             inv.invoice_date = invoice_date
         self.last = inv
-        if g("invoice_total"):
-            total = parse_money(self.raw(cells, "invoice_total"))
+        i = at["invoice_total"]
+        if texts[i]:
+            total = self.money(cells[i])
             if inv.stated_total is not None and total != inv.stated_total:
                 self.error(row_no, f"invoice total {total} differs from {inv.stated_total} on earlier "
                                    f"rows of invoice {number}", effect="value ignored")
             elif total is not None:
                 inv.stated_total, inv.total_where = total, f"column on row {row_no}"
         if self.melt_cols:
-            self.melt_row(row_no, cells, texts, inv, g)
+            self.melt_row(row_no, cells, texts, inv)
             return
-        amount_text = g("amount")
-        if not amount_text:
+        i = at["amount"]
+        if not texts[i]:
             raise ValueError("amount is blank")
-        amount = parse_money(self.raw(cells, "amount"))
+        amount = self.line_money(cells[i], "amount")
+        if amount is None:
+            raise ValueError(f"amount {texts[i]!r} is not an amount")
         if self.dialect and self.dialect.skip_zero and amount == 0:
             self.skipped_zero += 1
-            self.zero_rated(inv, g("service_id"))  # not a line, but the number is on the bill
+            self.zero_rated(inv, texts[at["service_id"]])  # not a line, but the number is on the bill
             return
-        description = g("description")
-        ctype = self.charge_type(g("charge_type"), description)
-        start, end = self.period(row_no, cells, g, inv.invoice_date)
+        description = texts[at["description"]]
+        ctype = self._types[(texts[at["charge_type"]], description)]
+        start, end = self.period(row_no, cells, texts, inv.invoice_date)
         qty = unit = None
         try:
-            qty = parse_decimal(self.raw(cells, "quantity"))
-            unit = parse_decimal(self.raw(cells, "unit_price"))
+            i = at["quantity"]
+            qty = self.line_money(cells[i], "quantity") if texts[i] else None
+            i = at["unit_price"]
+            unit = self.line_money(cells[i], "unit price") if texts[i] else None
         except ValueError as e:
             self.error(row_no, f"quantity/rate: {e}", effect="value ignored")
-        self.add_line(inv, row_no, g("service_id"), description, ctype, start, end, qty, unit, amount)
+        self.lines.add(inv, row_no, texts[at["service_id"]], description, ctype, amount, start, end,
+                       qty, unit)
 
-    def melt_row(self, row_no, cells, texts, inv, g) -> None:
-        start, end = self.period(row_no, cells, g, inv.invoice_date)
-        row_desc = g("description")
+    def melt_row(self, row_no, cells, texts, inv) -> None:
+        start, end = self.period(row_no, cells, texts, inv.invoice_date)
+        row_desc = self.g(texts, "description")
+        service_id = self.g(texts, "service_id")
         before = len(inv.line_ids)
         for i, header, ctype in self.melt_cols:
-            text = texts[i] if i < len(texts) else ""
+            text = texts[i]
             if not text:
                 continue
-            amount = parse_money(cells[i] if not isinstance(cells[i], str) else text)
+            amount = self.line_money(cells[i] if not isinstance(cells[i], str) else text, header)
             if amount is None or amount == 0:
                 continue
             if ctype is None:  # melt type "row": typed like an unmelted row, named by it
                 description = row_desc or header
-                ctype = self.charge_type(g("charge_type"), description)
+                ctype = self._types[(self.g(texts, "charge_type"), description)]
             else:
                 description = f"{row_desc} ({header})" if row_desc else header
-            self.add_line(inv, row_no, g("service_id"), description, ctype, start, end, None, None,
-                          amount, part=i + 1)  # one row, several lines: keyed by column too
+            # one row, several lines: keyed by column too
+            self.lines.add(inv, row_no, service_id, description, ctype, amount, start, end,
+                           part=i + 1)
         if len(inv.line_ids) == before:  # every charge of the row is 0.00
-            self.zero_rated(inv, g("service_id"))
+            self.zero_rated(inv, service_id)
 
     def zero_rated(self, inv: Invoice, service_id: str) -> None:
         """A number on the bill at 0.00 (a skipped row): kept on the invoice, once."""
         if service_id and (id(inv), service_id) not in self.zero_seen:
             self.zero_seen.add((id(inv), service_id))
             inv.zero_rated_ids.append(service_id)
-
-    def add_line(self, inv, row_no, service_id, description, ctype, start, end, qty, unit, amount,
-                 part=None):
-        line = InvoiceLine(
-            line_id=len(self.out.lines), key=line_key(self.out.file_hash, row_no, part=part),
-            source=self.src, row=row_no, carrier=inv.carrier,
-            account=inv.account, invoice_number=inv.invoice_number, invoice_date=inv.invoice_date,
-            service_id=self.s(service_id), description=self.s(description), charge_type=ctype,
-            period_start=start, period_end=end, quantity=qty, unit_price=unit, amount=amount,
-        )
-        inv.line_ids.append(line.line_id)
-        self.out.lines.append(line)
 
     def charge_type(self, type_text: str, description: str) -> ChargeType:
         if self.dialect:
@@ -272,27 +380,46 @@ class _RowReader:
                 return self.dialect.default_charge_type
         return charge_type_of(type_text, description)
 
-    def period(self, row_no, cells, g, bill=None):
-        try:
-            if g("period"):
-                if self.dialect and self.dialect.period_without_year:
-                    got = parse_yearless_period(g("period"), bill)
-                    if got:
-                        return got
-                got = parse_period(g("period"))
-                return got if got else (None, None)
-            start = parse_date(self.raw(cells, "period_start")) if g("period_start") else None
-            end = parse_date(self.raw(cells, "period_end")) if g("period_end") else None
-        except ValueError as e:
-            self.error(row_no, f"service period: {e}", effect="value ignored")
-            return None, None
-        if start and end and end < start:
-            self.error(row_no, f"service period ends ({end}) before it starts ({start})",
-                       effect="value ignored")
-            return None, None
+    def period(self, row_no, cells, texts, bill=None):
+        at = self.at
+        text = texts[at["period"]]
+        if text:
+            yearless = self.dialect is not None and self.dialect.period_without_year
+            start, end, error = self._periods[(text, bill if yearless else None)]
+        else:
+            i, j = at["period_start"], at["period_end"]
+            start, end, error = self._spans[(_key(cells[i]) if texts[i] else None,
+                                             _key(cells[j]) if texts[j] else None)]
+        if error:
+            self.error(row_no, error, effect="value ignored")
         return start, end
 
-    def invoice(self, account, number, invoice_date, g) -> Invoice:
+    def _period_of(self, key) -> tuple:
+        """(start, end, error) of a period written in one cell."""
+        text, bill = key
+        try:
+            if self.dialect and self.dialect.period_without_year:
+                got = parse_yearless_period(text, bill)
+                if got:
+                    return (*got, None)
+            got = parse_period(text)
+        except ValueError as e:
+            return None, None, f"service period: {e}"
+        return (*got, None) if got else (None, None, None)
+
+    def _span_of(self, key) -> tuple:
+        """(start, end, error) of a period in two cells (their _key, None when blank)."""
+        try:
+            start, end = (None if k is None else parse_date(k if type(k) is str else k[1])
+                          for k in key)
+        except ValueError as e:
+            return None, None, f"service period: {e}"
+        if start and end and end < start:
+            return None, None, f"service period ends ({end}) before it starts ({start})"
+        return start, end, None
+
+    def invoice(self, account, number, invoice_date, texts) -> Invoice:
+        g = partial(self.g, texts)
         key = (account, number)
         inv = self.invoices.get(key)
         if inv is None:
@@ -307,7 +434,8 @@ class _RowReader:
             self.invoices[key] = inv
         return inv
 
-    def _built_number(self, account, invoice_date, g) -> str:
+    def _built_number(self, account, invoice_date, texts) -> str:
+        g = partial(self.g, texts)
         fields = (self.dialect.invoice_number_from if self.dialect else None) or ["account",
                                                                                   "invoice_date"]
         parts = []
@@ -327,10 +455,11 @@ class _RowReader:
     def _is_service(sid: str) -> bool:
         return bool(sid) and norm_header(sid) not in _TOTAL_WORDS
 
-    def subtotal_row(self, row_no, cells, g, label: str) -> None:
+    def subtotal_row(self, row_no, cells, texts, label: str) -> None:
         """A printed subtotal: the invoice's lines since its last subtotal (or all of them, a
         running subtotal) must make it, else a line was misread: an error naming the row, and
         the invoice's total is not a finding."""
+        g = partial(self.g, texts)
         number = g("invoice_number")
         inv = self.invoices.get((g("account"), number)) if number else None
         inv = inv or self.last
@@ -352,7 +481,8 @@ class _RowReader:
         if reason:
             self.error(row_no, reason, effect="self-check failed")
 
-    def total_row(self, row_no, cells, g) -> None:
+    def total_row(self, row_no, cells, texts) -> None:
+        g = partial(self.g, texts)
         amount = parse_money(self.raw(cells, "amount")) if g("amount") else None
         if amount is None and g("invoice_total"):
             amount = parse_money(self.raw(cells, "invoice_total"))
@@ -367,7 +497,7 @@ class _RowReader:
             if inv is None and account and norm_header(account) not in _TOTAL_WORDS:
                 # a summary row above its invoice's lines: it opens that invoice, not the last one
                 bill = parse_date(self.raw(cells, "invoice_date")) if g("invoice_date") else None
-                inv = self.last = self.invoice(account, g("invoice_number"), bill, g)
+                inv = self.last = self.invoice(account, g("invoice_number"), bill, texts)
         inv = inv or self.last
         if inv is None:
             raise ValueError("TOTAL row comes before any invoice line")

@@ -3,6 +3,9 @@
     @register_reader("edi811", suffixes=(".x12", ".811"), sniff=lambda head, path: ...)
     def read_811(path: Path, options: ReadOptions) -> ParsedInvoices: ...
 
+A reader appends its lines to a `FileLines` (reconcile.parsers.line_columns) and hands them
+over as one Arrow table (`ParsedInvoices.lines`), with no object per line.
+
 Every module of this package is imported once to find the readers, so a new format (EDI X12
 811, TELUS' preamble reports) is one module dropped into parsers/ plus its test.
 
@@ -24,7 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from reconcile.core.models import InputError, Invoice, InvoiceLine
+from reconcile.core.lines import Lines
+from reconcile.core.models import InputError, Invoice
 
 SNIFF_BYTES = 8192
 
@@ -40,14 +44,22 @@ class ReadOptions:
 
 @dataclass
 class ParsedInvoices:
-    """What one file gave: invoices, their lines (ids local to the file), problems, notes, and
-    the file's content hash (`file_digest`), which also starts each line's key."""
+    """What one file gave: invoices, their lines, problems, notes, and the file's content hash
+    (`file_digest`), which also starts each line's key.
+
+    `lines` is a `Lines` (reconcile.core.lines): one Arrow table, built by the reader with a
+    `FileLines` (reconcile.parsers.line_columns); an invoice's `line_ids` are positions in it.
+    A reader may also hand over line records (a list of InvoiceLine): they become a table here
+    (and in `read_invoices` when assigned later), their `line_id`s being their positions."""
 
     invoices: list[Invoice] = field(default_factory=list)
-    lines: list[InvoiceLine] = field(default_factory=list)
+    lines: Lines = field(default_factory=Lines)
     errors: list[InputError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     file_hash: str = ""
+
+    def __post_init__(self) -> None:
+        self.lines = Lines.of(self.lines)
 
 
 ReadFn = Callable[[Path, ReadOptions], ParsedInvoices]
@@ -150,6 +162,7 @@ def read_invoices(path: Path, options: ReadOptions = ReadOptions()) -> ParsedInv
     except NoReader as e:
         return ParsedInvoices(errors=[InputError(file=str(path), reason=str(e), effect="file skipped")])
     parsed = reader.read(path, options)
+    parsed.lines = Lines.of(parsed.lines)  # no cost for a table; records become one
     suffix = path.suffix.lower()
     if suffix not in reader.suffixes:
         named = f"named {suffix}" if suffix else "without an extension"

@@ -117,23 +117,22 @@ TOY_READER = '''
 """A toy X12 reader: one charge per IT1*<service>*<amount> segment."""
 from decimal import Decimal
 
-from reconcile.core.models import Invoice, InvoiceLine
-from reconcile.parsers.readers import ParsedInvoices, register_reader
+from reconcile.core.models import ChargeType, Invoice
+from reconcile.parsers.line_columns import FileLines
+from reconcile.parsers.readers import ParsedInvoices, file_digest, register_reader
 
 
 @register_reader("toy X12", suffixes=(".x12",), sniff=lambda head, path: head.startswith(b"ISA*"))
 def read_toy(path, options):
-    out = ParsedInvoices()
+    out = ParsedInvoices(file_hash=file_digest(path))
+    lines = FileLines(str(path), out.file_hash)
     inv = Invoice(account="111-222", invoice_number="X" + path.stem, source=str(path))
     for n, segment in enumerate(path.read_text().split("~"), start=1):
         parts = segment.strip().split("*")
         if parts[0] == "IT1":
-            line = InvoiceLine(line_id=len(out.lines), source=str(path), row=n, account=inv.account,
-                               invoice_number=inv.invoice_number, service_id=parts[1],
-                               description="toy charge", amount=Decimal(parts[2]))
-            inv.line_ids.append(line.line_id)
-            out.lines.append(line)
+            lines.add(inv, n, parts[1], "toy charge", ChargeType.OTHER, Decimal(parts[2]))
     out.invoices.append(inv)
+    out.lines = lines.done()
     return out
 '''
 

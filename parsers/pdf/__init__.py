@@ -1,4 +1,4 @@
-"""Carrier PDF invoices -> the same `Invoice` and `InvoiceLine` records as CSV exports.
+"""Carrier PDF invoices -> the same invoices and table of lines as CSV exports.
 
     read_pdf_invoices(path, password=None, engine="pdfium") -> ParsedInvoices
 
@@ -20,10 +20,11 @@ from reconcile.parsers.pdf.layout import BY_LINE, Layout, find_layout
 from reconcile.parsers.pdf.lines import page_lines
 from reconcile.parsers.pdf.reader import Draft, PdfReader
 from reconcile.parsers.pdf.text_layer import PDF_HEADER_WITHIN, PdfOpenError, open_pages
-from reconcile.parsers.readers import (ParsedInvoices, ReadOptions, file_digest, line_key,
-                                       register_reader)
+from reconcile.parsers.line_columns import FileLines
+from reconcile.parsers.readers import ParsedInvoices, ReadOptions, file_digest, register_reader
 from reconcile.parsers.selfcheck import Section, check_invoice
-from reconcile.core.models import ChargeType, InputError, Invoice, InvoiceLine
+from reconcile.core.lines import money_ok
+from reconcile.core.models import ChargeType, InputError, Invoice
 from reconcile.core.values import money
 
 __all__ = ["read_pdf_invoices", "ENGINES"]
@@ -104,14 +105,17 @@ def _read(path: Path, src: str, password: str | None, engine: str) -> ParsedInvo
     out.notes.extend(f"{src}: page {p}: nothing on it was read as invoice fields or charges "
                      f"(it begins {text[:60]!r})" for p, text in idle.items())
     out.notes.extend(reader.notes)
-    _finish(reader, src, out, sorted(unread))
+    lines = FileLines(src, out.file_hash)
+    _finish(reader, src, out, sorted(unread), lines)
+    out.lines = lines.done()
     return out
 
 
 _IMAGE_PAGE = "the page has no text layer (an image)"
 
 
-def _finish(reader: PdfReader, src: str, out: ParsedInvoices, unread: list[int]) -> None:
+def _finish(reader: PdfReader, src: str, out: ParsedInvoices, unread: list[int],
+            lines: FileLines) -> None:
     drafts = [d for d in reader.drafts if d.rows or d.fields or d.errors]
     if not any(d.rows for d in drafts):
         if not any(d.fields.get("account") or d.fields.get("invoice_number") for d in drafts):
@@ -130,10 +134,12 @@ def _finish(reader: PdfReader, src: str, out: ParsedInvoices, unread: list[int])
     starts = [d.first_page for d in drafts[1:]] + [10**9]
     for d, end in zip(drafts, starts):
         # pages not read between this invoice's first page and the next invoice's
-        _build(d, reader, src, out, [p for p in unread if p < end and (d is drafts[0] or p >= d.first_page)])
+        _build(d, reader, src, out, [p for p in unread if p < end and (d is drafts[0] or p >= d.first_page)],
+               lines)
 
 
-def _build(d: Draft, reader: PdfReader, src: str, out: ParsedInvoices, unread: list[int]) -> None:
+def _build(d: Draft, reader: PdfReader, src: str, out: ParsedInvoices, unread: list[int],
+           lines: FileLines) -> None:
     f = d.fields
     out.errors.extend(d.errors)
     account = str(f.get("account") or "")
@@ -177,21 +183,28 @@ def _build(d: Draft, reader: PdfReader, src: str, out: ParsedInvoices, unread: l
     _summary_note(f, src, number, out)
     for sec in d.sections:
         for row in sec.rows:
-            _add_line(out, inv, sec, row, layout, src)
+            _add_line(lines, out, inv, sec, row, layout)
     out.invoices.append(inv)
 
 
-def _add_line(out: ParsedInvoices, inv: Invoice, sec: Section, row: Row, layout: Layout, src: str) -> None:
+def _add_line(lines: FileLines, out: ParsedInvoices, inv: Invoice, sec: Section, row: Row,
+              layout: Layout) -> None:
     start, end = row.period or (None, None)
-    line = InvoiceLine(
-        line_id=len(out.lines), key=line_key(out.file_hash, row.no, row.page), source=src,
-        row=row.no, page=row.page, carrier=inv.carrier,
-        account=inv.account, invoice_number=inv.invoice_number, invoice_date=inv.invoice_date,
-        service_id=row.service_id, description=row.description,
-        charge_type=_charge_type(sec, row, layout), period_start=start, period_end=end,
-        quantity=row.quantity, unit_price=row.unit_price, amount=row.amount, section=sec.name)
-    inv.line_ids.append(line.line_id)
-    out.lines.append(line)
+    unfit = money_ok(row.amount)
+    if unfit:  # the line table can't hold it: one error naming the line, the rest is read
+        out.errors.append(InputError(file=lines.source, page=row.page, reason=(
+            f"line {row.no}: amount {unfit}"), effect="row skipped"))
+        inv.unreadable_rows += 1
+        return
+    values = []
+    for what, value in (("quantity", row.quantity), ("unit price", row.unit_price)):
+        unfit = money_ok(value) if value is not None else None
+        if unfit:
+            out.errors.append(InputError(file=lines.source, page=row.page, reason=(
+                f"line {row.no}: {what} {unfit}"), effect="value ignored"))
+        values.append(None if unfit else value)
+    lines.add(inv, row.no, row.service_id, row.description, _charge_type(sec, row, layout),
+              row.amount, start, end, *values, page=row.page, section=sec.name)
 
 
 def _charge_type(sec: Section, row: Row, layout: Layout) -> ChargeType:
