@@ -4,7 +4,9 @@
     def read_811(path: Path, options: ReadOptions) -> ParsedInvoices: ...
 
 A reader appends its lines to a `FileLines` (reconcile.parsers.line_columns) and hands them
-over as one Arrow table (`ParsedInvoices.lines`), with no object per line.
+over as one Arrow table (`ParsedInvoices.lines`), with no object per line. A format that is
+slow to read for its size (PDF) registers with `pooled=True`: a batch of such files is read by
+a process pool (reconcile.audit); the others are read in the audit's own process.
 
 Every module of this package is imported once to find the readers, so a new format (EDI X12
 811, TELUS' preamble reports) is one module dropped into parsers/ plus its test.
@@ -73,6 +75,9 @@ class Reader:
     suffixes: tuple[str, ...] = ()  # lower case, with the dot
     sniff: SniffFn | None = None
     broad: bool = False  # the sniff recognises a broad kind (any text): specific sniffs first
+    # reading costs much CPU per byte (PDF): a batch of such files is read by a process pool.
+    # Not for table exports: pickling their lines costs about what a second process saves.
+    pooled: bool = False
 
 
 _READERS: dict[str, Reader] = {}
@@ -80,12 +85,12 @@ _discovered = False
 
 
 def register_reader(name: str, suffixes: tuple[str, ...] = (), sniff: SniffFn | None = None,
-                    broad: bool = False) -> Callable[[ReadFn], ReadFn]:
+                    broad: bool = False, pooled: bool = False) -> Callable[[ReadFn], ReadFn]:
     """Decorator: `read(path, options) -> ParsedInvoices` reads the files this reader is chosen
     for. It must not raise for a bad file: one InputError naming the file (and row or page)."""
 
     def register(read: ReadFn) -> ReadFn:
-        _READERS[name] = Reader(name, read, tuple(s.lower() for s in suffixes), sniff, broad)
+        _READERS[name] = Reader(name, read, tuple(s.lower() for s in suffixes), sniff, broad, pooled)
         return read
 
     return register

@@ -25,25 +25,29 @@ from reconcile.parsers.columns import load_mapping
 from reconcile.bills import FileBills, one_bill_once
 from reconcile.core.lines import Lines, concat
 from reconcile.partitions import audit_partition, merge, partition_count, split_by_account
-from reconcile.parsers.readers import (NoReader, ParsedInvoices, ReadOptions, choose_reader,
-                                       read_invoices)
+from reconcile.parsers.readers import (NoReader, ParsedInvoices, Reader, ReadOptions,
+                                       choose_reader, read_invoices)
 from reconcile.core.models import InputError, Invoice, Service
 from reconcile.core.result import AuditOptions, AuditResult
 
-# Below this much input a process pool costs more to start than it saves.
+# A process pool pays only for the kinds of file whose reader says so (`pooled`: PDF, 1.9x on
+# two free cores). CSV/TSV/XLSX are read in this process: a pool cost 19-29 % more CPU for them
+# and gained at most 20 % of wall time, less than nothing on a busy machine. Below this many
+# pooled files or bytes, a pool costs more to start than it saves.
 POOL_MIN_BYTES = 4 << 20
 POOL_MIN_PDFS = 8
-PDF_SUFFIXES = {".pdf"}  # small files, slow to read: they count by number for the pool
 IGNORED_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
 
 
-def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[InputError]]:
+def collect_files(paths: Iterable[Path], chosen: dict[Path, Reader] | None = None
+                  ) -> tuple[list[Path], list[InputError]]:
     """Files to read, folders recursed in name order (symbolic links followed); a file no
     reader fits is an error. Every entry that cannot be read is an error naming it, never
     skipped silently: a folder or file without permission, a broken symbolic link, a link
     loop, a named pipe, socket or device (never opened: a FIFO would hang the read), a file
     gone before it was read. The same file given twice (twice on the command line, directly
-    and through its folder, through a link) is read once, where it was first met."""
+    and through its folder, through a link) is read once, where it was first met. `chosen`,
+    when given, receives each file's reader (the pool is for some kinds only)."""
     files: list[Path] = []
     errors: list[InputError] = []
     seen: set = set()
@@ -59,11 +63,13 @@ def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[InputError]]:
         if path.name.lower() in IGNORED_NAMES or path.name.startswith("~$"):
             return  # OS litter and Excel lock files are not input
         try:
-            choose_reader(path)
+            reader = choose_reader(path)
         except NoReader as e:
             skip(path, str(e))
         else:
             files.append(path)
+            if chosen is not None:
+                chosen[path] = reader
 
     def visit(path: Path, ancestors: frozenset, top: bool) -> None:
         try:
@@ -128,8 +134,9 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
               pdf_password: str | None = None, pdf_engine: str = "pdfium",
               workers: int | None = None, timings: dict[str, float] | None = None,
               partitions: int | None = None) -> AuditResult:
-    """Read the inventory and every invoice file, then audit. Files are read by a pool of
-    `workers` processes (default: one per core) when the batch is big enough to gain from it.
+    """Read the inventory and every invoice file, then audit. PDFs are read by a pool of
+    `workers` processes (default: one per core) when there are enough of them to gain from it;
+    other files in this process, meanwhile.
     `timings`, when given, receives the seconds spent reading, matching and in the rules."""
     from reconcile.parsers.inventory import read_inventory, require_services, set_aside
 
@@ -137,13 +144,14 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
     with _gc_paused():
         t0 = time.perf_counter()
         mapping = load_mapping(columns)
-        files, errors = collect_files(invoice_paths)
+        chosen: dict[Path, Reader] = {}
+        files, errors = collect_files(invoice_paths, chosen)
         files, notes = set_aside(files, [inventory])
         invoices: list[Invoice] = []
         tables = []
         read = partial(_read_quickly, overrides=mapping["invoice"], pdf_password=pdf_password,
                        pdf_engine=pdf_engine)
-        with _FileReader(read, files, workers) as parsed_files:
+        with _FileReader(read, files, workers, chosen) as parsed_files:
             # a pool starts on the invoices at once; the inventory is read meanwhile
             inv = require_services(read_inventory(Path(inventory), mapping["inventory"], sheet))
             services, inv_errors, inv_notes = inv
@@ -151,8 +159,8 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
             notes.extend(f"{inventory}: {n}" for n in inv_notes)
             read_files: list[FileBills] = []
             for path, parsed in zip(progress(files) if progress else files, parsed_files):
-                read_files.append(FileBills(str(path), list(parsed.invoices),
-                                            Lines.of(parsed.lines).table, parsed.file_hash))
+                read_files.append(FileBills(str(path), list(parsed.invoices), parsed.lines.table,
+                                            parsed.file_hash))
                 errors.extend(parsed.errors)
                 notes.extend(parsed.notes)
         options = options or AuditOptions()
@@ -172,28 +180,37 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
 
 
 class _FileReader:
-    """Each file's ParsedInvoices, in file order: from a pool of processes when the batch is
-    big enough to gain from one, else in this process. A worker that dies (a damaged PDF can
-    crash the native PDF library) takes the pool with it: the file at the head is read again
-    alone, a fresh pool goes on with the rest, so the file that kills a reader is found,
-    reported, and the batch goes on."""
+    """Each file's ParsedInvoices, in file order. Files whose reader gains from a process pool
+    (`Reader.pooled`: PDFs) are read by one when there are enough of them; the others (CSV,
+    TSV, XLSX) in this process, while the pool works. Each file's lines come back as an Arrow
+    table, not as objects. A pool worker that dies (a damaged PDF can crash the native PDF
+    library) takes the pool with it: the file at the head is read again alone, a fresh pool
+    goes on with the rest, so the file that kills a reader is found, reported, and the batch
+    goes on."""
 
-    def __init__(self, read, files: list[Path], workers: int | None):
+    def __init__(self, read, files: list[Path], workers: int | None,
+                 chosen: dict[Path, Reader] | None = None):
         self.read, self.files = read, files
         workers = workers or os.cpu_count() or 1
-        pdfs = sum(f.suffix.lower() in PDF_SUFFIXES for f in files)
-        size = sum(_size(f) for f in files)
-        self.workers = 0 if workers < 2 or len(files) < 2 or (
-            size < POOL_MIN_BYTES and pdfs < POOL_MIN_PDFS) else workers
+        chosen = chosen or {}
+        pooled = [i for i, f in enumerate(files) if _pooled(f, chosen)] if workers > 1 else []
+        size = sum(_size(files[i]) for i in pooled)
+        # one pooled file is worth a worker when other files are read here meanwhile
+        self.pooled = pooled if (len(pooled) >= 2 or len(files) > len(pooled) >= 1) and (
+            size >= POOL_MIN_BYTES or len(pooled) >= POOL_MIN_PDFS) else []
+        self.workers = workers if self.pooled else 0
         self.pool: ProcessPoolExecutor | None = None
         self.futures: dict = {}
-        if self.workers:
+        if self.pooled:
             self._start(0)
 
     def _start(self, first: int) -> None:
-        self.pool = ProcessPoolExecutor(min(self.workers, len(self.files) - first))
-        self.futures = {i: self.pool.submit(self.read, self.files[i])
-                        for i in range(first, len(self.files))}
+        todo = [i for i in self.pooled if i >= first]
+        if not todo:
+            self.pool, self.futures = None, {}
+            return
+        self.pool = ProcessPoolExecutor(min(self.workers, len(todo)))
+        self.futures = {i: self.pool.submit(self.read, self.files[i]) for i in todo}
 
     def __enter__(self):
         return self
@@ -203,18 +220,28 @@ class _FileReader:
             self.pool.shutdown(cancel_futures=True)
 
     def __iter__(self):
-        if not self.workers:
-            yield from map(self.read, self.files)
-            return
         for i, path in enumerate(self.files):
+            future = self.futures.get(i)
+            if future is None:
+                yield self.read(path)
+                continue
             try:
-                parsed = self.futures[i].result()
+                parsed = future.result()
             except BrokenProcessPool:
                 self.pool.shutdown(cancel_futures=True)
                 parsed = _read_alone(self.read, path)
-                if i + 1 < len(self.files):
-                    self._start(i + 1)
+                self._start(i + 1)
             yield parsed
+
+
+def _pooled(path: Path, chosen: dict[Path, Reader]) -> bool:
+    """Whether the file's reader gains from a process pool (a file no reader fits, or one
+    gone since it was listed: no; its reader says why, as that file's error)."""
+    try:
+        reader = chosen.get(path) or choose_reader(path)
+    except NoReader:
+        return False
+    return reader.pooled
 
 
 def _size(path: Path) -> int:

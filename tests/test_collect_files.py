@@ -135,8 +135,8 @@ def test_a_file_gone_after_it_was_listed_is_one_error_and_the_rest_is_audited(tm
     going = bill(tmp_path / "bills" / "b.csv", "2")
     real = audit.collect_files
 
-    def listed_then_removed(paths):
-        files, errors = real(paths)
+    def listed_then_removed(paths, *rest):
+        files, errors = real(paths, *rest)
         going.unlink()
         return files, errors
 

@@ -35,7 +35,7 @@ def looks_like_pdf(head: bytes, path: Path) -> bool:
     return b"%PDF-" in head[:PDF_HEADER_WITHIN]
 
 
-@register_reader("PDF", suffixes=(".pdf",), sniff=looks_like_pdf)
+@register_reader("PDF", suffixes=(".pdf",), sniff=looks_like_pdf, pooled=True)
 def read_pdf_file(path: Path, options: ReadOptions) -> ParsedInvoices:
     return read_pdf_invoices(path, password=options.password, engine=options.pdf_engine)
 
