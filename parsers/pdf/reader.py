@@ -76,7 +76,7 @@ class PdfReader:
         self.row_service = ""  # the ID in the service column of the last row that printed one
         self.prev: Row | None = None  # last charge row, for its wrapped description
         self.prev_y = 0.0
-        self.prev_bold = False
+        self.prev_line: Line | None = None  # the printed line of the last charge row
         self.carrier_guess = ""
         self.used: set[int] = set()  # pages that gave fields, headings, rows or totals
         self.notes: list[str] = []
@@ -85,6 +85,12 @@ class PdfReader:
     @property
     def d(self) -> Draft:
         return self.drafts[-1]
+
+    @property
+    def prev_bold(self) -> bool:
+        """Whether the last charge row was printed in bold: a font lookup, so only asked when
+        a line might be its wrapped description (few are)."""
+        return self.prev_line is not None and self.prev_line.bold
 
     # --- page and line dispatch --------------------------------------------------------
 
@@ -271,10 +277,10 @@ class PdfReader:
         p = self.prev
         if p is None or p.page != ln.page or self.cols is None:
             return False
-        if ln.y - self.prev_y > WRAP_GAP * (ln.size or ln.h):
-            return False
         desc = self.cols.by_field.get("description")
-        return desc is not None and all(self.cols.column_of(c.x0, c.x1) is desc for c in ln.cells)
+        if desc is None or not all(self.cols.column_of(c.x0, c.x1) is desc for c in ln.cells):
+            return False
+        return ln.y - self.prev_y <= WRAP_GAP * (ln.size or ln.h)  # the font size last: a lookup
 
     # --- rows and totals ------------------------------------------------------------------
 
@@ -352,7 +358,7 @@ class PdfReader:
         if row.period is None and sec.period is not None:
             row.period = sec.period
         sec.add(row)
-        self.prev, self.prev_y, self.prev_bold = row, ln.y, ln.bold
+        self.prev, self.prev_y, self.prev_line = row, ln.y, ln
 
     def blank_service(self, description: str, type_text: str) -> str:
         """Whose charge a row with an empty service ID cell is. Under a service line, that

@@ -152,8 +152,8 @@ def _under(top: Line, below: Line) -> bool:
     # heights only rule out what is plainly further (font sizes cost a lookup).
     gap = below.y - top.y
     return (below.page == top.page and gap <= 1.6 * max(top.h, below.h)
-            and gap <= 1.45 * max(top.size, below.size)
-            and not any(MONEY.match(c.text) for c in below.cells))
+            and not any(MONEY.match(c.text) for c in below.cells)
+            and gap <= 1.45 * max(top.size, below.size))  # sizes last: they cost a lookup
 
 
 def _stack(top: list, bottom: list) -> list[tuple]:
