@@ -8,8 +8,6 @@ removed here so nothing later mistakes it for data.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-
 from operator import itemgetter
 
 from reconcile.parsers.pdf.text_layer import H, TEXT, X0, X1, Y, PageText
@@ -26,21 +24,39 @@ _NOISE = re.compile(r"^(?:page \d+(?: of \d+)?|\d+ of \d+|\(?continued\)?|contin
                     r"|continued from previous page)$", re.I)
 
 
-@dataclass(slots=True)
+def is_money(text: str) -> bool:
+    """An amount as printed (MONEY); the '.' test first spares the regex most words."""
+    return "." in text and MONEY.match(text) is not None
+
+
 class Cell:
-    text: str
-    x0: float
-    x1: float
+    """A run of words read as one field; `money`: the text is an amount (matched once, here)."""
+
+    __slots__ = ("text", "x0", "x1", "money")
+
+    def __init__(self, text: str, x0: float, x1: float, money: bool | None = None):
+        self.text, self.x0, self.x1 = text, x0, x1
+        self.money = is_money(text) if money is None else money
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Cell) and (self.text, self.x0, self.x1) == (other.text, other.x0, other.x1)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"Cell(text={self.text!r}, x0={self.x0!r}, x1={self.x1!r})"
 
 
 class Line:
-    """One printed line: its cells left to right, where it is, and how its first word looks."""
+    """One printed line: its cells left to right, where it is, and how its first word looks.
+    `money`: its cells that are amounts, left to right."""
 
-    __slots__ = ("page", "no", "y", "h", "cells", "text", "_first", "_style", "_looks")
+    __slots__ = ("page", "no", "y", "h", "cells", "text", "money", "_first", "_style", "_looks")
 
     def __init__(self, page: int, no: int, y: float, h: float, cells: list[Cell], text: str,
                  first=None, style=None):
         self.page, self.no, self.y, self.h, self.cells, self.text = page, no, y, h, cells, text
+        self.money = [c for c in cells if c.money]
         self._first, self._style, self._looks = first, style, None
 
     def _look(self) -> tuple[float, bool]:

@@ -103,7 +103,7 @@ class PdfReader:
         for i, ln in enumerate(lines):
             if i == skip:
                 continue  # the second line of two-line column titles
-            money = [c for c in ln.cells if MONEY.match(c.text)]
+            money = ln.money
             if not money:
                 cols = header_row(ln, self.layout, lines[i + 1] if i + 1 < len(lines) else None)
                 if cols is not None:
@@ -288,11 +288,10 @@ class PdfReader:
         col = self.cols.by_field.get("amount") if self.cols else None
         if col is None:
             return None
-        return next((c for c in ln.cells if MONEY.match(c.text)
-                     and self.cols.column_of(c.x0, c.x1) is col), None)
+        return next((c for c in ln.money if self.cols.column_of(c.x0, c.x1) is col), None)
 
     def total_kind(self, ln: Line) -> str | None:
-        words = [c for c in ln.cells if not MONEY.match(c.text)]
+        words = [c for c in ln.cells if not c.money]
         if not words:
             return "subtotal"  # an amount alone under a section: its total
         first = words[0].text.split(None, 1)[0].lower()
@@ -335,7 +334,8 @@ class PdfReader:
     def charge_row(self, ln: Line) -> None:
         got = self.cols.assign(ln)
         amount_text = got.get("amount", "")
-        if not MONEY.match(amount_text):
+        # one cell under Amount (the usual case) was matched when the line was read
+        if not any(c.text == amount_text for c in ln.money) and not MONEY.match(amount_text):
             title = self.cols.by_field["amount"].title
             self.error(ln, f"a line with an amount but none under '{title}'")
             return

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from reconcile.parsers.pdf.layout import Layout
-from reconcile.parsers.pdf.lines import MONEY, Line
+from reconcile.parsers.pdf.lines import Line
 from reconcile.parsers.columns import norm_header
 
 
@@ -152,7 +152,7 @@ def _under(top: Line, below: Line) -> bool:
     # heights only rule out what is plainly further (font sizes cost a lookup).
     gap = below.y - top.y
     return (below.page == top.page and gap <= 1.6 * max(top.h, below.h)
-            and not any(MONEY.match(c.text) for c in below.cells)
+            and not below.money
             and gap <= 1.45 * max(top.size, below.size))  # sizes last: they cost a lookup
 
 
