@@ -81,6 +81,10 @@ class PdfReader:
         self.used: set[int] = set()  # pages that gave fields, headings, rows or totals
         self.notes: list[str] = []
         self._unknown_titles: set[str] = set()
+        # a bill repeats its periods and amounts (rate = amount at quantity 1): each distinct
+        # text is parsed once
+        self._periods: dict[str, tuple | ValueError] = {}
+        self._amounts: dict[str, Decimal] = {}
 
     @property
     def d(self) -> Draft:
@@ -346,7 +350,7 @@ class PdfReader:
         sid = got.get("service_id", "") or self.blank_service(description, got.get("charge_type", ""))
         if got.get("service_id"):
             self.row_service = sid
-        row = Row(ln.page, ln.no, ln.y, sid, description, money_value(amount_text),
+        row = Row(ln.page, ln.no, ln.y, sid, description, self._amount(amount_text),
                   type_text=got.get("charge_type", ""))
         self.values(row, got, ln)
         if row.period is None:
@@ -383,7 +387,7 @@ class PdfReader:
             if got.get("period"):
                 text = got["period"]
                 try:
-                    row.period = parse_period(text)
+                    row.period = self._period(text)
                 except ValueError:  # "Apr 01 - Apr 30": the year is the bill's
                     row.period = parse_yearless_period(text, self.d.fields.get("invoice_date"))
                     if row.period is None:
@@ -400,9 +404,29 @@ class PdfReader:
         for name in ("quantity", "unit_price"):
             try:
                 text = got.get(name)
-                setattr(row, name, money_value(text) if text else None)
+                setattr(row, name, self._amount(text) if text else None)
             except ValueError as e:
                 self.error(ln, f"{name}: {e}", effect="value ignored")
+
+    def _period(self, text: str) -> tuple | None:
+        """parse_period, once per distinct text (its ValueError too)."""
+        got = self._periods.get(text)
+        if got is None:
+            try:
+                got = parse_period(text)
+            except ValueError as e:
+                got = e
+            self._periods[text] = got
+        if isinstance(got, ValueError):
+            raise got
+        return got
+
+    def _amount(self, text: str) -> Decimal:
+        """money_value, once per distinct text (a Decimal is immutable: shared safely)."""
+        got = self._amounts.get(text)
+        if got is None:
+            got = self._amounts[text] = money_value(text)
+        return got
 
     def error(self, ln: Line, reason: str, effect: str = "row skipped", quote: bool = True) -> None:
         if quote:
