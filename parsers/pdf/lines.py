@@ -80,43 +80,51 @@ class Line:
 def page_lines(page: PageText) -> list[Line]:
     words = sorted(page.words, key=_by_y)
     rows: list[list] = []
+    row: list = []
     y0 = h0 = -1e9
     for w in words:
-        if w[Y] - y0 <= SAME_LINE * (h0 if h0 < w[H] else w[H]):
-            rows[-1].append(w)
+        y, h = w[Y], w[H]
+        if y - y0 <= SAME_LINE * (h0 if h0 < h else h):
+            row.append(w)
         else:
-            rows.append([w])
-            y0, h0 = w[Y], w[H]
+            row = [w]
+            rows.append(row)
+            y0, h0 = y, h
     out = []
+    number, style = page.number, page.style
     for ws in rows:
-        ws.sort(key=_by_x)
+        if len(ws) > 1:
+            ws.sort(key=_by_x)
         cells = _cells(ws)
         if not cells:
             continue
-        out.append(Line(page.number, len(out) + 1, ws[0][Y], max(w[H] for w in ws), cells,
-                        " ".join(c.text for c in cells), ws[0], page.style))
+        first = ws[0]
+        out.append(Line(number, len(out) + 1, first[Y], max(map(_by_h, ws)), cells,
+                        " ".join([c.text for c in cells]), first, style))
     return out
 
 
 _by_y = itemgetter(Y)
 _by_x = itemgetter(X0)
+_by_h = itemgetter(H)
 
 
 def _cells(ws) -> list[Cell]:
-    cells = []
-    text, x0, x1, _, h, _ = ws[0]
-    parts = [text]
+    cells: list[Cell] = []
     prev = ws[0]
-    for w in ws[1:]:
-        gap, hh = w[X0] - x1, (h if h > w[H] else w[H])
+    text, x0, x1, _, h, _ = prev
+    parts = [text]
+    for k in range(1, len(ws)):
+        w = ws[k]
+        text, wx0, wx1, _, wh, _ = w
+        gap, hh = wx0 - x1, (h if h > wh else wh)
         if gap <= CELL_GAP * hh or (gap <= WIDE_GAP * hh and _one_space(gap, prev)):
-            parts.append(w[TEXT])
-            if w[X1] > x1:
-                x1 = w[X1]
-            prev = w
-            continue
-        _add_cell(cells, parts, x0, x1)
-        parts, x0, x1, h = [w[TEXT]], w[X0], w[X1], w[H]
+            parts.append(text)
+            if wx1 > x1:
+                x1 = wx1
+        else:
+            _add_cell(cells, parts, x0, x1)
+            parts, x0, x1, h = [text], wx0, wx1, wh
         prev = w
     _add_cell(cells, parts, x0, x1)
     return cells
@@ -129,8 +137,8 @@ def _one_space(gap: float, word) -> bool:
 
 
 def _add_cell(cells: list[Cell], parts: list[str], x0: float, x1: float) -> None:
-    text = " ".join(parts)
+    text = parts[0] if len(parts) == 1 else " ".join(parts)
     # cheap test first: the regex only runs on the few cells that could be furniture
     if ("of" in text or "ontinued" in text or "age" in text) and _NOISE.match(text):
         return
-    cells.append(Cell(text, x0, x1))
+    cells.append(Cell(text, x0, x1, "." in text and MONEY.match(text) is not None))
