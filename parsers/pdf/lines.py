@@ -51,13 +51,15 @@ class Line:
     """One printed line: its cells left to right, where it is, and how its first word looks.
     `money`: its cells that are amounts, left to right."""
 
-    __slots__ = ("page", "no", "y", "h", "cells", "text", "money", "_first", "_style", "_looks")
+    __slots__ = ("page", "no", "y", "h", "cells", "text", "money", "_first", "_style", "_looks",
+                 "_size_of", "_size")
 
     def __init__(self, page: int, no: int, y: float, h: float, cells: list[Cell], text: str,
-                 first=None, style=None):
+                 first=None, style=None, size_of=None):
         self.page, self.no, self.y, self.h, self.cells, self.text = page, no, y, h, cells, text
         self.money = [c for c in cells if c.money]
         self._first, self._style, self._looks = first, style, None
+        self._size_of, self._size = (size_of if style else None), None
 
     def _look(self) -> tuple[float, bool]:
         # font size and weight cost two pdfium calls: only asked for the few lines that need it
@@ -67,6 +69,10 @@ class Line:
 
     @property
     def size(self) -> float:
+        if self._looks is None and self._size_of is not None:  # the size alone: one call
+            if self._size is None:
+                self._size = self._size_of(self._first)
+            return self._size
         return self._look()[0]
 
     @property
@@ -91,7 +97,7 @@ def page_lines(page: PageText) -> list[Line]:
             rows.append(row)
             y0, h0 = y, h
     out = []
-    number, style = page.number, page.style
+    number, style, size_of = page.number, page.style, page.size
     for ws in rows:
         if len(ws) > 1:
             ws.sort(key=_by_x)
@@ -100,7 +106,7 @@ def page_lines(page: PageText) -> list[Line]:
             continue
         first = ws[0]
         out.append(Line(number, len(out) + 1, first[Y], max(map(_by_h, ws)), cells,
-                        " ".join([c.text for c in cells]), first, style))
+                        " ".join([c.text for c in cells]), first, style, size_of))
     return out
 
 
