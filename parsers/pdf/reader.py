@@ -79,6 +79,7 @@ class PdfReader:
         self.prev_line: Line | None = None  # the printed line of the last charge row
         self.carrier_guess = ""
         self.used: set[int] = set()  # pages that gave fields, headings, rows or totals
+        self._touched: tuple[Draft | None, int] = (None, 0)  # the last (invoice, page) marked
         self.notes: list[str] = []
         self._unknown_titles: set[str] = set()
         # a bill repeats its periods and amounts (rate = amount at quantity 1): each distinct
@@ -133,10 +134,13 @@ class PdfReader:
                                   "name it)")
 
     def _touch(self, ln: Line) -> None:
-        self.used.add(ln.page)
-        d = self.d
-        d.first_page = d.first_page or ln.page
-        d.last_page = max(d.last_page, ln.page)
+        d, page = self.drafts[-1], ln.page
+        if page == self._touched[1] and d is self._touched[0]:
+            return  # nearly every line: this page of this invoice is marked already
+        self._touched = d, page
+        self.used.add(page)
+        d.first_page = d.first_page or page
+        d.last_page = max(d.last_page, page)
 
     def outside_line(self, ln: Line, money, below: Line | None) -> None:
         found = line_fields(ln, below, self.layout)
@@ -295,13 +299,19 @@ class PdfReader:
         return next((c for c in ln.money if self.cols.column_of(c.x0, c.x1) is col), None)
 
     def total_kind(self, ln: Line) -> str | None:
-        words = [c for c in ln.cells if not c.money]
-        if not words:
+        cells = ln.cells
+        if len(ln.money) == len(cells):
             return "subtotal"  # an amount alone under a section: its total
-        first = words[0].text.split(None, 1)[0].lower()
-        last = words[-1].text.rsplit(None, 1)[-1].lower().rstrip(":")
+        i, j = 0, len(cells) - 1  # the first and last cells of words
+        while cells[i].money:
+            i += 1
+        while cells[j].money:
+            j -= 1
+        first = cells[i].text.split(None, 1)[0].lower()
+        last = cells[j].text.rsplit(None, 1)[-1].lower().rstrip(":")
         if first not in self.layout.total_words and last not in ("total", "totals"):
             return None  # the common case, a charge row: no label lookups
+        words = [c for c in cells if not c.money]
         label = " ".join(c.text for c in words)
         sec = self.d.section
         if sec is not None and _TOTAL_WORD.sub("", label.lower()).strip() == sec.name.lower():
