@@ -177,16 +177,17 @@ def _pdfium_style(raw, tp):
     flags = ctypes.c_int()
     pflags = ctypes.byref(flags)
     if _FONT_SIZE is not None and _FONT_INFO is not None:
-        h = ctypes.c_void_p(ctypes.cast(tp.raw, ctypes.c_void_p).value)
         get_size, get_info = _FONT_SIZE, _FONT_INFO
     else:
-        h, get_size, get_info = tp.raw, raw.FPDFText_GetFontSize, raw.FPDFText_GetFontInfo
+        get_size, get_info = raw.FPDFText_GetFontSize, raw.FPDFText_GetFontInfo
 
+    # the handle is read at each call: once the page is closed it is None (pdfium answers 0
+    # for no text page), never a dangling pointer
     def size(w: Word) -> float:
-        return round(get_size(h, w[REF]), 1)
+        return round(get_size(tp.raw, w[REF]), 1)
 
     def style(w: Word) -> tuple[float, bool]:
-        get_info(h, w[REF], buf, buflen, pflags)
+        get_info(tp.raw, w[REF], buf, buflen, pflags)
         return size(w), _is_bold(buf.value.decode("latin-1"), flags.value)
 
     return style, size
