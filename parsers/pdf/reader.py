@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 from reconcile.core.charge_types import charge_type_of
 from reconcile.parsers.pdf.header import label_at, line_fields, read_date
@@ -86,6 +88,7 @@ class PdfReader:
         # text is parsed once
         self._periods: dict[str, tuple | ValueError] = {}
         self._amounts: dict[str, Decimal] = {}
+        self._dates: dict[str, date | None] = {}
 
     @property
     def d(self) -> Draft:
@@ -403,8 +406,8 @@ class PdfReader:
                     if row.period is None:
                         raise
             elif got.get("period_start") or got.get("period_end"):
-                start = read_date(got.get("period_start", ""), self.layout)
-                end = read_date(got.get("period_end", ""), self.layout)
+                start = self._date(got.get("period_start", ""))
+                end = self._date(got.get("period_end", ""))
                 if start is None or end is None or end < start:
                     raise ValueError(f"not a service period: {got.get('period_start', '')!r} to "
                                      f"{got.get('period_end', '')!r}")
@@ -430,6 +433,14 @@ class PdfReader:
         if isinstance(got, ValueError):
             raise got
         return got
+
+    def _date(self, text: str) -> date | None:
+        """read_date, once per distinct text."""
+        try:
+            return self._dates[text]
+        except KeyError:
+            got = self._dates[text] = read_date(text, self.layout)
+            return got
 
     def _amount(self, text: str) -> Decimal:
         """money_value, once per distinct text (a Decimal is immutable: shared safely)."""
@@ -458,15 +469,23 @@ def _service_id_in(cell: str, m: re.Match) -> str:
 def period_in_description(row: Row) -> None:
     """A period printed in the description ("Long distance usage (03/01/25-03/31/25)"), as
     bills with no period column do: it becomes the row's period and leaves the description."""
-    m = _PERIOD_IN_TEXT.search(row.description)
+    found = _period_in_text(row.description)
+    if found is not None:
+        row.period, row.description = found
+
+
+@lru_cache(maxsize=4096)
+def _period_in_text(description: str) -> tuple[tuple, str] | None:
+    """(period, the description without it), once per distinct description."""
+    m = _PERIOD_IN_TEXT.search(description)
     if m is None:
-        return
+        return None
     try:
-        row.period = parse_period(f"{m.group(1)} - {m.group(2)}")
+        period = parse_period(f"{m.group(1)} - {m.group(2)}")
     except ValueError:
-        return
-    rest = f"{row.description[:m.start()]} {row.description[m.end():]}"
-    row.description = " ".join(rest.split()).strip(" -:,")
+        return None
+    rest = f"{description[:m.start()]} {description[m.end():]}"
+    return period, " ".join(rest.split()).strip(" -:,")
 
 
 def money_value(text: str) -> Decimal:
