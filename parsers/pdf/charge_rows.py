@@ -33,10 +33,14 @@ def take_charge_summary(sections: list[Section]) -> list[str]:
     by_name = {_name_key(s.name): s for s in sections if s.name}
     notes: list[str] = []
     for sec in list(sections):
-        named = [by_name.get(_name_key(r.description)) for r in sec.rows]
-        if not sec.rows or any(t is None or t is sec for t in named) or any(
-                r.service_id or r.period or r.quantity is not None or r.unit_price is not None
-                for r in sec.rows):
+        named = []
+        for r in sec.rows:  # up to the first row that is a charge (the first, nearly always)
+            t = by_name.get(_name_key(r.description))
+            if (t is None or t is sec or r.service_id or r.period or r.quantity is not None
+                    or r.unit_price is not None):
+                break
+            named.append(t)
+        if not sec.rows or len(named) < len(sec.rows):
             continue
         sections.remove(sec)
         for row, target in zip(sec.rows, named):

@@ -8,8 +8,6 @@ removed here so nothing later mistakes it for data.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-
 from operator import itemgetter
 
 from reconcile.parsers.pdf.text_layer import H, TEXT, X0, X1, Y, PageText
@@ -26,22 +24,42 @@ _NOISE = re.compile(r"^(?:page \d+(?: of \d+)?|\d+ of \d+|\(?continued\)?|contin
                     r"|continued from previous page)$", re.I)
 
 
-@dataclass(slots=True)
+def is_money(text: str) -> bool:
+    """An amount as printed (MONEY); the '.' test first spares the regex most words."""
+    return "." in text and MONEY.match(text) is not None
+
+
 class Cell:
-    text: str
-    x0: float
-    x1: float
+    """A run of words read as one field; `money`: the text is an amount (matched once, here)."""
+
+    __slots__ = ("text", "x0", "x1", "money")
+
+    def __init__(self, text: str, x0: float, x1: float, money: bool | None = None):
+        self.text, self.x0, self.x1 = text, x0, x1
+        self.money = is_money(text) if money is None else money
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Cell) and (self.text, self.x0, self.x1) == (other.text, other.x0, other.x1)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"Cell(text={self.text!r}, x0={self.x0!r}, x1={self.x1!r})"
 
 
 class Line:
-    """One printed line: its cells left to right, where it is, and how its first word looks."""
+    """One printed line: its cells left to right, where it is, and how its first word looks.
+    `money`: its cells that are amounts, left to right."""
 
-    __slots__ = ("page", "no", "y", "h", "cells", "text", "_first", "_style", "_looks")
+    __slots__ = ("page", "no", "y", "h", "cells", "text", "money", "_first", "_style", "_looks",
+                 "_size_of", "_size")
 
     def __init__(self, page: int, no: int, y: float, h: float, cells: list[Cell], text: str,
-                 first=None, style=None):
+                 first=None, style=None, size_of=None):
         self.page, self.no, self.y, self.h, self.cells, self.text = page, no, y, h, cells, text
+        self.money = [c for c in cells if c.money]
         self._first, self._style, self._looks = first, style, None
+        self._size_of, self._size = (size_of if style else None), None
 
     def _look(self) -> tuple[float, bool]:
         # font size and weight cost two pdfium calls: only asked for the few lines that need it
@@ -51,6 +69,10 @@ class Line:
 
     @property
     def size(self) -> float:
+        if self._looks is None and self._size_of is not None:  # the size alone: one call
+            if self._size is None:
+                self._size = self._size_of(self._first)
+            return self._size
         return self._look()[0]
 
     @property
@@ -64,43 +86,53 @@ class Line:
 def page_lines(page: PageText) -> list[Line]:
     words = sorted(page.words, key=_by_y)
     rows: list[list] = []
+    row: list = []
     y0 = h0 = -1e9
     for w in words:
-        if w[Y] - y0 <= SAME_LINE * (h0 if h0 < w[H] else w[H]):
-            rows[-1].append(w)
+        y, h = w[Y], w[H]
+        if y - y0 <= SAME_LINE * (h0 if h0 < h else h):
+            row.append(w)
         else:
-            rows.append([w])
-            y0, h0 = w[Y], w[H]
+            row = [w]
+            rows.append(row)
+            y0, h0 = y, h
     out = []
+    number, style, size_of = page.number, page.style, page.size
     for ws in rows:
-        ws.sort(key=_by_x)
+        if len(ws) > 1:
+            ws.sort(key=_by_x)
         cells = _cells(ws)
         if not cells:
             continue
-        out.append(Line(page.number, len(out) + 1, ws[0][Y], max(w[H] for w in ws), cells,
-                        " ".join(c.text for c in cells), ws[0], page.style))
+        first = ws[0]
+        out.append(Line(number, len(out) + 1, first[Y], max(map(_by_h, ws)), cells,
+                        " ".join([c.text for c in cells]), first, style, size_of))
     return out
 
 
 _by_y = itemgetter(Y)
 _by_x = itemgetter(X0)
+_by_h = itemgetter(H)
 
 
 def _cells(ws) -> list[Cell]:
-    cells = []
-    text, x0, x1, _, h, _ = ws[0]
-    parts = [text]
+    cells: list[Cell] = []
     prev = ws[0]
-    for w in ws[1:]:
-        gap, hh = w[X0] - x1, (h if h > w[H] else w[H])
+    text, x0, x1, _, h, _ = prev
+    parts = [text]
+    for k in range(1, len(ws)):
+        w = ws[k]
+        text, wx0, wx1, _, wh, _ = w
+        gap, hh = wx0 - x1, (h if h > wh else wh)
         if gap <= CELL_GAP * hh or (gap <= WIDE_GAP * hh and _one_space(gap, prev)):
-            parts.append(w[TEXT])
-            if w[X1] > x1:
-                x1 = w[X1]
-            prev = w
-            continue
-        _add_cell(cells, parts, x0, x1)
-        parts, x0, x1, h = [w[TEXT]], w[X0], w[X1], w[H]
+            parts.append(text)
+            if wx1 > x1:
+                x1 = wx1
+        else:  # the cell so far ends here: _add_cell, inline (a call per cell is 10 % of this)
+            t = parts[0] if len(parts) == 1 else " ".join(parts)
+            if not (("of" in t or "ontinued" in t or "age" in t) and _NOISE.match(t)):
+                cells.append(Cell(t, x0, x1, "." in t and MONEY.match(t) is not None))
+            parts, x0, x1, h = [text], wx0, wx1, wh
         prev = w
     _add_cell(cells, parts, x0, x1)
     return cells
@@ -113,8 +145,8 @@ def _one_space(gap: float, word) -> bool:
 
 
 def _add_cell(cells: list[Cell], parts: list[str], x0: float, x1: float) -> None:
-    text = " ".join(parts)
+    text = parts[0] if len(parts) == 1 else " ".join(parts)
     # cheap test first: the regex only runs on the few cells that could be furniture
     if ("of" in text or "ontinued" in text or "age" in text) and _NOISE.match(text):
         return
-    cells.append(Cell(text, x0, x1))
+    cells.append(Cell(text, x0, x1, "." in text and MONEY.match(text) is not None))

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 from reconcile.core.charge_types import charge_type_of
 from reconcile.parsers.pdf.header import label_at, line_fields, read_date
@@ -76,15 +78,27 @@ class PdfReader:
         self.row_service = ""  # the ID in the service column of the last row that printed one
         self.prev: Row | None = None  # last charge row, for its wrapped description
         self.prev_y = 0.0
-        self.prev_bold = False
+        self.prev_line: Line | None = None  # the printed line of the last charge row
         self.carrier_guess = ""
         self.used: set[int] = set()  # pages that gave fields, headings, rows or totals
+        self._touched: tuple[Draft | None, int] = (None, 0)  # the last (invoice, page) marked
         self.notes: list[str] = []
         self._unknown_titles: set[str] = set()
+        # a bill repeats its periods and amounts (rate = amount at quantity 1): each distinct
+        # text is parsed once
+        self._periods: dict[str, tuple | ValueError] = {}
+        self._amounts: dict[str, Decimal] = {}
+        self._dates: dict[str, date | None] = {}
 
     @property
     def d(self) -> Draft:
         return self.drafts[-1]
+
+    @property
+    def prev_bold(self) -> bool:
+        """Whether the last charge row was printed in bold: a font lookup, so only asked when
+        a line might be its wrapped description (few are)."""
+        return self.prev_line is not None and self.prev_line.bold
 
     # --- page and line dispatch --------------------------------------------------------
 
@@ -97,7 +111,7 @@ class PdfReader:
         for i, ln in enumerate(lines):
             if i == skip:
                 continue  # the second line of two-line column titles
-            money = [c for c in ln.cells if MONEY.match(c.text)]
+            money = ln.money
             if not money:
                 cols = header_row(ln, self.layout, lines[i + 1] if i + 1 < len(lines) else None)
                 if cols is not None:
@@ -123,10 +137,13 @@ class PdfReader:
                                   "name it)")
 
     def _touch(self, ln: Line) -> None:
-        self.used.add(ln.page)
-        d = self.d
-        d.first_page = d.first_page or ln.page
-        d.last_page = max(d.last_page, ln.page)
+        d, page = self.drafts[-1], ln.page
+        if page == self._touched[1] and d is self._touched[0]:
+            return  # nearly every line: this page of this invoice is marked already
+        self._touched = d, page
+        self.used.add(page)
+        d.first_page = d.first_page or page
+        d.last_page = max(d.last_page, page)
 
     def outside_line(self, ln: Line, money, below: Line | None) -> None:
         found = line_fields(ln, below, self.layout)
@@ -271,10 +288,10 @@ class PdfReader:
         p = self.prev
         if p is None or p.page != ln.page or self.cols is None:
             return False
-        if ln.y - self.prev_y > WRAP_GAP * (ln.size or ln.h):
-            return False
         desc = self.cols.by_field.get("description")
-        return desc is not None and all(self.cols.column_of(c.x0, c.x1) is desc for c in ln.cells)
+        if desc is None or not all(self.cols.column_of(c.x0, c.x1) is desc for c in ln.cells):
+            return False
+        return ln.y - self.prev_y <= WRAP_GAP * (ln.size or ln.h)  # the font size last: a lookup
 
     # --- rows and totals ------------------------------------------------------------------
 
@@ -282,17 +299,22 @@ class PdfReader:
         col = self.cols.by_field.get("amount") if self.cols else None
         if col is None:
             return None
-        return next((c for c in ln.cells if MONEY.match(c.text)
-                     and self.cols.column_of(c.x0, c.x1) is col), None)
+        return next((c for c in ln.money if self.cols.column_of(c.x0, c.x1) is col), None)
 
     def total_kind(self, ln: Line) -> str | None:
-        words = [c for c in ln.cells if not MONEY.match(c.text)]
-        if not words:
+        cells = ln.cells
+        if len(ln.money) == len(cells):
             return "subtotal"  # an amount alone under a section: its total
-        first = words[0].text.split(None, 1)[0].lower()
-        last = words[-1].text.rsplit(None, 1)[-1].lower().rstrip(":")
+        i, j = 0, len(cells) - 1  # the first and last cells of words
+        while cells[i].money:
+            i += 1
+        while cells[j].money:
+            j -= 1
+        first = cells[i].text.split(None, 1)[0].lower()
+        last = cells[j].text.rsplit(None, 1)[-1].lower().rstrip(":")
         if first not in self.layout.total_words and last not in ("total", "totals"):
             return None  # the common case, a charge row: no label lookups
+        words = [c for c in cells if not c.money]
         label = " ".join(c.text for c in words)
         sec = self.d.section
         if sec is not None and _TOTAL_WORD.sub("", label.lower()).strip() == sec.name.lower():
@@ -329,7 +351,8 @@ class PdfReader:
     def charge_row(self, ln: Line) -> None:
         got = self.cols.assign(ln)
         amount_text = got.get("amount", "")
-        if not MONEY.match(amount_text):
+        # one cell under Amount (the usual case) was matched when the line was read
+        if not any(c.text == amount_text for c in ln.money) and not MONEY.match(amount_text):
             title = self.cols.by_field["amount"].title
             self.error(ln, f"a line with an amount but none under '{title}'")
             return
@@ -340,7 +363,7 @@ class PdfReader:
         sid = got.get("service_id", "") or self.blank_service(description, got.get("charge_type", ""))
         if got.get("service_id"):
             self.row_service = sid
-        row = Row(ln.page, ln.no, ln.y, sid, description, money_value(amount_text),
+        row = Row(ln.page, ln.no, ln.y, sid, description, self._amount(amount_text),
                   type_text=got.get("charge_type", ""))
         self.values(row, got, ln)
         if row.period is None:
@@ -352,7 +375,7 @@ class PdfReader:
         if row.period is None and sec.period is not None:
             row.period = sec.period
         sec.add(row)
-        self.prev, self.prev_y, self.prev_bold = row, ln.y, ln.bold
+        self.prev, self.prev_y, self.prev_line = row, ln.y, ln
 
     def blank_service(self, description: str, type_text: str) -> str:
         """Whose charge a row with an empty service ID cell is. Under a service line, that
@@ -377,14 +400,14 @@ class PdfReader:
             if got.get("period"):
                 text = got["period"]
                 try:
-                    row.period = parse_period(text)
+                    row.period = self._period(text)
                 except ValueError:  # "Apr 01 - Apr 30": the year is the bill's
                     row.period = parse_yearless_period(text, self.d.fields.get("invoice_date"))
                     if row.period is None:
                         raise
             elif got.get("period_start") or got.get("period_end"):
-                start = read_date(got.get("period_start", ""), self.layout)
-                end = read_date(got.get("period_end", ""), self.layout)
+                start = self._date(got.get("period_start", ""))
+                end = self._date(got.get("period_end", ""))
                 if start is None or end is None or end < start:
                     raise ValueError(f"not a service period: {got.get('period_start', '')!r} to "
                                      f"{got.get('period_end', '')!r}")
@@ -394,9 +417,37 @@ class PdfReader:
         for name in ("quantity", "unit_price"):
             try:
                 text = got.get(name)
-                setattr(row, name, money_value(text) if text else None)
+                setattr(row, name, self._amount(text) if text else None)
             except ValueError as e:
                 self.error(ln, f"{name}: {e}", effect="value ignored")
+
+    def _period(self, text: str) -> tuple | None:
+        """parse_period, once per distinct text (its ValueError too)."""
+        got = self._periods.get(text)
+        if got is None:
+            try:
+                got = parse_period(text)
+            except ValueError as e:
+                got = e
+            self._periods[text] = got
+        if isinstance(got, ValueError):
+            raise got
+        return got
+
+    def _date(self, text: str) -> date | None:
+        """read_date, once per distinct text."""
+        try:
+            return self._dates[text]
+        except KeyError:
+            got = self._dates[text] = read_date(text, self.layout)
+            return got
+
+    def _amount(self, text: str) -> Decimal:
+        """money_value, once per distinct text (a Decimal is immutable: shared safely)."""
+        got = self._amounts.get(text)
+        if got is None:
+            got = self._amounts[text] = money_value(text)
+        return got
 
     def error(self, ln: Line, reason: str, effect: str = "row skipped", quote: bool = True) -> None:
         if quote:
@@ -418,15 +469,23 @@ def _service_id_in(cell: str, m: re.Match) -> str:
 def period_in_description(row: Row) -> None:
     """A period printed in the description ("Long distance usage (03/01/25-03/31/25)"), as
     bills with no period column do: it becomes the row's period and leaves the description."""
-    m = _PERIOD_IN_TEXT.search(row.description)
+    found = _period_in_text(row.description)
+    if found is not None:
+        row.period, row.description = found
+
+
+@lru_cache(maxsize=4096)
+def _period_in_text(description: str) -> tuple[tuple, str] | None:
+    """(period, the description without it), once per distinct description."""
+    m = _PERIOD_IN_TEXT.search(description)
     if m is None:
-        return
+        return None
     try:
-        row.period = parse_period(f"{m.group(1)} - {m.group(2)}")
+        period = parse_period(f"{m.group(1)} - {m.group(2)}")
     except ValueError:
-        return
-    rest = f"{row.description[:m.start()]} {row.description[m.end():]}"
-    row.description = " ".join(rest.split()).strip(" -:,")
+        return None
+    rest = f"{description[:m.start()]} {description[m.end():]}"
+    return period, " ".join(rest.split()).strip(" -:,")
 
 
 def money_value(text: str) -> Decimal:

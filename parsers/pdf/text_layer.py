@@ -4,9 +4,10 @@ Both engines give the same thing: per page, whitespace-separated words with thei
 right edges and a baseline-ish `y` (from the top of the page), in points. Everything after
 this module is engine-blind, so the two engines give the same lines.
 
-pypdfium2 speed: one `FPDFText_GetText` for the page, then two loose char boxes per word
-(first and last char); per-char boxes for every char cost 3x as much. Font size and
-weight are looked up only for the words that start a line (`PageText.style`).
+pypdfium2 speed: one `FPDFText_GetText` for the page, then a loose char box for each word's
+first char and one for its last (none more for a one-char word); per-char boxes for every
+char cost 3x as much. Font size and weight are looked up only for the words that start a
+line, and only for the lines that ask (`PageText.style`, `PageText.size`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ class PageText:
     has_images: bool = False  # only looked at when the page has no text
     style: Callable[[Word], tuple[float, bool]] = field(default=lambda w: (w[H], False), repr=False)
     error: str = ""  # why the engine could not read this page (the rest of the file may be fine)
+    # the font size alone (style(w)[0]), when the engine has it cheaper than the weight too
+    size: Callable[[Word], float] | None = field(default=None, repr=False)
 
 
 def open_pages(path: Path, password: str | None = None, engine: str = "pdfium") -> tuple[int, Iterator[PageText]]:
@@ -105,7 +108,8 @@ def _pdfium_iter(doc) -> Iterator[PageText]:
                 continue
             words = _pdfium_words(raw, tp, page.get_height())
             has_images = not words and _has_objects(page)
-            yield PageText(i + 1, words, has_images, _pdfium_style(raw, tp))
+            style, size = _pdfium_style(raw, tp)
+            yield PageText(i + 1, words, has_images, style, size=size)
     finally:
         doc.close()
 
@@ -122,12 +126,18 @@ def _pdfium_words(raw, tp, page_h: float) -> list[Word]:
     out = []
     add = out.append
     if len(text) == n:  # text index == char index: true for nearly every PDF
-        for m in _WORD.finditer(text):
-            i, j = m.span()
+        # str.split() splits where \S+ does; each word is found from the end of the last
+        # (only whitespace lies between), cheaper than a regex match object per word
+        find = text.find
+        j = 0
+        for word in text.split():
+            i = find(word, j)
+            j = i + len(word)
             loose(h, i, pbox)
             x0, top, bottom = box.left, box.top, box.bottom
-            loose(h, j - 1, pbox)
-            add((m.group(), x0, box.right, page_h - bottom, top - bottom, i))
+            if j - i > 1:  # a one-char word's box is its first char's
+                loose(h, j - 1, pbox)
+            add((word, x0, box.right, page_h - bottom, top - bottom, i))
         return out
     to_char = raw.FPDFText_GetCharIndexFromTextIndex
     for m in _WORD.finditer(text):
@@ -141,31 +151,46 @@ def _pdfium_words(raw, tp, page_h: float) -> list[Word]:
     return out
 
 
-def _bare_loose_box():
-    """FPDFText_GetLooseCharBox without ctypes' per-call argument checks (2x faster here)."""
+def _bare(name: str, restype):
+    """A pdfium function without ctypes' per-call argument checks (2-3x faster a call).
+    Every argument must then be passed as its C type: a text page handle as c_void_p, ints
+    as int, pointers by byref."""
     try:
         from pypdfium2_raw.bindings import _libs
 
-        fn = _libs["pdfium"]["FPDFText_GetLooseCharBox"]
-        fn.restype = ctypes.c_int
+        fn = _libs["pdfium"][name]
+        fn.restype = restype
         return fn
     except Exception:  # a pypdfium2 without that layout: the checked function still works
         return None
 
 
-_LOOSE_BOX = _bare_loose_box()
+_LOOSE_BOX = _bare("FPDFText_GetLooseCharBox", ctypes.c_int)
+_FONT_SIZE = _bare("FPDFText_GetFontSize", ctypes.c_double)
+_FONT_INFO = _bare("FPDFText_GetFontInfo", ctypes.c_ulong)
 
 
 def _pdfium_style(raw, tp):
+    """(style, size) for the page's words: font size and weight, and the size alone."""
     buf = ctypes.create_string_buffer(128)
+    buflen = ctypes.c_ulong(128)
     flags = ctypes.c_int()
+    pflags = ctypes.byref(flags)
+    if _FONT_SIZE is not None and _FONT_INFO is not None:
+        get_size, get_info = _FONT_SIZE, _FONT_INFO
+    else:
+        get_size, get_info = raw.FPDFText_GetFontSize, raw.FPDFText_GetFontInfo
+
+    # the handle is read at each call: once the page is closed it is None (pdfium answers 0
+    # for no text page), never a dangling pointer
+    def size(w: Word) -> float:
+        return round(get_size(tp.raw, w[REF]), 1)
 
     def style(w: Word) -> tuple[float, bool]:
-        size = raw.FPDFText_GetFontSize(tp.raw, w[REF])
-        raw.FPDFText_GetFontInfo(tp.raw, w[REF], buf, 128, ctypes.byref(flags))
-        return round(size, 1), _is_bold(buf.value.decode("latin-1"), flags.value)
+        get_info(tp.raw, w[REF], buf, buflen, pflags)
+        return size(w), _is_bold(buf.value.decode("latin-1"), flags.value)
 
-    return style
+    return style, size
 
 
 def _has_objects(page) -> bool:
