@@ -51,15 +51,27 @@ class Line:
     """One printed line: its cells left to right, where it is, and how its first word looks.
     `money`: its cells that are amounts, left to right."""
 
-    __slots__ = ("page", "no", "y", "h", "cells", "text", "money", "_first", "_style", "_looks",
+    __slots__ = ("page", "no", "y", "h", "cells", "_text", "money", "_first", "_style", "_looks",
                  "_size_of", "_size")
 
-    def __init__(self, page: int, no: int, y: float, h: float, cells: list[Cell], text: str,
+    def __init__(self, page: int, no: int, y: float, h: float, cells: list[Cell], text: str | None,
                  first=None, style=None, size_of=None):
-        self.page, self.no, self.y, self.h, self.cells, self.text = page, no, y, h, cells, text
+        # text None: joined from the cells when first asked (charge rows seldom are)
+        self.page, self.no, self.y, self.h, self.cells, self._text = page, no, y, h, cells, text
         self.money = [c for c in cells if c.money]
         self._first, self._style, self._looks = first, style, None
         self._size_of, self._size = (size_of if style else None), None
+
+    @property
+    def text(self) -> str:
+        """The cells' text, one space between cells."""
+        if self._text is None:
+            self._text = " ".join([c.text for c in self.cells])
+        return self._text
+
+    @text.setter
+    def text(self, value: str) -> None:
+        self._text = value
 
     def _look(self) -> tuple[float, bool]:
         # font size and weight cost two pdfium calls: only asked for the few lines that need it
@@ -105,8 +117,8 @@ def page_lines(page: PageText) -> list[Line]:
         if not cells:
             continue
         first = ws[0]
-        out.append(Line(number, len(out) + 1, first[Y], max(map(_by_h, ws)), cells,
-                        " ".join([c.text for c in cells]), first, style, size_of))
+        out.append(Line(number, len(out) + 1, first[Y], max(map(_by_h, ws)), cells, None, first,
+                        style, size_of))
     return out
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ctypes
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -188,7 +189,7 @@ def _pdfium_style(raw, tp):
 
     def style(w: Word) -> tuple[float, bool]:
         get_info(tp.raw, w[REF], buf, buflen, pflags)
-        return size(w), _is_bold(buf.value.decode("latin-1"), flags.value)
+        return size(w), _is_bold_font(buf.value, flags.value)
 
     return style, size
 
@@ -198,6 +199,12 @@ def _has_objects(page) -> bool:
         return any(True for _ in page.get_objects(max_depth=1))
     except Exception:
         return False
+
+
+@lru_cache(maxsize=1024)
+def _is_bold_font(raw_name: bytes, flags: int) -> bool:
+    """_is_bold of pdfium's font name, once per font (a page has a few)."""
+    return _is_bold(raw_name.decode("latin-1"), flags)
 
 
 def _is_bold(font_name: str, flags: int = 0) -> bool:
