@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from reconcile.core.charge_types import charge_type_of
+from reconcile.parsers import csv_columns
 from reconcile.parsers.dialect import Dialect, all_signature_headers, find_dialect
 from reconcile.parsers.line_columns import FileLines
 from reconcile.parsers.readers import ParsedInvoices, ReadOptions, file_digest, register_reader
@@ -52,8 +53,9 @@ def read_workbook(path: Path, options: ReadOptions) -> ParsedInvoices:
 
 
 def read_invoice_table(path: Path, overrides: dict[str, str] | None = None,
-                       workbook: bool | None = None) -> ParsedInvoices:
-    """A carrier export, a workbook or delimited text (as `workbook` says, else as named)."""
+                       workbook: bool | None = None, columns: bool = True) -> ParsedInvoices:
+    """A carrier export, a workbook or delimited text (as `workbook` says, else as named).
+    `columns=False`: row by row even where the columnar path would read it (tests compare)."""
     src = str(path)
     out = ParsedInvoices()
     extra = all_signature_headers() | set((overrides or {}).values())
@@ -98,14 +100,18 @@ def read_invoice_table(path: Path, overrides: dict[str, str] | None = None,
     skip_cols = [(normed[norm_header(h)], vals) for h, vals in dialect.skip_rows.items()
                  if norm_header(h) in normed] if dialect else []
     reader = _RowReader(src, cmap.positions, dialect, melt_cols, out, skip_cols)
-    reader.read(table.rows, typed=not table.delimiter)  # delimited text: every cell is text
+    # a plain export is read as columns (parsers/csv_columns.py), the same lines; else row by row
+    lines = csv_columns.read_columns(path, table, reader) if columns else None
+    if lines is None:
+        reader.read(table.rows, typed=not table.delimiter)  # delimited text: every cell is text
+        lines = reader.lines.done()
     if reader.skipped_rows:
         out.notes.append(f"{src}: skipped {reader.skipped_rows} row(s) the {dialect.name} dialect "
                          f"marks as not charges (skip_rows)")
     if reader.skipped_zero:
         out.notes.append(f"{src}: skipped {reader.skipped_zero} row(s) of 0.00 (zero-rated detail "
                          f"such as usage within the plan: skip_zero)")
-    out.lines = reader.lines.done()
+    out.lines = lines
     if not out.lines and not out.invoices and not any(e.row for e in out.errors):
         out.errors.append(InputError(file=src, reason="no charge rows after the header",
                                      effect="file skipped"))

@@ -1,0 +1,523 @@
+"""Plain CSV exports read as columns: the row loop's lines, bills and errors without its Python
+per row.
+
+    lines = read_columns(path, table, reader)   # a Lines, or None: the row loop reads the file
+
+A portal export is one kind of row a million times over. pyarrow reads the file into text
+columns; each column is dictionary-encoded, and everything that depends on a cell's text
+(blank or not, TOTAL and subtotal labels, money, dates, periods, charge types) is worked out
+once per distinct text with the row loop's own memos (`reader._money`, `_dates`, `_labels`,
+`_types`, `_periods`, `_spans`), so a value reads the same both ways. What depends on the
+order of rows (which bill a TOTAL row closes, the bill a row opens) runs in Python over the
+few rows that open a bill or print a total, not over every row.
+
+Exactly the row loop's result, or nothing: it declines (returns None, having consumed
+nothing) whatever it cannot read exactly as the row loop would, and the row loop reads it:
+- quoting that is not plain: a quote inside a value, a quoted value over two lines, a row
+  whose cell count is not the header's; a lone CR line end, a NUL byte, text that is not
+  valid UTF-8 once decoded (the row loop would replace the bytes);
+- money cells that are not plain: `-12.00`, `1234.5`, `$1,234.50`, `(12.00)`, `12.00CR` read
+  here; anything else (`1.234,50`, `1,234`, `N/A`, `12 USD`) declines the file;
+- any row the row loop would skip with an error (blank account or amount, a bad date or
+  amount, a TOTAL row without an amount or a bill), subtotal rows (their self-check), a charge
+  row without a bill date in a file with that column, invoice numbers built from other
+  columns, a file with both TOTAL rows and an invoice-total column;
+- dialects that melt, skip rows, skip zero rows or read periods without a year.
+Errors that only set a value aside (a period, quantity or rate that cannot be read, an invoice
+total that differs on a later row) are reported as the row loop reports them.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from itertools import chain
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from reconcile.core.lines import LINE_SCHEMA, MONEY, Lines
+from reconcile.core.models import ChargeType, InputError, Invoice
+from reconcile.core.values import parse_date
+
+_TEXT = LINE_SCHEMA.field("account").type
+# the money this path reads: one number, a dot for decimals, thousands commas only before them
+_PLAIN_MONEY = re.compile(r"\(?-?\$?-?(?:\d+(?:\.\d+)?|\d{1,3}(?:,\d{3})+\.\d+)\)?(?:CR)?")
+_LABELS = ("account", "invoice_number", "service_id", "description", "charge_type")
+
+
+class _Decline(Exception):
+    """The file is not one this path reads exactly; the row loop reads it."""
+
+
+def read_columns(path: Path, table, reader) -> Lines | None:
+    """The file's lines as the row loop (`reader`, a fresh invoice_csv._RowReader) would give
+    them, its bills and errors added to `reader.out`; None when declined (see the module's
+    docstring). `table` is the delimited text table open_table found the header of."""
+    if not table.delimiter or not _dialect_fits(reader):
+        return None
+    first = next(table.rows, None)  # where the data starts (a second header row is skipped)
+    if first is None:
+        return None
+    table.rows = chain([first], table.rows)  # declined: the row loop reads every row still
+    try:
+        return _Reading(path, table, reader, first[0]).read()
+    except (_Decline, pa.ArrowException):
+        return None
+
+
+def _dialect_fits(reader) -> bool:
+    d = reader.dialect
+    if reader.melt_cols or reader.skip_cols or "invoice_number" not in reader.pos:
+        return False
+    return d is None or not (d.melt or d.skip_zero or d.skip_rows or d.period_without_year)
+
+
+class _Col:
+    """A column: each row's code into the distinct cell texts as read (`raw`), and the same
+    cells stripped (`text`, `tcodes`), as the row loop reads them."""
+
+    def __init__(self, raw: list[str], codes: np.ndarray):
+        self.raw, self.codes = raw, codes
+        stripped: dict[str, int] = {}
+        smap = np.fromiter((stripped.setdefault(v.strip(), len(stripped)) for v in raw),
+                           np.int32, len(raw))
+        self.text = list(stripped)
+        self.tcodes = smap[codes] if len(raw) else codes
+        self.blank_text = np.array([not t for t in self.text], np.bool_)
+
+    @classmethod
+    def empty(cls, n: int) -> _Col:
+        """A field the file has no column for: "" on every row."""
+        return cls([""], np.zeros(n, np.int32))
+
+    def blank(self) -> np.ndarray:
+        return self.blank_text[self.tcodes]
+
+    def at(self, i: int) -> str:
+        return self.text[self.tcodes[i]]
+
+    def raw_at(self, i: int) -> str:
+        return self.raw[self.codes[i]]
+
+
+class _Reading:
+    def __init__(self, path: Path, table, reader, first_row: int):
+        self.path, self.table, self.r, self.first_row = path, table, reader, first_row
+
+    # --- the file as text columns -------------------------------------------------------------
+
+    def read(self) -> Lines:
+        data = self._utf8()
+        rows, columns = self._columns(data)
+        del data
+        n = len(rows)
+        r = self.r
+        f = {name: (columns[i] if (i := r.at.get(name, -1)) >= 0 else _Col.empty(n))
+             for name in r.at}
+        blank = np.logical_and.reduce([c.blank() for c in columns]) if columns else np.ones(n, bool)
+        labels = np.zeros(n, np.int32)
+        for name in _LABELS:
+            c = f[name]
+            kinds = np.array([r._labels[t] for t in c.text], np.int32)
+            labels |= kinds[c.tcodes]
+        sid = f["service_id"]
+        sid_kind = np.array([r._labels[t] for t in sid.text], np.int32)[sid.tcodes]
+        total = ~blank & ((labels & 1) != 0) & (sid.blank() | ((sid_kind & 1) != 0))
+        charge = ~blank & ~total
+        if np.any(charge & ((labels & 2) != 0)):
+            raise _Decline("subtotal rows")  # their self-check reads the lines above them
+        for name in ("amount", "invoice_total", "quantity", "unit_price"):
+            if any(t and not _PLAIN_MONEY.fullmatch(t) for t in f[name].text):
+                raise _Decline(f"{name}: money that is not plain")
+        self.f, self.rows = f, rows
+        ci = np.flatnonzero(charge)
+        ti = np.flatnonzero(total)
+        if not len(ci):
+            raise _Decline("no charge rows")  # the row loop says what there is
+        return self._lines(ci, ti)
+
+    def _utf8(self) -> bytes:
+        """The file as UTF-8 bytes, lines as the csv module sees them (or _Decline)."""
+        data = self.path.read_bytes()
+        encoding = self.table.encoding
+        if encoding == "utf-8-sig":
+            data = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+        elif encoding != "utf-8":
+            data = data.decode(encoding, errors="replace").encode("utf-8")
+        if b"\x00" in data:
+            raise _Decline("NUL byte")
+        return data
+
+    def _columns(self, data: bytes) -> tuple[np.ndarray, list[_Col]]:
+        """Each data row's file row number, and the file's columns from the first data row on."""
+        buf = np.frombuffer(data, np.uint8)
+        breaks = np.flatnonzero(buf == 10)
+        crs = np.count_nonzero(buf == 13)
+        if crs and crs != np.count_nonzero(buf[breaks[breaks > 0] - 1] == 13):
+            raise _Decline("a line ends with a lone CR")
+        quotes = np.flatnonzero(buf == 34)
+        if len(quotes):
+            per_line = np.bincount(np.searchsorted(breaks, quotes), minlength=len(breaks) + 1)
+            if np.any(per_line & 1):
+                raise _Decline("a quoted value over lines, or an unbalanced quote")
+            d = re.escape(self.table.delimiter.encode())
+            if re.search(rb'[^' + d + rb'\r\n"]"[^' + d + rb'\r\n"]', data):
+                raise _Decline("a quote inside a value")
+        starts = np.concatenate(([0], breaks + 1))
+        ends = np.concatenate((breaks, [len(buf)]))
+        if starts[-1] == len(buf):  # the file ends with a line break
+            starts, ends = starts[:-1], ends[:-1]
+        first = self.first_row - 1  # 0-based line of the first data row
+        if first >= len(starts):
+            raise _Decline("no data rows")
+        length = ends[first:] - starts[first:]
+        cr_end = (length > 0) & (buf[np.maximum(ends[first:] - 1, 0)] == 13)
+        filled = (length - cr_end) > 0  # pyarrow skips empty lines; the row loop reads nothing there
+        rows = (np.flatnonzero(filled) + first + 1).astype(np.int32)
+        width = len(self.table.headers)
+        names = [f"c{i}" for i in range(width)]
+        got = pacsv.read_csv(
+            pa.py_buffer(data)[int(starts[first]):],
+            read_options=pacsv.ReadOptions(column_names=names),
+            parse_options=pacsv.ParseOptions(delimiter=self.table.delimiter, quote_char='"',
+                                              double_quote=True, escape_char=False,
+                                              newlines_in_values=False, ignore_empty_lines=True),
+            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in names},
+                                                 strings_can_be_null=False,
+                                                 quoted_strings_can_be_null=False))
+        if got.num_rows != len(rows):
+            raise _Decline("rows and lines differ")
+        columns = []
+        for name in names:
+            encoded = pc.dictionary_encode(got.column(name).combine_chunks())
+            raw = encoded.dictionary.to_pylist()
+            if any('"' in v for v in raw):
+                raise _Decline("a quote inside a value")
+            columns.append(_Col(raw, encoded.indices.to_numpy(zero_copy_only=False)))
+            got = got.drop_columns([name])  # hold one copy of the text, not two
+        return rows, columns
+
+    # --- charge rows, bills, totals -------------------------------------------------------------
+
+    def _lines(self, ci: np.ndarray, ti: np.ndarray) -> Lines:
+        f, r = self.f, self.r
+        if np.any(f["account"].blank()[ci]) or np.any(f["invoice_number"].blank()[ci]):
+            raise _Decline("blank account or invoice number")  # an error, or a built number
+        dated = r.at["invoice_date"] >= 0
+        row_dates = self._values(f["invoice_date"], ci, r._dates, blank_ok=not dated)
+        amounts = self._money(f["amount"], ci, "amount", blank_ok=False)
+        totals = self._money(f["invoice_total"], ci, None, blank_ok=True)
+        if len(ti) and any(v is not None for v in totals.values):
+            raise _Decline("TOTAL rows and an invoice total column")
+        key, first = _groups(f["account"].tcodes[ci], f["invoice_number"].tcodes[ci])
+        invoices, inv_of_key = self._bills(ci, ti, key, first, row_dates)
+        inv = inv_of_key[key]  # each line's bill
+        errors: list[tuple[int, int, str]] = []  # (row, order within the row, reason)
+        if any(v is not None for v in totals.values):
+            self._column_totals(ci, inv, invoices, totals, errors)
+        start, end = self._periods(ci, errors)
+        qty, unit = self._quantities(ci, errors)
+        table = self._table(ci, inv, invoices, amounts, start, end, qty, unit)
+        order = np.argsort(inv, kind="stable")
+        bounds = np.cumsum(np.bincount(inv, minlength=len(invoices)))[:-1]
+        for bill, ids in zip(invoices, np.split(order, bounds)):
+            bill.line_ids = ids.tolist()
+        out = r.out
+        out.errors.extend(InputError(file=r.src, row=row, reason=reason, effect="value ignored")
+                          for row, _order, reason in sorted(errors, key=lambda e: e[:2]))
+        out.invoices.extend(invoices)
+        return Lines(table)
+
+    def _values(self, col: _Col, ci, memo, blank_ok: bool) -> _Codes:
+        """(value, error) per distinct cell of the charge rows: an error or a blank declines."""
+        values: list = [None] * len(col.raw)
+        for c in np.unique(col.codes[ci]).tolist():
+            if not col.raw[c].strip():
+                if not blank_ok:
+                    raise _Decline("a blank cell the row loop would refuse")
+                continue
+            value, error = memo[col.raw[c]]
+            if error:
+                raise _Decline(error)
+            values[c] = value
+        return _Codes(values, col.codes[ci])
+
+    def _money(self, col: _Col, ci, what: str | None, blank_ok: bool) -> _Codes:
+        """Money per distinct cell of the charge rows; `what`: a line's money (also refused
+        when the line table can't hold it), None: an invoice total."""
+        values: list = [None] * len(col.raw)
+        for c in np.unique(col.codes[ci]).tolist():
+            raw = col.raw[c]
+            if not raw.strip():
+                if not blank_ok:
+                    raise _Decline("a blank amount")
+                continue
+            value, error, unfit = self.r._money[raw]
+            if error or (what and (unfit or value is None)):
+                raise _Decline("money the row loop refuses")
+            values[c] = value
+        return _Codes(values, col.codes[ci])
+
+    def _bills(self, ci, ti, key, first, row_dates) -> tuple[list[Invoice], np.ndarray]:
+        """The file's bills in the order the row loop opens them: at the first charge row of
+        each (account, number), or at a TOTAL row naming a bill not seen yet; TOTAL rows give
+        their bill its stated total."""
+        f, r = self.f, self.r
+        bills: dict[tuple[str, str], Invoice] = {}
+        inv_of_key: list[Invoice | None] = [None] * len(first)
+        last: tuple[int, Invoice] | None = None  # a bill a TOTAL row opened, and its row
+        events = sorted([(int(ci[i]), g) for g, i in enumerate(first.tolist())]
+                        + [(int(t), -1) for t in ti.tolist()])
+        for pos, g in events:
+            if g >= 0:
+                bill_date = row_dates.values[row_dates.codes[first[g]]]
+                inv_of_key[g] = self._open(bills, pos, bill_date)
+                continue
+            amount = self._total_amount(pos)
+            inv = None
+            number = f["invoice_number"].at(pos)
+            if number and not r._labels[number] & 1:
+                account = f["account"].at(pos)
+                inv = bills.get((account, number))
+                if inv is None:
+                    inv = next((v for (_a, n), v in bills.items() if n == number), None)
+                if inv is None and account and not r._labels[account] & 1:
+                    bill_date = self._total_date(pos)
+                    inv = self._open(bills, pos, bill_date)
+                    last = (pos, inv)
+            if inv is None:  # the bill of the row before: a charge row's, or one a TOTAL row opened
+                j = int(np.searchsorted(ci, pos)) - 1
+                if j >= 0 and (last is None or ci[j] > last[0]):
+                    inv = inv_of_key[key[j]]
+                elif last is not None:
+                    inv = last[1]
+            if inv is None:
+                raise _Decline("a TOTAL row before any bill")
+            inv.stated_total, inv.total_where = amount, f"TOTAL row {self.rows[pos]}"
+        invoices = list(bills.values())
+        index = {id(v): i for i, v in enumerate(invoices)}
+        return invoices, np.array([index[id(v)] for v in inv_of_key], np.int64)
+
+    def _open(self, bills: dict, pos: int, bill_date) -> Invoice:
+        """The bill of row `pos`, opened by it when new (as _RowReader.invoice)."""
+        f, r = self.f, self.r
+        account, number = f["account"].at(pos), f["invoice_number"].at(pos)
+        inv = bills.get((account, number))
+        if inv is None:
+            due = None
+            if text := f["due_date"].at(pos):
+                try:
+                    due = parse_date(text)
+                except ValueError:
+                    pass
+            inv = bills[(account, number)] = Invoice(
+                carrier=f["carrier"].at(pos) or r.carrier, account=account, invoice_number=number,
+                invoice_date=bill_date, due_date=due, source=r.src,
+                level=r.dialect.level if r.dialect else "detail")
+        elif inv.invoice_date is None and bill_date is not None:
+            inv.invoice_date = bill_date
+        return inv
+
+    def _total_amount(self, pos: int) -> Decimal:
+        f, r = self.f, self.r
+        amount = None
+        for name in ("amount", "invoice_total"):
+            if amount is None and f[name].at(pos):
+                amount, error, _unfit = r._money[f[name].raw_at(pos)]
+                if error:
+                    raise _Decline(error)
+        if amount is None:
+            raise _Decline("a TOTAL row without an amount")
+        return amount
+
+    def _total_date(self, pos: int) -> date | None:
+        col = self.f["invoice_date"]
+        if not col.at(pos):
+            return None
+        value, error = self.r._dates[col.raw_at(pos)]
+        if error:
+            raise _Decline(error)
+        return value
+
+    def _column_totals(self, ci, inv, invoices, totals: _Codes, errors) -> None:
+        """An invoice total repeated on each row: the first one read is the bill's, a later
+        one that differs is an error naming its row (the row loop's order of events)."""
+        value_class: dict[Decimal, int] = {}
+        text_of_class: dict[int, str] = {}
+        cls = np.full(len(totals.values), -1, np.int64)
+        for c, v in enumerate(totals.values):
+            if v is not None:
+                k = cls[c] = value_class.setdefault(v, len(value_class))
+                if text_of_class.setdefault(k, str(v)) != str(v):
+                    raise _Decline("one total written two ways")  # which one is kept is order-bound
+        row_cls = cls[totals.codes]
+        has = np.flatnonzero(row_cls >= 0)
+        if not len(has):
+            return
+        stated = np.full(len(invoices), -1, np.int64)
+        first_of, at = np.unique(inv[has], return_index=True)
+        stated[first_of] = row_cls[has[at]]
+        where = {}
+        value_of = {k: v for v, k in value_class.items()}
+        for i in has.tolist():
+            bill = inv[i]
+            if row_cls[i] == stated[bill]:
+                where[bill] = i
+            else:
+                number = invoices[bill].invoice_number
+                errors.append((int(self.rows[ci[i]]), 0,
+                               f"invoice total {value_of[row_cls[i]]} differs from "
+                               f"{value_of[stated[bill]]} on earlier rows of invoice {number}"))
+        for bill, i in where.items():
+            invoices[bill].stated_total = value_of[stated[bill]]
+            invoices[bill].total_where = f"column on row {self.rows[ci[i]]}"
+
+    def _periods(self, ci, errors) -> tuple[pa.Array, pa.Array]:
+        """Each line's service period: one cell, or a start and an end cell."""
+        f, r = self.f, self.r
+        p, s, e = f["period"], f["period_start"], f["period_end"]
+
+        def code(col: _Col) -> np.ndarray:  # blank cells are one code: None
+            return np.where(col.blank()[ci], -1, col.codes[ci]).astype(np.int64) + 1
+
+        group, first = _groups(code(p), code(s), code(e))
+        starts, ends, bad = [], [], []
+        for i in (ci[first]).tolist():
+            if text := p.at(i):
+                start, end, error = r._periods[(text, None)]
+            else:
+                start, end, error = r._spans[(s.raw_at(i) if s.at(i) else None,
+                                              e.raw_at(i) if e.at(i) else None)]
+            starts.append(start)
+            ends.append(end)
+            bad.append(error)
+        if any(bad):
+            for i in np.flatnonzero(np.array([b is not None for b in bad])[group]).tolist():
+                errors.append((int(self.rows[ci[i]]), 1, bad[group[i]]))
+        take = pa.array(group.astype(np.int32))
+        return pa.array(starts, pa.date32()).take(take), pa.array(ends, pa.date32()).take(take)
+
+    def _quantities(self, ci, errors) -> tuple[_Codes, _Codes]:
+        """Quantity and unit price; one that can't be read is set aside with an error, and a
+        bad quantity leaves the rate unread (as the row loop)."""
+        f, r = self.f, self.r
+        out = []
+        for name, what in (("quantity", "quantity"), ("unit_price", "unit price")):
+            col = f[name]
+            values: list = [None] * len(col.raw)
+            problem: dict[int, str] = {}
+            for c in np.unique(col.codes[ci]).tolist():
+                raw = col.raw[c]
+                if raw.strip():
+                    value, error, unfit = r._money[raw]
+                    if error or unfit:
+                        problem[c] = error or f"{what} {unfit}"
+                    else:
+                        values[c] = value
+            out.append((_Codes(values, col.codes[ci]), problem))
+        (qty, q_bad), (unit, u_bad) = out
+        if q_bad or u_bad:
+            q_rows = np.isin(qty.codes, list(q_bad)) if q_bad else np.zeros(len(ci), bool)
+            u_rows = (np.isin(unit.codes, list(u_bad)) if u_bad else np.zeros(len(ci), bool)) & ~q_rows
+            for i in np.flatnonzero(q_rows | u_rows).tolist():
+                reason = q_bad[qty.codes[i]] if q_rows[i] else u_bad[unit.codes[i]]
+                errors.append((int(self.rows[ci[i]]), 2, f"quantity/rate: {reason}"))
+            if u_rows.any() or q_rows.any():
+                unit = _Codes(unit.values + [None], np.where(q_rows, len(unit.values), unit.codes))
+        return qty, unit
+
+    # --- the line table ---------------------------------------------------------------------------
+
+    def _table(self, ci, inv, invoices, amounts, start, end, qty, unit) -> pa.Table:
+        """The lines as line_columns.FileLines would build them: the same values, the same
+        dictionaries (each in the order its values first appear)."""
+        f, r = self.f, self.r
+        n = len(ci)
+        rows = pa.array(self.rows[ci])
+        ctype = self._charge_types(ci)
+        bill_dates = pa.array([v.invoice_date for v in invoices], pa.date32())
+        inv32 = pa.array(inv.astype(np.int32))
+        keys = pc.binary_join_element_wise(f"{r.out.file_hash}:r", pc.cast(rows, pa.string()), "")
+        columns = {
+            "key": keys,
+            "source": _text([r.src], np.zeros(n, np.int32)),
+            "row": rows,
+            "page": pa.nulls(n, pa.int32()),
+            "carrier": _first_seen([v.carrier for v in invoices], inv),
+            "account": _first_seen([v.account for v in invoices], inv),
+            "invoice_number": _first_seen([v.invoice_number for v in invoices], inv),
+            "invoice_date": bill_dates.take(inv32),
+            "service_id": _first_seen(f["service_id"].text, f["service_id"].tcodes[ci]),
+            "description": _first_seen(f["description"].text, f["description"].tcodes[ci]),
+            "charge_type": ctype,
+            "period_start": start,
+            "period_end": end,
+            "period_inferred": pa.array(np.zeros(n, np.bool_)),
+            "quantity": qty.array(),
+            "unit_price": unit.array(),
+            "amount": amounts.array(),
+            "section": _text([""], np.zeros(n, np.int32)),
+        }
+        return pa.table(columns, schema=LINE_SCHEMA)
+
+    def _charge_types(self, ci) -> pa.DictionaryArray:
+        f, r = self.f, self.r
+        t, d = f["charge_type"], f["description"]
+        group, first = _groups(t.tcodes[ci], d.tcodes[ci])
+        kinds = [r._types[(t.at(i), d.at(i))] for i in ci[first].tolist()]
+        pool: dict[ChargeType, int] = {}
+        code = np.array([pool.setdefault(k, len(pool)) for k in kinds], np.int32)
+        return _first_seen([ChargeType(k).value for k in pool], code[group])
+
+
+class _Codes:
+    """Values per distinct cell and each line's code into them."""
+
+    def __init__(self, values: list, codes: np.ndarray):
+        self.values, self.codes = values, codes
+
+    def array(self) -> pa.Array:
+        return pa.array(self.values, MONEY).take(pa.array(self.codes.astype(np.int32)))
+
+
+def _groups(*codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(group of each row, first row of each group), groups numbered in the order they first
+    appear, for rows given by non-negative codes in several columns."""
+    combined = np.zeros(len(codes[0]), np.int64)
+    size = 1
+    for c in codes:
+        c = c.astype(np.int64)
+        width = int(c.max()) + 1 if len(c) else 1
+        if size * width >= 2 ** 62:
+            _, combined = np.unique(np.stack([combined, c], 1), axis=0, return_inverse=True)
+            combined = combined.reshape(-1).astype(np.int64)
+            size = int(combined.max()) + 1
+        combined = combined * width + c
+        size *= width
+    _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")  # sorted by value -> by first appearance
+    rank = np.empty(len(order), np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[inverse.reshape(-1)], first[order]
+
+
+def _text(values: list[str], codes: np.ndarray) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(values, pa.string())).cast(_TEXT)
+
+
+def _first_seen(values: list[str], codes: np.ndarray) -> pa.DictionaryArray:
+    """A dictionary column of `values[codes]` whose dictionary holds the values used, in the
+    order they first appear, each once (two codes may name one text)."""
+    if not len(codes):
+        return _text([], codes.astype(np.int32))
+    used, first = np.unique(codes, return_index=True)
+    pool: dict[str, int] = {}
+    remap = np.zeros(max(len(values), 1), np.int32)
+    for c in used[np.argsort(first, kind="stable")].tolist():
+        remap[c] = pool.setdefault(values[c], len(pool))
+    return _text(list(pool), remap[codes])

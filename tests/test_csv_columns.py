@@ -1,0 +1,210 @@
+"""The columnar CSV path (parsers/csv_columns.py) gives exactly the row loop's lines, bills,
+errors and notes, or declines and leaves the file to the row loop: on every export the
+fixtures write, on the real carrier samples, and on plain exports broken in the ways files
+break (quotes, blank and ragged rows, TOTAL and subtotal rows, money and dates that cannot
+be read, line ends, encodings)."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from fixtures import bulk, independent_scenario, scenario
+from reconcile.parsers import csv_columns
+from reconcile.parsers.invoice_csv import read_invoice_table
+
+REPO = Path(__file__).resolve().parent.parent
+REAL = REPO.parent / "shared" / "real-samples"
+TEXT = {".csv", ".tsv", ".txt"}
+
+
+def read_both(path: Path, monkeypatch) -> tuple[bool, object, object]:
+    """(read as columns?, the row loop's result, the default read's result)."""
+    rows = read_invoice_table(path, workbook=False, columns=False)
+    took = []
+    real = csv_columns.read_columns
+
+    def spy(*args):
+        lines = real(*args)
+        took.append(lines is not None)
+        return lines
+
+    with monkeypatch.context() as m:
+        m.setattr(csv_columns, "read_columns", spy)
+        default = read_invoice_table(path, workbook=False)
+    return bool(took and took[0]), rows, default
+
+
+def assert_same(path: Path, rows, default) -> None:
+    assert default.lines.table.equals(rows.lines.table), path
+    assert [i.model_dump() for i in default.invoices] == [i.model_dump() for i in rows.invoices], path
+    assert default.errors == rows.errors, path
+    assert default.notes == rows.notes, path
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory) -> list[Path]:
+    out = tmp_path_factory.mktemp("exports")
+    for seed in (1, 2):
+        scenario.generate(out / f"scenario{seed}", seed=seed)
+    for seed in (1, 2, 3):
+        independent_scenario.generate(out / f"independent{seed}", seed=seed)
+    bulk.generate_bulk(out / "bulk", n_lines=5000, n_services=200)
+    found = [p for p in sorted(out.rglob("*")) if "invoices" in p.parts]
+    found += sorted((REPO / "fixtures" / "sample" / "invoices").rglob("*"))
+    if REAL.exists():
+        found += sorted(REAL.rglob("*"))
+    return [p for p in found if p.is_file() and p.suffix.lower() in TEXT]
+
+
+def test_every_export_the_fixtures_write_reads_the_same_as_columns(exports, monkeypatch):
+    fast = []
+    for path in exports:
+        took, rows, default = read_both(path, monkeypatch)
+        assert_same(path, rows, default)
+        fast.append(took)
+        if "bulk" in path.parts and len(rows.lines):
+            assert took, path  # the plain exports are the ones read as columns
+    assert sum(fast) >= 0.9 * sum(1 for p in exports if REAL not in p.parents)
+
+
+# --- plain exports, broken ------------------------------------------------------------------
+
+HEADER = ["Carrier", "Account", "Invoice Number", "Invoice Date", "Circuit ID", "Description",
+          "Charge Type", "Period Start", "Period End", "Qty", "Rate", "Amount"]
+
+
+def plain_rows(rng: random.Random) -> list[list[str]]:
+    rows = []
+    for bill in range(3):
+        account, number = f"00{4400 + bill % 2}", f"INV-{bill}"
+        for k in range(rng.randint(2, 6)):
+            amount = f"{rng.choice([1, -1, 1]) * rng.randint(0, 99999) / 100:.2f}"
+            rows.append(["Acme Tel", account, number, f"2024-0{bill + 1}-01", f"12.HCGS.{k:06d}..LY",
+                         rng.choice(["DIA 100M", "Access Recovery Surcharge", "Credit", "Usage"]),
+                         rng.choice(["MRC", "Tax", "", "Usage"]), "2024-01-01", "2024-01-31",
+                         rng.choice(["", "1", "2"]), rng.choice(["", "12.50"]), amount])
+        rows.append(["Acme Tel", account, number, "", "", "Invoice Total", "", "", "", "", "",
+                     f"{rng.randint(0, 99999) / 100:.2f}"])
+    return rows
+
+
+def cell(rows, rng) -> tuple[int, int]:
+    return rng.randrange(len(rows)), rng.randrange(len(HEADER))
+
+
+BAD_MONEY = ["abc", "", "N/A", "-", "1,234", "1.234,50", "$1,234.50", "(12.00)", "12.00CR", "1e5",
+             "0.0000001", "1e20", "12.5 USD", " 12.00 ", "+4.00", "$-3.00", "1,234.5678901"]
+BAD_DATES = ["", "2024-13-01", "03/01/2024", "Mar 1, 2024", "MTM", " 2024-02-01", "N/A"]
+TOTALS = [["Acme Tel", "TOTAL", "", "", "", "", "", "", "", "", "", "9.99"],
+          ["Acme Tel", "0044001", "INV-9", "2024-05-01", "", "Invoice Total", "", "", "", "", "", "5.00"],
+          ["Acme Tel", "0044000", "INV-1", "", "", "Total", "", "", "", "", "", ""],
+          ["Acme Tel", "0044000", "", "", "Grand Total", "", "", "", "", "", "", "7.00"],
+          ["Acme Tel", "0044000", "INV-0", "", "Total", "DIA", "MRC", "", "", "", "", "3.00"],
+          ["Acme Tel", "0044000", "INV-0", "", "", "Subtotal recurring", "", "", "", "", "", "12.00"],
+          ["", "", "", "", "", "Total", "", "", "", "", "", "abc"]]
+
+
+def mutate(rows: list[list[str]], rng: random.Random) -> list[list[str]]:
+    """One way a real file differs from the plain export."""
+    i, j = cell(rows, rng)
+    row = rows[i]
+
+    def put(at: int, value: str) -> None:
+        if at < len(row):  # a short (ragged) row keeps its shortness
+            row[at] = value
+
+    kind = rng.randrange(12)
+    if kind == 0:
+        put(11, rng.choice(BAD_MONEY))
+    elif kind == 1:
+        put(rng.choice([3, 7, 8]), rng.choice(BAD_DATES))
+    elif kind == 2:
+        put(rng.choice([1, 2]), rng.choice(["", " ", "TOTAL"]))
+    elif kind == 3:
+        rows.insert(rng.randrange(len(rows) + 1), list(rng.choice(TOTALS)))
+    elif kind == 4:
+        put(7, "2024-01-31")  # ends before it starts
+        put(8, "2024-01-01")
+    elif kind == 5:
+        put(rng.choice([9, 10]), rng.choice(BAD_MONEY))
+    elif kind == 6:
+        put(j, f"  {row[j]} " if j < len(row) else "")
+    elif kind == 7:
+        put(j, rng.choice(["a, b", 'say "hi"', "two\nlines", "é ü", "\u00a0x", "=1+2"]))
+    elif kind == 8:
+        rows.insert(rng.randrange(len(rows) + 1), rng.choice([[], [""] * len(HEADER), ["  "]]))
+    elif kind == 9:
+        rows[i] = row[:rng.randrange(len(HEADER))] if rng.random() < 0.5 else row + ["x"]
+    elif kind == 10:
+        put(j, "")
+    else:
+        put(4, rng.choice(["Total", "TOTAL", "invoice total", ""]))
+    return rows
+
+
+def write(rows, path: Path, rng: random.Random, header=HEADER) -> None:
+    delimiter = rng.choice([",", ",", "\t", "|", ";"])
+    end = rng.choice(["\n", "\r\n", "\r\n", "\r"])
+    quote_all = rng.random() < 0.2
+
+    def fmt(value: str) -> str:
+        if quote_all or any(ch in value for ch in (delimiter, '"', "\n", "\r")):
+            return '"' + value.replace('"', '""') + '"'
+        return value
+
+    lines = [delimiter.join(fmt(c) for c in r) for r in [header, *rows]]
+    if rng.random() < 0.2:
+        lines = ["Acme Tel invoice detail export", "", *lines]  # title lines above the header
+    text = end.join(lines) + (end if rng.random() < 0.8 else "")
+    if rng.random() < 0.05:
+        text = text.replace("INV-1", "INV\x00-1")
+    encoding = rng.choice(["utf-8", "utf-8", "utf-8-sig", "cp1252"])
+    path.write_bytes(text.encode(encoding, errors="replace"))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_broken_export_reads_the_same_or_is_left_to_the_row_loop(seed, tmp_path, monkeypatch):
+    rng = random.Random(seed)
+    fast = 0
+    for case in range(12):
+        rows = plain_rows(rng)
+        for _ in range(rng.choice([0, 1, 1, 2, 3])):
+            rows = mutate(rows, rng)
+        path = tmp_path / f"case{case}.csv"
+        header = list(HEADER)
+        if rng.random() < 0.15:  # one period column, or an invoice total on every row
+            header[7:9] = ["Service Period", "Notes"]
+            for r in rows:
+                if len(r) > 8 and r[7]:
+                    r[7], r[8] = rng.choice([f"{r[7]} - {r[8]}", "01/01/24-01/31/24", "soon"]), ""
+        elif rng.random() < 0.15:
+            header[6] = "Invoice Total"
+            for r in rows:
+                if len(r) > 6:
+                    r[6] = rng.choice(["100.00", "100.00", "100.00", "100", "", "99.00"])
+        write(rows, path, rng, header)
+        took, by_rows, default = read_both(path, monkeypatch)
+        assert_same(path, by_rows, default)
+        fast += took
+    assert fast  # some of them are plain enough to be read as columns
+
+
+def test_a_bill_total_row_above_its_lines_opens_that_bill(tmp_path, monkeypatch):
+    path = tmp_path / "granite.txt"
+    path.write_text("Account|Invoice Number|Bill Date|Circuit|Description|Amount\n"
+                    "111|A-1|2024-03-01|||10.00\n"
+                    "222|B-7|2024-03-01||Invoice Total|30.00\n"
+                    "222|B-7|2024-03-01|CKT-1|Port|20.00\n"
+                    "222|B-7|2024-03-01|CKT-2|Port|10.00\n"
+                    "||||TOTAL|10.00\n")
+    took, rows, default = read_both(path, monkeypatch)
+    assert took
+    assert_same(path, rows, default)
+    # the summary row opens B-7 after A-1; the TOTAL row at the end closes the bill above it
+    assert [(i.invoice_number, i.stated_total, i.total_where, i.line_ids)
+            for i in default.invoices] == [("A-1", None, "", [0]),
+                                           ("B-7", Decimal("10.00"), "TOTAL row 6", [1, 2])]
