@@ -47,6 +47,8 @@ from reconcile.core.values import parse_date
 _TEXT = LINE_SCHEMA.field("account").type
 # the money this path reads: one number, a dot for decimals, thousands commas only before them
 _PLAIN_MONEY = re.compile(r"\(?-?\$?-?(?:\d+(?:\.\d+)?|\d{1,3}(?:,\d{3})+\.\d+)\)?(?:CR)?")
+_DECIMAL = r"^-?[0-9]{1,15}(\.[0-9]{1,6})?$"
+_PUNCTUATION = str.maketrans("", "", "".join(chr(c) for c in range(128) if not chr(c).isalnum()))
 _LABELS = ("account", "invoice_number", "service_id", "description", "charge_type")
 
 
@@ -81,8 +83,8 @@ class _Col:
     """A column: each row's code into the distinct cell texts as read (`raw`), and the same
     cells stripped (`text`, `tcodes`), as the row loop reads them."""
 
-    def __init__(self, raw: list[str], codes: np.ndarray):
-        self.raw, self.codes = raw, codes
+    def __init__(self, raw: list[str], codes: np.ndarray, dictionary: pa.Array | None = None):
+        self.raw, self.codes, self.dictionary = raw, codes, dictionary
         stripped: dict[str, int] = {}
         smap = np.fromiter((stripped.setdefault(v.strip(), len(stripped)) for v in raw),
                            np.int32, len(raw))
@@ -104,6 +106,16 @@ class _Col:
     def raw_at(self, i: int) -> str:
         return self.raw[self.codes[i]]
 
+    def decimals(self) -> tuple[np.ndarray, pa.Array | None]:
+        """Which distinct cells are a plain decimal (`-?digits(.digits)?`, at most 15 digits
+        before the point and 6 after: parse_money reads them as Decimal(text) and the line
+        table holds them), and those as decimal128, cast by Arrow: no Decimal per value."""
+        if self.dictionary is None:
+            return np.zeros(len(self.raw), np.bool_), None
+        strict = pc.match_substring_regex(self.dictionary, _DECIMAL)
+        return (strict.to_numpy(zero_copy_only=False),
+                pc.cast(pc.if_else(strict, self.dictionary, None), MONEY))
+
 
 class _Reading:
     def __init__(self, path: Path, table, reader, first_row: int):
@@ -123,10 +135,9 @@ class _Reading:
         labels = np.zeros(n, np.int32)
         for name in _LABELS:
             c = f[name]
-            kinds = np.array([r._labels[t] for t in c.text], np.int32)
-            labels |= kinds[c.tcodes]
+            labels |= self._label_kinds(c)[c.tcodes]
         sid = f["service_id"]
-        sid_kind = np.array([r._labels[t] for t in sid.text], np.int32)[sid.tcodes]
+        sid_kind = self._label_kinds(sid)[sid.tcodes]
         total = ~blank & ((labels & 1) != 0) & (sid.blank() | ((sid_kind & 1) != 0))
         charge = ~blank & ~total
         if np.any(charge & ((labels & 2) != 0)):
@@ -140,6 +151,15 @@ class _Reading:
         if not len(ci):
             raise _Decline("no charge rows")  # the row loop says what there is
         return self._lines(ci, ti)
+
+    def _label_kinds(self, col: _Col) -> np.ndarray:
+        """The row loop's label kind (TOTAL word, subtotal) of each distinct text; worked out
+        only for texts that could be one: a label's letters hold "total" or "due" (as
+        norm_header reads them, ASCII punctuation dropped), or the text is not plain ASCII."""
+        memo = self.r._labels
+        return np.array([memo[t] if not t.isascii() or "#" in t or "total" in (
+            low := t.lower().translate(_PUNCTUATION)) or "due" in low else 0
+                         for t in col.text], np.int32)
 
     def _utf8(self) -> bytes:
         """The file as UTF-8 bytes, lines as the csv module sees them (or _Decline)."""
@@ -198,7 +218,8 @@ class _Reading:
             raw = encoded.dictionary.to_pylist()
             if any('"' in v for v in raw):
                 raise _Decline("a quote inside a value")
-            columns.append(_Col(raw, encoded.indices.to_numpy(zero_copy_only=False)))
+            columns.append(_Col(raw, encoded.indices.to_numpy(zero_copy_only=False),
+                                encoded.dictionary))
             got = got.drop_columns([name])  # hold one copy of the text, not two
         return rows, columns
 
@@ -251,7 +272,10 @@ class _Reading:
         """Money per distinct cell of the charge rows; `what`: a line's money (also refused
         when the line table can't hold it), None: an invoice total."""
         values: list = [None] * len(col.raw)
+        strict, decimals = col.decimals() if what else (np.zeros(len(col.raw), np.bool_), None)
         for c in np.unique(col.codes[ci]).tolist():
+            if strict[c]:
+                continue
             raw = col.raw[c]
             if not raw.strip():
                 if not blank_ok:
@@ -261,7 +285,7 @@ class _Reading:
             if error or (what and (unfit or value is None)):
                 raise _Decline("money the row loop refuses")
             values[c] = value
-        return _Codes(values, col.codes[ci])
+        return _Codes(values, col.codes[ci], strict, decimals)
 
     def _bills(self, ci, ti, key, first, row_dates) -> tuple[list[Invoice], np.ndarray]:
         """The file's bills in the order the row loop opens them: at the first charge row of
@@ -411,15 +435,16 @@ class _Reading:
             col = f[name]
             values: list = [None] * len(col.raw)
             problem: dict[int, str] = {}
+            strict, decimals = col.decimals()
             for c in np.unique(col.codes[ci]).tolist():
                 raw = col.raw[c]
-                if raw.strip():
+                if raw.strip() and not strict[c]:
                     value, error, unfit = r._money[raw]
                     if error or unfit:
                         problem[c] = error or f"{what} {unfit}"
                     else:
                         values[c] = value
-            out.append((_Codes(values, col.codes[ci]), problem))
+            out.append((_Codes(values, col.codes[ci], strict, decimals), problem))
         (qty, q_bad), (unit, u_bad) = out
         if q_bad or u_bad:
             q_rows = np.isin(qty.codes, list(q_bad)) if q_bad else np.zeros(len(ci), bool)
@@ -428,7 +453,8 @@ class _Reading:
                 reason = q_bad[qty.codes[i]] if q_rows[i] else u_bad[unit.codes[i]]
                 errors.append((int(self.rows[ci[i]]), 2, f"quantity/rate: {reason}"))
             if u_rows.any() or q_rows.any():
-                unit = _Codes(unit.values + [None], np.where(q_rows, len(unit.values), unit.codes))
+                unit = _Codes(unit.values + [None], np.where(q_rows, len(unit.values), unit.codes),
+                              unit.strict, unit.decimals)
         return qty, unit
 
     # --- the line table ---------------------------------------------------------------------------
@@ -476,13 +502,21 @@ class _Reading:
 
 
 class _Codes:
-    """Values per distinct cell and each line's code into them."""
+    """Values per distinct cell and each line's code into them; money cells that are plain
+    decimals come as `decimals` (where `strict`), the others as Decimal `values`."""
 
-    def __init__(self, values: list, codes: np.ndarray):
-        self.values, self.codes = values, codes
+    def __init__(self, values: list, codes: np.ndarray, strict: np.ndarray | None = None,
+                 decimals: pa.Array | None = None):
+        self.values, self.codes, self.strict, self.decimals = values, codes, strict, decimals
 
     def array(self) -> pa.Array:
-        return pa.array(self.values, MONEY).take(pa.array(self.codes.astype(np.int32)))
+        money = pa.array(self.values, MONEY)
+        if self.decimals is not None:
+            more = len(self.values) - len(self.decimals)  # codes added since: set-aside values
+            decimals = pa.concat_arrays([self.decimals, pa.nulls(more, MONEY)])
+            strict = np.concatenate([self.strict, np.zeros(more, np.bool_)])
+            money = pc.if_else(pa.array(strict), decimals, money)
+        return money.take(pa.array(self.codes.astype(np.int32)))
 
 
 def _groups(*codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

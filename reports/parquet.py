@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 
 from reconcile.core.lines import COLUMNS
 from reconcile.core.result import AuditResult
+from reconcile.reports.tabular import findings_column
 
 # the pipeline's columns kept beside the line's own (reconcile.enrich, reconcile.matching)
 PIPELINE_COLUMNS = ("line_id", "invoice", "match_method", "match_score", "match_reason")
@@ -27,13 +28,9 @@ def lines_parquet_table(result: AuditResult) -> pa.Table:
     if "service" in t.column_names:
         matched = services.take(t.column("service").combine_chunks())
         out = out.append_column("matched_service_id", matched)
-    flagged: dict[int, list[str]] = {}
-    for f in result.findings:
-        for i in f.line_ids:
-            flagged.setdefault(i, []).append(f.id)
-    ids = out.column("line_id").to_pylist() if "line_id" in out.column_names else range(len(out))
-    return out.append_column("findings", pa.array([" ".join(flagged.get(i, ())) for i in ids],
-                                                  pa.string()))
+    ids = (out.column("line_id").combine_chunks() if "line_id" in out.column_names
+           else pa.array(range(len(out)), pa.int64()))
+    return out.append_column("findings", findings_column(result.findings, ids))
 
 
 def write_lines_parquet(result: AuditResult, path: Path) -> None:

@@ -20,6 +20,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -171,11 +172,6 @@ def lines_report_table(result: AuditResult) -> pa.Table:
         methods = _safe(pa.array([m.method for m in matches] if matches else [""] * n, pa.string()))
         scores = pa.array([f"{m.score:.1f}" for m in matches] if matches else [""] * n, pa.string())
         reasons = _safe(pa.array([m.reason for m in matches] if matches else [""] * n, pa.string()))
-    flagged = [""] * n
-    for f in result.findings:
-        for i in f.line_ids:
-            if 0 <= i < n:
-                flagged[i] = f"{flagged[i]} {f.id}".strip()
     columns = {
         "line_id": pc.cast(t.column("line_id"), pa.string()),
         "line_key": _safe(t.column("key")),
@@ -199,9 +195,21 @@ def lines_report_table(result: AuditResult) -> pa.Table:
         "match_method": methods,
         "match_score": scores,
         "match_reason": reasons,
-        "findings": pa.array(flagged, pa.string()),
+        "findings": findings_column(result.findings, pa.array(np.arange(n, dtype=np.int64))),
     }
     return pa.table({name: columns[name] for name in LINE_COLUMNS})
+
+
+def findings_column(findings, line_ids: pa.Array) -> pa.Array:
+    """Each line's findings (their ids, space-separated, in the findings' order; "" for none)
+    for lines given by id: text is made for the few flagged lines, not per line."""
+    flagged: dict[int, list[str]] = {}
+    for f in findings:
+        for i in f.line_ids:
+            flagged.setdefault(i, []).append(f.id)
+    texts = pa.array(["", *(" ".join(ids) for ids in flagged.values())], pa.string())
+    at = pc.index_in(line_ids, value_set=pa.array(list(flagged), line_ids.type))
+    return texts.take(pc.add(pc.fill_null(at, -1), 1))
 
 
 def _score_text(col) -> pa.Array:
@@ -220,8 +228,8 @@ def _safe(col) -> pa.Array:
     """A text column from data as plain, spreadsheet-safe strings: each distinct value is
     decoded and neutralised once (`safe_text`), the rows only index them."""
     col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-    if not pa.types.is_dictionary(col.type):
-        col = col.cast(pa.string()).dictionary_encode()
+    if not pa.types.is_dictionary(col.type):  # mostly distinct (line keys): checked as they are
+        return _blank(_neutralised(pc.fill_null(col.cast(pa.string()), "")))
     words = _neutralised(pc.fill_null(col.dictionary.cast(pa.string()), ""))
     return _blank(pc.take(words, col.indices))
 

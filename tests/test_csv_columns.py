@@ -208,3 +208,10 @@ def test_a_bill_total_row_above_its_lines_opens_that_bill(tmp_path, monkeypatch)
     assert [(i.invoice_number, i.stated_total, i.total_where, i.line_ids)
             for i in default.invoices] == [("A-1", None, "", [0]),
                                            ("B-7", Decimal("10.00"), "TOTAL row 6", [1, 2])]
+
+
+def test_every_total_word_is_one_the_columnar_path_looks_at():
+    """csv_columns works out label kinds only for texts holding "total" or "due"."""
+    from reconcile.parsers.invoice_csv import _TOTAL_WORDS
+
+    assert all("total" in w or "due" in w for w in _TOTAL_WORDS)
