@@ -147,16 +147,23 @@ def write_findings_csv(result: AuditResult, path: Path) -> None:
 
 def write_lines_csv(result: AuditResult, path: Path) -> None:
     """Every line with its match and findings, written from the batch's columns: text is
-    worked out once per distinct value, the rows are never Python objects."""
-    table = lines_report_table(result)
+    worked out once per distinct value, the rows are never Python objects, and the text of
+    the rows is made 65,536 rows at a time as they are written, never for all at once."""
+    table = lines_report_table(result, decoded=False)
+    schema = pa.schema([(name, pa.string()) for name in table.column_names])
     with open(path, "wb") as fh:
         fh.write(BOM.encode("utf-8"))
-        pacsv.write_csv(table, fh, pacsv.WriteOptions(quoting_style="needed"))
+        with pacsv.CSVWriter(fh, schema, write_options=pacsv.WriteOptions(quoting_style="needed")) as w:
+            for batch in table.to_batches(max_chunksize=1 << 16):
+                w.write_batch(pa.record_batch([pc.cast(c, pa.string()) for c in batch.columns],
+                                              schema=schema))
 
 
-def lines_report_table(result: AuditResult) -> pa.Table:
+def lines_report_table(result: AuditResult, decoded: bool = True) -> pa.Table:
     """lines.csv as an Arrow table of text columns (LINE_COLUMNS order). Text from data is
-    spreadsheet-safe (`safe_text`), worked out once per distinct value."""
+    spreadsheet-safe (`safe_text`), worked out once per distinct value. `decoded=False`: the
+    columns as the writer takes them, each cast to text gives the column: repeated text as
+    dictionary columns, line ids and rows as numbers."""
     t = result.lines.table
     n = t.num_rows
     if "line_id" not in t.column_names:  # a hand-built result: not enriched by the pipeline
@@ -173,30 +180,32 @@ def lines_report_table(result: AuditResult) -> pa.Table:
         scores = pa.array([f"{m.score:.1f}" for m in matches] if matches else [""] * n, pa.string())
         reasons = _safe(pa.array([m.reason for m in matches] if matches else [""] * n, pa.string()))
     columns = {
-        "line_id": pc.cast(t.column("line_id"), pa.string()),
+        "line_id": t.column("line_id"),
         "line_key": _safe(t.column("key")),
         "source": _safe(t.column("source")),
-        "row": pc.cast(t.column("row"), pa.string()),
-        "page": _blank(pc.cast(t.column("page"), pa.string())),
+        "row": t.column("row"),
+        "page": _text_of(t.column("page")),
         "carrier": _safe(t.column("carrier")),
         "account": _safe(t.column("account")),
         "invoice_number": _safe(t.column("invoice_number")),
-        "invoice_date": _blank(pc.cast(t.column("invoice_date"), pa.string())),
+        "invoice_date": _text_of(t.column("invoice_date")),
         "service_id": _safe(t.column("service_id")),
         "description": _safe(t.column("description")),
         "charge_type": _safe(t.column("charge_type")),
-        "period_start": _blank(pc.cast(t.column("period_start"), pa.string())),
-        "period_end": _blank(pc.cast(t.column("period_end"), pa.string())),
+        "period_start": _text_of(t.column("period_start")),
+        "period_end": _text_of(t.column("period_end")),
         "period_inferred": pc.if_else(t.column("period_inferred"), "yes", ""),
         "quantity": _decimal_text(t.column("quantity")),
         "unit_price": _decimal_text(t.column("unit_price")),
         "amount": _decimal_text(t.column("amount")),
-        "matched_service_id": _blank(pc.take(_safe(services), svc)),
+        "matched_service_id": _coded(svc, _safe(services)),
         "match_method": methods,
         "match_score": scores,
         "match_reason": reasons,
         "findings": findings_column(result.findings, pa.array(np.arange(n, dtype=np.int64))),
     }
+    if decoded:
+        return pa.table({name: pc.cast(columns[name], pa.string()) for name in LINE_COLUMNS})
     return pa.table({name: columns[name] for name in LINE_COLUMNS})
 
 
@@ -217,11 +226,7 @@ def _score_text(col) -> pa.Array:
     encoded = col.combine_chunks().dictionary_encode() if isinstance(col, pa.ChunkedArray) else \
         col.dictionary_encode()
     words = [f"{v:.1f}" for v in encoded.dictionary.to_pylist()]
-    return _blank(pc.take(pa.array(words or [""], pa.string()), encoded.indices))
-
-
-def _blank(col) -> pa.Array:
-    return pc.fill_null(col, "")
+    return _coded(encoded.indices, pa.array(words, pa.string()))
 
 
 def _safe(col) -> pa.Array:
@@ -229,14 +234,35 @@ def _safe(col) -> pa.Array:
     decoded and neutralised once (`safe_text`), the rows only index them."""
     col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     if not pa.types.is_dictionary(col.type):  # mostly distinct (line keys): checked as they are
-        return _blank(_neutralised(pc.fill_null(col.cast(pa.string()), "")))
+        return _neutralised(pc.fill_null(col.cast(pa.string()), ""))
     words = _neutralised(pc.fill_null(col.dictionary.cast(pa.string()), ""))
-    return _blank(pc.take(words, col.indices))
+    return _coded(col.indices, words)
+
+
+def _text_of(col) -> pa.Array:
+    """A column of dates or numbers as text ("" for none), made once per distinct value."""
+    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    encoded = col.dictionary_encode()
+    return _coded(encoded.indices, pc.fill_null(pc.cast(encoded.dictionary, pa.string()), ""))
+
+
+def _coded(indices, words: pa.Array) -> pa.DictionaryArray:
+    """`words[indices]` as a dictionary column (text only for the distinct words); a null
+    index is the word ""."""
+    indices = indices.combine_chunks() if isinstance(indices, pa.ChunkedArray) else indices
+    indices = pc.cast(indices, pa.int32())
+    words = pc.cast(words, pa.string())
+    if indices.null_count or not len(words):
+        words = pa.concat_arrays([words, pa.array([""], pa.string())])
+        indices = pc.fill_null(indices, len(words) - 1)
+    return pa.DictionaryArray.from_arrays(indices, words)
 
 
 def _neutralised(words: pa.Array) -> pa.Array:
     """`safe_text` over an array of distinct values."""
     formula = pc.match_substring_regex(words, _FORMULA_START_RE)
+    if not pc.any(formula).as_py():
+        return words  # as they are: nothing to copy
     return pc.if_else(formula, pc.binary_join_element_wise("'", words, ""), words)
 
 
@@ -245,7 +271,7 @@ def _decimal_text(col) -> pa.Array:
     col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     encoded = col.dictionary_encode()
     words = [_plain(plain_amount(v)) if v is not None else "" for v in encoded.dictionary.to_pylist()]
-    return _blank(pc.take(pa.array(words or [""], pa.string()), encoded.indices))
+    return _coded(encoded.indices, pa.array(words, pa.string()))
 
 
 def write_invoices_csv(result: AuditResult, path: Path) -> None:
