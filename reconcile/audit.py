@@ -169,8 +169,11 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
             if not f.set_aside:
                 tables.append(f.table)
                 invoices.extend(f.invoices)
+        batch = concat(tables)
+        del tables, read_files, parsed_files  # the files' tables: the batch holds a copy
+        parsed = None  # noqa: F841 - nor the last file's
         timings["read"] = time.perf_counter() - t0
-        result = audit_parsed(services, invoices, concat(tables), options, timings, partitions)
+        result = audit_parsed(services, invoices, batch, options, timings, partitions)
     result.errors = errors + result.errors
     result.notes = notes + result.notes
     result.files = [str(f) for f in files]
