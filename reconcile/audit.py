@@ -174,11 +174,18 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
         parsed = None  # noqa: F841 - nor the last file's
         timings["read"] = time.perf_counter() - t0
         result = audit_parsed(services, invoices, batch, options, timings, partitions)
+    return with_inputs(result, errors, notes, files, inventory, inv.columns)
+
+
+def with_inputs(result: AuditResult, errors: list[InputError], notes: list[str],
+                files: list[Path], inventory: Path, inventory_columns) -> AuditResult:
+    """The audit's result with what reading said before it (the errors and notes of the
+    files and inventory come first) and what was read."""
     result.errors = errors + result.errors
     result.notes = notes + result.notes
     result.files = [str(f) for f in files]
     result.inventory_file = str(inventory)
-    result.inventory_columns = inv.columns
+    result.inventory_columns = inventory_columns
     return result
 
 

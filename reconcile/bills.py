@@ -37,13 +37,76 @@ COPY_OVERLAP = 0.5  # share of the smaller file's charges found in the other: a 
 
 @dataclass
 class FileBills:
-    """What one file gave, as the batch sees it."""
+    """What one file gave, as the batch sees it. What one_bill_once asks of the file's lines
+    goes through the methods below: a file whose lines stay elsewhere (on a Dask worker,
+    reconcile.distributed) answers from their digest and records what was chosen, and the
+    worker applies it (`apply_choices`)."""
 
     path: str
     invoices: list[Invoice]
-    table: pa.Table
+    table: pa.Table | None
     file_hash: str = ""
     set_aside: bool = False
+
+    def stats(self) -> dict[tuple[str, str], tuple[int, Decimal]]:
+        return bill_stats(self.table)
+
+    def charges(self, inv: Invoice) -> Counter:
+        return bill_charges(self.table, inv.account, inv.invoice_number)
+
+    def drop(self, inv: Invoice) -> None:
+        self.table = apply_choices(self.table, [(inv.account, inv.invoice_number)], None)
+
+    def carrier_words(self) -> list[str] | None:
+        return carrier_words(self.table)
+
+    def set_carrier_words(self, words: list[str]) -> None:
+        self.table = apply_choices(self.table, [], words)
+
+
+def bill_stats(table: pa.Table) -> dict[tuple[str, str], tuple[int, Decimal]]:
+    """(lines, total) of each (account, invoice number) of a file's lines."""
+    if not table.num_rows:
+        return {}
+    got = table.select(["account", "invoice_number", "amount"]).group_by(
+        ["account", "invoice_number"]).aggregate([("amount", "count"), ("amount", "sum")])
+    return {(r["account"], r["invoice_number"]): (r["amount_count"], plain_amount(r["amount_sum"]))
+            for r in got.to_pylist()}
+
+
+def bill_charges(table: pa.Table, account: str, number: str) -> Counter:
+    """A bill's charges as (service key, amount), to tell a copy of it from another bill."""
+    rows = table.filter(_bill_rows(table, account, number)).select(
+        ["service_id", "amount"]).to_pylist()
+    return Counter((service_key(r["service_id"] or ""), plain_amount(r["amount"])) for r in rows)
+
+
+def carrier_words(table: pa.Table) -> list[str] | None:
+    """The carrier names a file's lines use (its dictionary), None when not a dictionary."""
+    col = table.column("carrier").combine_chunks() if table.num_rows else None
+    if col is None or not pa.types.is_dictionary(col.type):
+        return None
+    return col.dictionary.to_pylist()
+
+
+def apply_choices(table: pa.Table, dropped: list[tuple[str, str]],
+                  carriers: list[str] | None) -> pa.Table:
+    """A file's lines without the bills set aside (account, number) and with its carrier
+    names respelled (`carriers`: the new dictionary, in the old one's order)."""
+    for account, number in dropped:
+        if table.num_rows:
+            table = table.filter(pc.invert(_bill_rows(table, account, number)))
+    if carriers is not None and table.num_rows:
+        col = table.column("carrier").combine_chunks()
+        table = table.set_column(
+            table.schema.get_field_index("carrier"), "carrier",
+            pa.DictionaryArray.from_arrays(col.indices, pa.array(carriers, pa.string())))
+    return table
+
+
+def _bill_rows(table: pa.Table, account: str, number: str) -> pa.Array:
+    return pc.and_(pc.equal(table.column("account").cast(pa.string()), account),
+                   pc.equal(table.column("invoice_number").cast(pa.string()), number))
 
 
 @dataclass
@@ -103,21 +166,18 @@ def _one_spelling_per_carrier(files: list[FileBills]) -> None:
             if inv.carrier:
                 inv.carrier = first.setdefault(carrier_key(inv.carrier), inv.carrier)
     for f in files:
-        col = f.table.column("carrier").combine_chunks() if f.table.num_rows else None
-        if col is None or not pa.types.is_dictionary(col.type):
+        words = f.carrier_words()
+        if words is None:
             continue
-        words = col.dictionary.to_pylist()
         fixed = [first.setdefault(carrier_key(w), w) if w else w for w in words]
         if fixed != words:
-            f.table = f.table.set_column(
-                f.table.schema.get_field_index("carrier"), "carrier",
-                pa.DictionaryArray.from_arrays(col.indices, pa.array(fixed, pa.string())))
+            f.set_carrier_words(fixed)
 
 
 def _bills(files: list[FileBills]) -> list[list[_Source]]:
     """Sources of each bill, grouped by account and invoice number, kept apart when both
     name a different carrier or bill date."""
-    stats = {id(f): _stats(f.table) for f in files}
+    stats = {id(f): f.stats() for f in files}
     groups: dict[tuple, list[list[_Source]]] = {}
     for f in files:
         for inv in f.invoices:
@@ -138,15 +198,6 @@ def _same_bill(a: Invoice, b: Invoice) -> bool:
     if a.carrier and b.carrier and not same_carrier(a.carrier, b.carrier):
         return False
     return not (a.invoice_date and b.invoice_date and a.invoice_date != b.invoice_date)
-
-
-def _stats(table: pa.Table) -> dict[tuple[str, str], tuple[int, Decimal]]:
-    if not table.num_rows:
-        return {}
-    got = table.select(["account", "invoice_number", "amount"]).group_by(
-        ["account", "invoice_number"]).aggregate([("amount", "count"), ("amount", "sum")])
-    return {(r["account"], r["invoice_number"]): (r["amount_count"], plain_amount(r["amount_sum"]))
-            for r in got.to_pylist()}
 
 
 _LEVELS = {"account": 0, "line": 1, "detail": 2}
@@ -225,24 +276,14 @@ def _copies(a: _Source, b: _Source, tol: Decimal) -> bool:
 
 def _charges(src: _Source) -> Counter:
     if src.charges is None:
-        t = src.file.table
-        mask = pc.and_(pc.equal(t.column("account").cast(pa.string()), src.invoice.account),
-                       pc.equal(t.column("invoice_number").cast(pa.string()),
-                                src.invoice.invoice_number))
-        rows = t.filter(mask).select(["service_id", "amount"]).to_pylist()
-        src.charges = Counter((service_key(r["service_id"] or ""), plain_amount(r["amount"]))
-                              for r in rows)
+        src.charges = src.file.charges(src.invoice)
     return src.charges
 
 
 def _set_aside(src: _Source) -> None:
     f, inv = src.file, src.invoice
     f.invoices = [i for i in f.invoices if i is not inv]
-    if f.table.num_rows:
-        keep = pc.invert(pc.and_(
-            pc.equal(f.table.column("account").cast(pa.string()), inv.account),
-            pc.equal(f.table.column("invoice_number").cast(pa.string()), inv.invoice_number)))
-        f.table = f.table.filter(keep)
+    f.drop(inv)
 
 
 def _carry_summary(keep: Invoice, copy: Invoice, total: bool = True) -> None:

@@ -4,11 +4,16 @@ the cluster's workers (`reconcile audit ... --scheduler tcp://HOST:PORT`).
     client                          workers
     ------                          -------
     list the files                  read each file (one task per file) -> Arrow table
-    read the inventory, broadcast   (line counts back to the client: line ids assigned)
-                                    split each file's table into P account partitions
+    read the inventory              (its bills and a digest of its lines back to the client)
+    one bill once (reconcile.bills) (a bill's charges fetched only to tell copies apart)
+    broadcast the inventory         drop the bills set aside, respell carriers
+    (line ids assigned)             split each file's table into P account partitions
                                     concatenate partition p's pieces, audit_partition
     gather the partitions, merge
 
+Copies of a bill in several files are set aside as in the local run: the client decides
+from each file's bills and per-bill line counts and totals (its lines stay on the worker),
+and asks a worker for a bill's charges only when two files give it with different totals.
 Every rule is account-local (reconcile/partitions.py), so the only exchange of lines is one
 shuffle by account: file i's piece p goes to the worker auditing partition p. Lines travel
 as Arrow tables, never as pickled line objects. A file that breaks its reader is one
@@ -27,17 +32,20 @@ from __future__ import annotations
 
 import operator
 import time
+from collections import Counter
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import partial
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 import pyarrow as pa
 from distributed import Client, KilledWorker
 
 from reconcile.audit import (_gc_paused, _read_alone, _read_quickly, _unreadable,
-                             collect_files)
+                             collect_files, with_inputs)
+from reconcile.bills import FileBills, apply_choices, bill_charges, bill_stats, carrier_words, one_bill_once
 from reconcile.core.lines import Lines, concat
 from reconcile.core.models import InputError, Invoice, Service
 from reconcile.core.result import AuditOptions, AuditResult
@@ -54,6 +62,48 @@ class FileRead:
     invoices: list[Invoice] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    file_hash: str = ""
+
+
+@dataclass
+class FileDigest:
+    """What the client needs of a read file (small): its bills, errors and notes, and what
+    one_bill_once asks of its lines."""
+
+    rows: int
+    invoices: list[Invoice]
+    errors: list[InputError]
+    notes: list[str]
+    file_hash: str
+    stats: dict[tuple[str, str], tuple[int, Decimal]]  # (account, number) -> (lines, total)
+    carriers: list[str] | None  # the carrier names its lines use
+
+
+@dataclass
+class RemoteFile(FileBills):
+    """A file whose lines are on a worker, as one_bill_once sees it (reconcile.bills): it
+    answers from the file's digest, fetches a bill's charges from the worker, and records
+    what is dropped or respelled for the worker to apply (`choose`)."""
+
+    digest: FileDigest | None = None
+    fetch: Callable[[str, str], Counter] | None = None  # (account, number) -> charges
+    dropped: list[tuple[str, str]] = field(default_factory=list)
+    carriers: list[str] | None = None
+
+    def stats(self):
+        return self.digest.stats
+
+    def charges(self, inv: Invoice) -> Counter:
+        return self.fetch(inv.account, inv.invoice_number)
+
+    def drop(self, inv: Invoice) -> None:
+        self.dropped.append((inv.account, inv.invoice_number))
+
+    def carrier_words(self):
+        return self.carriers if self.carriers is not None else self.digest.carriers
+
+    def set_carrier_words(self, words: list[str]) -> None:
+        self.carriers = words
 
 
 def read_file(path: Path, overrides: dict[str, str], pdf_password: str | None,
@@ -64,20 +114,39 @@ def read_file(path: Path, overrides: dict[str, str], pdf_password: str | None,
                                     pdf_engine=pdf_engine))
 
 
-def file_summary(read: FileRead) -> tuple[int, int, list[InputError], list[str]]:
-    """Task: what the client needs of a read file (small): lines, invoices, errors, notes."""
-    return read.table.num_rows, len(read.invoices), read.errors, read.notes
+def file_summary(read: FileRead) -> FileDigest:
+    """Task: what the client needs of a read file (small)."""
+    return FileDigest(read.table.num_rows, read.invoices, read.errors, read.notes,
+                      read.file_hash, bill_stats(read.table), carrier_words(read.table))
 
 
-def split_file(read: FileRead, first_line_id: int, partitions: int, first_bill: int = 0
-               ) -> list[tuple[list[Invoice], pa.Table]]:
+def charges_of(read: FileRead, account: str, number: str) -> Counter:
+    """Task: a bill's charges, for the client to tell a copy of it from another bill."""
+    return bill_charges(read.table, account, number)
+
+
+def choose(read: FileRead, invoices: list[Invoice], dropped: list[tuple[str, str]],
+           carriers: list[str] | None) -> FileRead:
+    """Task: the file as one_bill_once left it: its kept bills (the client's), without the
+    lines of those set aside, carriers respelled."""
+    return FileRead(apply_choices(read.table, dropped, carriers), invoices, read.errors,
+                    read.notes, read.file_hash)
+
+
+def row_count(read: FileRead) -> int:
+    return read.table.num_rows
+
+
+def split_file(read: FileRead, invoices: list[Invoice], first_line_id: int, partitions: int,
+               first_bill: int = 0) -> list[tuple[list[Invoice], pa.Table]]:
     """Task: a file's (invoices, lines) per account partition, lines numbered from
-    `first_line_id` (their position in the batch), bills from `first_bill`."""
-    number_bills(read.invoices, first_bill)
+    `first_line_id` (their position in the batch), bills (the client's, as one_bill_once
+    left them) from `first_bill`."""
+    number_bills(invoices, first_bill)
     n = read.table.num_rows
     table = read.table.append_column(
         "line_id", pa.array(np.arange(first_line_id, first_line_id + n, dtype=np.int64)))
-    return split_by_account(table, read.invoices, partitions)
+    return split_by_account(table, invoices, partitions)
 
 
 def audit_pieces(services: list[Service], pieces: list[tuple[list[Invoice], pa.Table]],
@@ -112,7 +181,7 @@ def run_audit_on_dask(invoice_paths: Iterable[Path], inventory: Path,
 
 def _file_read(parsed) -> FileRead:
     return FileRead(Lines.of(parsed.lines).table, list(parsed.invoices), list(parsed.errors),
-                    list(parsed.notes))
+                    list(parsed.notes), parsed.file_hash)
 
 
 def _absolute(path) -> Path:
@@ -155,26 +224,37 @@ def _audit(client: Client, invoice_paths: list[Path], inventory: Path, columns, 
         [reads[i]] = client.scatter([read], hash=False)
         got[i] = file_summary(read)
     del summaries
+    seen = [RemoteFile(str(f), list(d.invoices) if d else [], None, d.file_hash if d else "",
+                       digest=d or FileDigest(0, [], [], [], "", {}, None),
+                       fetch=partial(_fetch_charges, client, read))
+            for f, d, read in zip(files, (got[i] for i in range(len(files))), reads)]
+    for f in seen:
+        errors.extend(f.digest.errors)
+        notes.extend(f.digest.notes)
+    notes.extend(one_bill_once(seen, options.tolerance))
     kept, first_ids, first_bills, line_count, bill_count = [], [], [], 0, 0
-    for i, read in enumerate(reads):
-        rows, bills, file_errors, file_notes = got[i] or (0, 0, [], [])
-        errors.extend(file_errors)
-        notes.extend(file_notes)
-        if rows or bills:
-            kept.append(read)
+    chosen = [client.submit(choose, read, f.invoices, f.dropped, f.carriers, pure=False)
+              if f.dropped or f.carriers is not None else read
+              for f, read in zip(seen, reads) if not f.set_aside]
+    live = [f for f in seen if not f.set_aside]
+    counts = client.gather([client.submit(row_count, read, pure=False) if f.dropped else
+                            f.digest.rows for f, read in zip(live, chosen)])
+    for f, read, rows in zip(live, chosen, counts):
+        if rows or f.invoices:
+            kept.append((read, f.invoices))
             first_ids.append(line_count)
             first_bills.append(bill_count)
             line_count += rows
-            bill_count += bills
+            bill_count += len(f.invoices)
     timings["read"] = time.perf_counter() - t0
     # broadcast once the reads are done: a worker a damaged file killed took no copy with it
     [services_on_workers] = client.scatter([services], broadcast=True, hash=False)
 
     n = partitions or max(partition_count(line_count), sum(client.nthreads().values()), 1)
     n = n if line_count else 1  # (merge cannot unify the columns of P empty partitions)
-    splits = [client.submit(split_file, read, first, n, bill, pure=False)
-              for read, first, bill in zip(kept, first_ids, first_bills)]
-    del reads, kept  # each file's read is released once split
+    splits = [client.submit(split_file, read, bills, first, n, bill, pure=False)
+              for (read, bills), first, bill in zip(kept, first_ids, first_bills)]
+    del reads, kept, chosen  # each file's read is released once split
     pieces = [[client.submit(operator.getitem, s, p, pure=False) for s in splits]
               for p in range(n)]
     del splits
@@ -184,10 +264,9 @@ def _audit(client: Client, invoice_paths: list[Path], inventory: Path, columns, 
     done: list[PartitionResult] = client.gather(audits)
     for key in ("match", "rules"):
         timings[key] = sum(d.seconds.get(key, 0.0) for d in done)
-    result = merge(services, done, options)
-    result.errors = errors + result.errors
-    result.notes = notes + result.notes
-    result.files = [str(f) for f in files]
-    result.inventory_file = str(inventory)
-    result.inventory_columns = inv.columns
-    return result
+    return with_inputs(merge(services, done, options), errors, notes, files, inventory,
+                       inv.columns)
+
+
+def _fetch_charges(client: Client, read, account: str, number: str) -> Counter:
+    return client.submit(charges_of, read, account, number, pure=False).result()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -83,8 +84,26 @@ def batches(tmp_path_factory):
            "independent": (sorted(scenario.invoice_files), scenario.inventory_xlsx)}
     files = out["independent"][0]
     out["independent but the victim"] = (files[:VICTIM] + files[VICTIM + 1:], out["independent"][1])
+    out["with copies"] = ([_with_copies(tmp_path_factory.mktemp("copies"))],
+                          SAMPLE_DIR / "inventory.xlsx")
     return {name: (files, inventory, run_audit(files, inventory, workers=1))
             for name, (files, inventory) in out.items()}
+
+
+def _with_copies(folder: Path) -> Path:
+    """The sample's bills as a folder holds them: a file downloaded twice, and one bill again
+    in an export of its own, with a line fewer and the carrier in capitals (a copy by its
+    charges, not its total)."""
+    bills = folder / "bills"
+    shutil.copytree(SAMPLE_DIR / "invoices", bills)
+    detail = bills / "northwind_invoice_detail.csv"
+    shutil.copy(detail, bills / "northwind_invoice_detail (1).csv")
+    header, *rows = detail.read_text().splitlines()
+    number = rows[0].split(",")[2]
+    bill = [r.replace("Northwind Communications", "NORTHWIND COMMUNICATIONS") for r in rows
+            if r.split(",")[2] == number]
+    (bills / "zz_one_bill.csv").write_text("\n".join([header, *bill[:-1]]) + "\n")
+    return bills
 
 
 def _decoded(table: pa.Table) -> pa.Table:
@@ -111,7 +130,7 @@ def _assert_same(got, want):
     assert (got.files, got.inventory_file) == (want.files, want.inventory_file)
 
 
-@pytest.mark.parametrize("batch", ["sample", "independent"])
+@pytest.mark.parametrize("batch", ["sample", "independent", "with copies"])
 def test_the_audit_on_a_cluster_equals_the_local_run(client, batches, batch):
     from reconcile.distributed import run_audit_on_dask
 
@@ -121,6 +140,10 @@ def test_the_audit_on_a_cluster_equals_the_local_run(client, batches, batch):
     assert got.findings and len(got.lines) == len(want.lines)
     _assert_same(got, want)
     assert set(timings) == {"read", "match", "rules"}
+    if batch == "with copies":  # the copies were set aside, on the cluster too
+        assert [n for n in got.notes if "set aside" in n] and len(got.invoices) == len(
+            batches["sample"][2].invoices)
+        assert any("zz_one_bill.csv" in c for inv in got.invoices for c in inv.copies)
 
 
 def failing_reader(real, victim: str, how: str):
