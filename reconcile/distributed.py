@@ -46,7 +46,7 @@ from distributed import Client, KilledWorker
 from reconcile.audit import (_gc_paused, _read_alone, _read_quickly, _unreadable,
                              collect_files, with_inputs)
 from reconcile.bills import FileBills, apply_choices, bill_charges, bill_stats, carrier_words, one_bill_once
-from reconcile.core.lines import Lines, concat
+from reconcile.core.lines import concat
 from reconcile.core.models import InputError, Invoice, Service
 from reconcile.core.result import AuditOptions, AuditResult
 from reconcile.parsers.columns import load_mapping
@@ -180,7 +180,7 @@ def run_audit_on_dask(invoice_paths: Iterable[Path], inventory: Path,
 
 
 def _file_read(parsed) -> FileRead:
-    return FileRead(Lines.of(parsed.lines).table, list(parsed.invoices), list(parsed.errors),
+    return FileRead(parsed.lines.table, list(parsed.invoices), list(parsed.errors),
                     list(parsed.notes), parsed.file_hash)
 
 
