@@ -70,7 +70,20 @@ def unchecked(result: AuditResult) -> list[NotChecked]:
     """The rules the inventory did not let run, or run in full (rules/registry.py)."""
     if not result.services:
         return []  # an audit without an inventory is refused before it gets here
-    return not_checked(result.services, result.inventory_columns or None)
+    return not_checked(result.services, result.inventory_columns or None, result.records.given)
+
+
+def unchecked_lines(gaps: list[NotChecked]) -> list[str]:
+    """One line per reason: rules silent for want of one file are named together, once."""
+    grouped: dict[str, list[str]] = {}
+    out: list[str] = []
+    for gap in gaps:
+        if gap.limit:
+            out.append(str(gap))
+        else:
+            grouped.setdefault(gap.reason, []).append(gap.rule)
+    out[:0] = [f"not checked: {', '.join(rules)} ({reason})" for reason, rules in grouped.items()]
+    return [text[0].upper() + text[1:] for text in out]
 
 
 def summary_text(result: AuditResult, out_dir: str) -> str:
@@ -103,9 +116,7 @@ def summary_text(result: AuditResult, out_dir: str) -> str:
             lines.append(f"  {label:<{lw}}  {rule:<{iw}}  {n:>6,}  {money(amount):>14}")
     else:
         lines.append("Findings: none.")
-    for gap in unchecked(result):
-        text = str(gap)
-        lines.append(text[0].upper() + text[1:])
+    lines.extend(unchecked_lines(unchecked(result)))
     notes = [n for n in result.notes if not n.startswith(("not checked: ", "partly checked: "))]
     if notes:
         lines.append(f"Notes: {len(notes):,} (in the report)")
