@@ -100,3 +100,12 @@ def test_summary_json_is_written_and_summary_prints_it_again(tmp_path):
 def test_summary_of_a_folder_without_a_run_is_a_usage_error(tmp_path):
     got = CliRunner().invoke(main, ["summary", str(tmp_path)])
     assert got.exit_code == 2 and "summary.json" in got.output
+
+
+def test_report_html_opens_with_the_answer_and_the_months_chart(tmp_path):
+    from reconcile.reports.html import render_html
+
+    page = render_html(_result(date(2025, 6, 20)))
+    assert page.index('id="answer-sentence"') < page.index('id="summary"')
+    assert 'id="claimable-now">$150.00<' in page and 'id="outside-window">$450.00<' in page
+    assert page.count('<rect class="issue"') == 6  # one column a bill month
