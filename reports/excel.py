@@ -100,6 +100,7 @@ def _line_rows(result: AuditResult):
             flagged[i] = f"{flagged.get(i, '')} {f.id}".strip()
     cols = {c: part.column(c if c != "line_key" else "key").to_pylist()
             for c in names + (["line_key"] if "key" in part.column_names else [])}
+    blank = [None] * n  # a column the table lacks (made once: not per cell)
     for r in range(n):
         row = []
         for c, _ in LINES:
@@ -108,7 +109,7 @@ def _line_rows(result: AuditResult):
             elif c == "findings":
                 row.append(flagged.get(ids[r], ""))
             else:
-                v = cols.get(c, [None] * n)[r]
+                v = cols.get(c, blank)[r]
                 row.append(_text(v) if isinstance(v, str) else v)
         yield row
 
