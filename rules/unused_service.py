@@ -88,10 +88,11 @@ def check(ctx: AuditContext):
         inv = res.invoices[invoice]
         if inv.invoice_date is not None:
             by_service[service].append((inv.invoice_date, inv.seq or 0, invoice, mrc, ids, used))
-    for service in sorted(by_service):
-        run = _latest_quiet_run(sorted(by_service[service]))
-        if run:
-            yield _finding(ctx, res.services[service], run)
+    runs = {service: run for service in sorted(by_service)
+            if (run := _latest_quiet_run(sorted(by_service[service])))}
+    ctx.lines_at([i for run in runs.values() for i in run[-1][4]])  # read at once, not per run
+    for service, run in runs.items():
+        yield _finding(ctx, res.services[service], run)
 
 
 def _latest_quiet_run(bills):
