@@ -165,7 +165,11 @@ def _applied(acct: Account, payments) -> dict[int, list[tuple[Payment, Decimal]]
 def _late_fee_terms(ctx: AuditContext, account: str, carrier: str, day: date) -> Contract | None:
     """The contract row giving the account's late-fee percent on `day`: one for the account
     before one for every account of its carrier; a row in force before one that is not."""
-    key, blind = account_key(account), _blind(carrier)
+    key = account_key(account)
+    if not carrier:  # the account decides the carrier when the bill does not name it
+        carrier = next((s.carrier for s in ctx.result.services
+                        if s.carrier and account_key(s.account) == key), "")
+    blind = _blind(carrier)
     rows = [c for c in ctx.records.contracts if c.late_fee_pct is not None and (
         account_key(c.account) == key if c.account else
         not c.carrier or not blind or _blind(c.carrier) == blind)]

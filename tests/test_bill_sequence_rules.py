@@ -266,3 +266,12 @@ def test_unused_service_gives_the_monthly_saving_and_claims_nothing():
     [f] = audit(phone_bills(["5.00", None, None, None])).findings
     assert "$45.00 a month" in f.explanation and f.category.value == "advice"
     assert [b["invoice"] for b in f.evidence["quiet_bills"]] == ["U1", "U2", "U3"]
+
+
+def test_a_bill_without_its_carrier_takes_the_late_fee_percent_of_its_accounts_carrier():
+    block = late("2025-03-28", "25.00").replace(
+        "payment |", "contract | - | carrier Lumen | late-fee 1.5\n"
+                     "contract | - | carrier Zayo | late-fee 10\npayment |", 1)
+    assert found(block.replace(SVC, SVC + " | carrier Lumen"), "late-fee") == [
+        ("late-fee", "B2", Decimal("18.25"))]
+    assert found(block.replace(SVC, SVC + " | carrier Zayo"), "late-fee") == []
