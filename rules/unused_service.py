@@ -123,5 +123,6 @@ def _finding(ctx, svc, run):
                      f"in a row, invoice {first.invoice_number} ({first.invoice_date}) to invoice "
                      f"{last.invoice_number} ({last.invoice_date}), though it had usage before: "
                      f"if it is no longer used, cancelling it saves {money(saving)} a month."),
+        monthly_saving=f"{saving:.2f}",  # the answer's savings_monthly adds these up
         quiet_bills=[{"invoice": ctx.result.invoices[b[2]].invoice_number,
                       "bill_date": b[0].isoformat(), "recurring": f"{b[3]:.2f}"} for b in run])

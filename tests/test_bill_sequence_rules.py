@@ -13,6 +13,7 @@ import pytest
 from reconcile.audit import audit_parsed
 from reconcile.core.result import AuditOptions
 from reconcile.core.values import add_months
+from reconcile.reports.answer import answer
 from reconcile.rules import not_checked
 from reconcile.rules.examples import parse_examples
 
@@ -265,6 +266,9 @@ def test_unused_service_needs_three_quiet_bills_after_its_first_usage(usage, on)
 def test_unused_service_gives_the_monthly_saving_and_claims_nothing():
     [f] = audit(phone_bills(["5.00", None, None, None])).findings
     assert "$45.00 a month" in f.explanation and f.category.value == "advice"
+    assert f.evidence["monthly_saving"] == "45.00"  # summary.json's savings_monthly adds it
+    assert len(f.line_ids) == 1  # the MRC line of the run's latest bill
+    assert answer(audit(phone_bills(["5.00", None, None, None])))["savings_monthly"] == "45.00"
     assert [b["invoice"] for b in f.evidence["quiet_bills"]] == ["U1", "U2", "U3"]
 
 
