@@ -7,7 +7,8 @@ batch that is not the whole year it claims to be. The account's cycle comes from
 (rules/bill_sequence.py): the months its recurring lines cover, or the shortest gap between its
 bills; a bill date that moves a day or two, or a corrected bill within a cycle, is no gap.
 Cycles before the first bill or after the last one here are not judged (the batch has to start
-and end somewhere).
+and end somewhere), nor a cycle in which none of the account's services in the inventory was in
+service (all stopped, or none started yet: nothing to bill).
 
 Money at issue: none (0.00): the risk is the unpaid bill and what follows it; the explanation
 says which bill to ask the carrier for.
@@ -46,8 +47,10 @@ Not a finding: a quarterly account, billed every quarter::
 
 from __future__ import annotations
 
+from collections import defaultdict
 from decimal import Decimal
 
+from reconcile.core.ids import account_key
 from reconcile.core.models import Category, Finding, Severity, finding_id
 from reconcile.rules.bill_sequence import accounts, bill_evidence
 from reconcile.rules.context import AuditContext
@@ -59,11 +62,18 @@ PRECEDENCE = 80  # tiers: rules/__init__.py (what is not on the bill; claims not
 
 
 def check(ctx: AuditContext):
+    services = defaultdict(list)  # the inventory's services of each account
+    for s in ctx.result.services:
+        if s.account:
+            services[account_key(s.account)].append(s.index)
     for acct in accounts(ctx):
+        plans = [ctx.expected.plan(i) for i in services.get(acct.key, ())]
         for before, after, steps in acct.pairs():
             for j in range(1, steps):
-                yield _finding(ctx, acct.months, before.invoice, after.invoice,
-                               acct.cycle_date(before, j))
+                due = acct.cycle_date(before, j)
+                # an account whose every service had stopped, or not started, had nothing to bill
+                if not plans or any(p.active_on(due) for p in plans):
+                    yield _finding(ctx, acct.months, before.invoice, after.invoice, due)
 
 
 def _finding(ctx, months, before, after, due) -> Finding:

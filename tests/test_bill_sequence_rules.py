@@ -79,6 +79,16 @@ def test_two_cycles_lost_in_a_row_are_two_findings_and_the_ends_are_not_judged()
     assert len({f.id for f in result.findings}) == len(result.findings)
 
 
+def test_a_cycle_when_none_of_the_accounts_services_was_in_service_is_no_gap():
+    dates = [date(2025, 1, 1), date(2025, 2, 1), date(2025, 6, 1), date(2025, 7, 1)]
+    block = monthly(dates).replace(SVC, SVC + " | disconnected 2025-02-10\n"
+                                   "service | 212-555-0147 | account 1 | installed 2025-05-20")
+    assert found(block, "missing-invoice") == []
+    moved = block.replace("installed 2025-05-20", "installed 2025-03-20")  # April: one in service
+    assert [f.invoice_date for f in audit(moved).findings if f.rule == "missing-invoice"] == [
+        date(2025, 4, 1), date(2025, 5, 1)]
+
+
 def test_an_account_written_two_ways_is_one_account():
     block = SVC + "\n" + bill("B1", date(2025, 3, 1), "0001") + bill("B2", date(2025, 4, 1), "1")
     assert found(block, "missing-invoice") == []
