@@ -67,13 +67,13 @@ def check(ctx: AuditContext):
         if s.account:
             services[account_key(s.account)].append(s.index)
     for acct in accounts(ctx):
-        plans = [ctx.expected.plan(i) for i in services.get(acct.key, ())]
-        for before, after, steps in acct.pairs():
-            for j in range(1, steps):
-                due = acct.cycle_date(before, j)
-                # an account whose every service had stopped, or not started, had nothing to bill
-                if not plans or any(p.active_on(due) for p in plans):
-                    yield _finding(ctx, acct.months, before.invoice, after.invoice, due)
+        gaps = [(before, after, acct.cycle_date(before, j))
+                for before, after, steps in acct.pairs() for j in range(1, steps)]
+        plans = [ctx.expected.plan(i) for i in services.get(acct.key, ())] if gaps else []
+        for before, after, due in gaps:
+            # an account whose every service had stopped, or not started, had nothing to bill
+            if not plans or any(p.active_on(due) for p in plans):
+                yield _finding(ctx, acct.months, before.invoice, after.invoice, due)
 
 
 def _finding(ctx, months, before, after, due) -> Finding:
