@@ -104,15 +104,15 @@ def check(ctx: AuditContext):
             evidence = dict(bill=bill_evidence(inv), last_bill=bill_evidence(last),
                             payments=[p.evidence() for p, _ in on_time])
             if past_due <= ctx.tolerance:
-                paid_how = (f"paid in full by its due date {last.due_date} "
+                paid_how = (f"was paid in full by its due date {last.due_date} "
                             f"({payments_text([p for p, _ in on_time])})" if on_time else
-                            f"nothing to pay (amount due {money(last.amount_due)})")
+                            f"asked for nothing (amount due {money(last.amount_due)})")
                 yield ctx.finding(
                     RULE_ID, SEVERITY, lines, service=None, invoice=inv, billed=fee,
                     expected=Decimal(0), at_issue=fee,
                     explanation=(f"Invoice {inv.invoice_number} (account {inv.account}) bills a "
                                  f"late fee of {money(fee)}, but the last bill, invoice "
-                                 f"{last.invoice_number}, was {paid_how}."), **evidence)
+                                 f"{last.invoice_number}, {paid_how}."), **evidence)
                 continue
             contract = _late_fee_terms(ctx, inv.account, inv.carrier, inv.invoice_date)
             if contract is None:

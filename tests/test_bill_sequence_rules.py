@@ -289,3 +289,10 @@ def test_a_bill_without_its_carrier_takes_the_late_fee_percent_of_its_accounts_c
     assert found(block.replace(SVC, SVC + " | carrier Lumen"), "late-fee") == [
         ("late-fee", "B2", Decimal("18.25"))]
     assert found(block.replace(SVC, SVC + " | carrier Zayo"), "late-fee") == []
+
+
+def test_a_late_fee_after_a_bill_that_asked_for_nothing_is_all_at_issue():
+    block = late("", "6.75").replace("amount-due 450.00 | due 2025-03-25",
+                                     "amount-due 0.00 | due 2025-03-25")
+    [f] = [f for f in audit(block).findings if f.rule == "late-fee"]
+    assert f.amount_at_issue == Decimal("6.75") and "asked for nothing" in f.explanation
