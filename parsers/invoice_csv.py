@@ -20,8 +20,10 @@ from reconcile.parsers.dialect import Dialect, all_signature_headers, find_diale
 from reconcile.parsers.line_columns import FileLines
 from reconcile.parsers.readers import ParsedInvoices, ReadOptions, file_digest, register_reader
 from reconcile.parsers.selfcheck import Section, check_invoice
-from reconcile.parsers.tabular import (TEXT_SUFFIXES, WORKBOOK_SUFFIXES, TableError, cell_text,
-                                       header_scorer, looks_like_text, looks_like_workbook, open_table)
+from reconcile.parsers.limits import DEFAULT_LIMITS, LimitExceeded, Limits
+from reconcile.parsers.tabular import (TEXT_SUFFIXES, WORKBOOK_SUFFIXES, BadRow, TableError,
+                                       cell_text, header_scorer, looks_like_text,
+                                       looks_like_workbook, open_table)
 from reconcile.parsers.columns import (INVOICE_FIELDS, INVOICE_REQUIRED, map_columns,
                                missing_column_reason, norm_header)
 from reconcile.core.lines import money_ok
@@ -43,29 +45,33 @@ class _Charge(NamedTuple):
 
 @register_reader("delimited text", suffixes=TEXT_SUFFIXES, sniff=looks_like_text, broad=True)
 def read_text_table(path: Path, options: ReadOptions) -> ParsedInvoices:
-    return read_invoice_table(path, options.columns, workbook=False)
+    return read_invoice_table(path, options.columns, workbook=False, limits=options.limits)
 
 
 @register_reader("Excel workbook", suffixes=WORKBOOK_SUFFIXES, sniff=looks_like_workbook)
 def read_workbook(path: Path, options: ReadOptions) -> ParsedInvoices:
-    return read_invoice_table(path, options.columns, workbook=True)
+    return read_invoice_table(path, options.columns, workbook=True, limits=options.limits)
 
 
 def read_invoice_table(path: Path, overrides: dict[str, str] | None = None,
-                       workbook: bool | None = None) -> ParsedInvoices:
-    """A carrier export, a workbook or delimited text (as `workbook` says, else as named)."""
+                       workbook: bool | None = None, limits: Limits = DEFAULT_LIMITS) -> ParsedInvoices:
+    """A carrier export, a workbook or delimited text (as `workbook` says, else as named). A
+    file past one of `limits`, or whose rows break off (a damaged sheet), is one error and
+    gives no line: its lines read so far are dropped, not audited as if they were all."""
     src = str(path)
     out = ParsedInvoices()
     extra = all_signature_headers() | set((overrides or {}).values())
     try:
         out.file_hash = file_digest(path)
-        table = open_table(path, header_scorer(INVOICE_FIELDS, extra), workbook=workbook)
-    except TableError as e:
+        table = open_table(path, header_scorer(INVOICE_FIELDS, extra), workbook=workbook,
+                           limits=limits)
+    except (TableError, LimitExceeded) as e:
         out.errors.append(InputError(file=src, reason=str(e), effect="file skipped"))
         return out
     except OSError as e:
         out.errors.append(InputError(file=src, reason=f"cannot open ({e.strerror})", effect="file skipped"))
         return out
+    notes_before = len(table.notes)
     out.notes.extend(f"{src}: {n}" for n in table.notes)
     dialect = find_dialect(table.headers)
     mapping = dict(dialect.columns) if dialect else {}
@@ -98,7 +104,12 @@ def read_invoice_table(path: Path, overrides: dict[str, str] | None = None,
     skip_cols = [(normed[norm_header(h)], vals) for h, vals in dialect.skip_rows.items()
                  if norm_header(h) in normed] if dialect else []
     reader = _RowReader(src, cmap.positions, dialect, melt_cols, out, skip_cols)
-    reader.read(table.rows, typed=not table.delimiter)  # delimited text: every cell is text
+    try:
+        reader.read(table.rows, typed=not table.delimiter)  # delimited text: every cell is text
+    except (TableError, LimitExceeded) as e:
+        return ParsedInvoices(errors=[InputError(file=src, reason=str(e), effect="file skipped")],
+                              notes=out.notes, file_hash=out.file_hash)
+    out.notes.extend(f"{src}: {n}" for n in table.notes[notes_before:])  # found while reading
     if reader.skipped_rows:
         out.notes.append(f"{src}: skipped {reader.skipped_rows} row(s) the {dialect.name} dialect "
                          f"marks as not charges (skip_rows)")
@@ -198,13 +209,19 @@ class _RowReader:
         at = self.at
         i_acct, i_num, i_sid, i_desc, i_type = (at[n] for n in _LABELS)
         strip = str.strip
+        out = self.out
         for row_no, cells in rows:
+            if cells.__class__ is BadRow:
+                out.rows_read += 1
+                self.error(row_no, cells.reason)
+                continue
             if typed:
                 texts = [c.strip() if c.__class__ is str else cell_text(c) for c in cells]
             else:
                 texts = list(map(strip, cells))
             if not any(texts):
                 continue
+            out.rows_read += 1
             if len(texts) < width:
                 texts.extend([""] * (width - len(texts)))
             texts.append("")
@@ -279,14 +296,20 @@ class _RowReader:
         True when it was one (and has been dealt with)."""
         if any(norm_header(texts[i]) in vals for i, vals in self.skip_cols):
             self.skipped_rows += 1
+            self.out.summary_rows.append(row_no)
             return True
         labels = [self.g(texts, n) for n in _LABELS]
         if any(self._labels[x] & 1 for x in labels) and not self._is_service(self.g(texts, "service_id")):
             self.total_row(row_no, cells, texts)
+            self.out.summary_rows.append(row_no)
             return True
         subtotal = next((x for x in labels if self._labels[x] & 2), "")
+        sid = self.g(texts, "service_id")
+        if subtotal and sid and not self._labels[sid] and self.g(texts, "amount"):
+            return False  # "Subtotal fee" billed to a service: a charge, not a summary
         if subtotal:
             self.subtotal_row(row_no, cells, texts, subtotal)
+            self.out.summary_rows.append(row_no)
             return True
         return False
 
@@ -326,6 +349,7 @@ class _RowReader:
             raise ValueError(f"amount {texts[i]!r} is not an amount")
         if self.dialect and self.dialect.skip_zero and amount == 0:
             self.skipped_zero += 1
+            self.out.summary_rows.append(row_no)
             self.zero_rated(inv, texts[at["service_id"]])  # not a line, but the number is on the bill
             return
         description = texts[at["description"]]
@@ -363,6 +387,7 @@ class _RowReader:
             self.lines.add(inv, row_no, service_id, description, ctype, amount, start, end,
                            part=i + 1)
         if len(inv.line_ids) == before:  # every charge of the row is 0.00
+            self.out.summary_rows.append(row_no)
             self.zero_rated(inv, service_id)
 
     def zero_rated(self, inv: Invoice, service_id: str) -> None:

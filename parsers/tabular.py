@@ -8,9 +8,10 @@ file's own row numbers so every error can name them.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
-import sys
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -18,9 +19,9 @@ from pathlib import Path
 from typing import Iterator
 
 from reconcile.parsers.columns import norm_header
+from reconcile.parsers.limits import (DEFAULT_LIMITS, LimitExceeded, Limits, check_file_size,
+                                      check_zip)
 from reconcile.core.values import parse_date, parse_money
-
-csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 DELIMITERS = [",", "\t", "|", ";"]
 SNIFF_BYTES = 256 * 1024
@@ -51,9 +52,25 @@ class Table:
     notes: list[str] = field(default_factory=list)
 
 
+# the bytes of UTF-8's multi-byte characters: a file holding them is UTF-8, even when a few
+# bytes elsewhere are not (a line pasted from a Windows-1252 file)
+_UTF8_CHARS = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+_HIGH_BYTE = re.compile(rb"[\x80-\xff]")
+
+
+def _cp1252_fallback(e: UnicodeDecodeError):
+    """Bytes of a UTF-8 line that are not UTF-8, read as Windows-1252 (the usual mix)."""
+    return e.object[e.start:e.end].decode("cp1252", "replace"), e.end
+
+
+codecs.register_error("reconcile-cp1252", _cp1252_fallback)
+
+
 def detect_encoding(sample: bytes) -> str:
-    """UTF-8 (with or without BOM) when it decodes, else Windows-1252 (a superset of Latin-1's
-    printable range, which is what Excel on Windows writes)."""
+    """UTF-8 (with or without BOM) when it decodes or when most of its non-ASCII bytes are
+    UTF-8 characters (a mixed file: the rest is read line by line as Windows-1252, with a
+    note), else Windows-1252 (a superset of Latin-1's printable range, which is what Excel on
+    Windows writes)."""
     if sample.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
     if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -65,6 +82,9 @@ def detect_encoding(sample: bytes) -> str:
         # a multi-byte character cut by the sample boundary is still UTF-8
         if e.start >= len(sample) - 3 and len(sample) >= SNIFF_BYTES:
             return "utf-8"
+    utf8 = len(_UTF8_CHARS.findall(sample))
+    if utf8 and utf8 * 2 >= len(_HIGH_BYTE.findall(sample)):  # each UTF-8 char is 2+ high bytes
+        return "utf-8"
     try:
         sample.decode("cp1252")
         return "cp1252"
@@ -74,10 +94,15 @@ def detect_encoding(sample: bytes) -> str:
 
 def detect_delimiter(text: str) -> str:
     """The delimiter that splits the most leading lines into the same number (>1) of fields."""
+    return _delimiter_and_width(text)[0]
+
+
+def _delimiter_and_width(text: str) -> tuple[str, int]:
+    """The delimiter, and the number of fields most leading lines have with it (0: none)."""
     lines = [ln for ln in text.splitlines()[:60] if ln.strip()]
     if not lines:
-        return ","
-    best, best_score = ",", (-1, -1)
+        return ",", 0
+    best, best_score = (",", 0), (-1, -1)
     for d in DELIMITERS:
         try:
             counts = [len(r) for r in csv.reader(lines, delimiter=d)]
@@ -88,38 +113,101 @@ def detect_delimiter(text: str) -> str:
             continue
         score = (freq, modal)
         if score > best_score:
-            best, best_score = d, score
+            best, best_score = (d, modal), score
     return best
 
 
-def read_csv(path: Path, score_header, min_score: int = 2) -> Table:
+class BadRow(list):
+    """A row the file holds but that cannot be read as cells (a quote that never closes): no
+    cells, and `reason`. Whoever reads the rows reports it as that row's error."""
+
+    def __init__(self, reason: str):
+        super().__init__()
+        self.reason = reason
+
+
+class _Lines:
+    """A text file's physical lines, numbered from 1 and decoded one by one (a line that is
+    not UTF-8 in a UTF-8 file is read as Windows-1252 and its number kept), for csv.reader.
+    `taken` holds the lines of the record being read; lines can be put back to be read again."""
+
+    def __init__(self, source, decode):
+        self.source, self.decode = source, decode
+        self.no = 0
+        self.back: list[tuple[int, str]] = []  # a stack: the next line is the last
+        self.taken: list[tuple[int, str]] = []
+        self.mixed: list[int] = []  # numbers of lines not in the file's encoding
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        if self.back:
+            item = self.back.pop()
+        else:
+            raw = next(self.source)
+            self.no += 1
+            text = self.decode(raw, self)
+            item = (self.no, text)
+        self.taken.append(item)
+        return item[1]
+
+    def put_back(self, lines: list[tuple[int, str]]) -> None:
+        self.back.extend(reversed(lines))
+
+
+def _byte_lines(fh) -> Iterator[bytes]:
+    """Lines of a binary file ending in \n, \r\n or a lone \r (old Mac exports)."""
+    for line in fh:
+        if b"\r" in line[:-2]:
+            yield from (part for part in _CR_SPLIT.split(line) if part)
+        else:
+            yield line
+
+
+_CR_SPLIT = re.compile(rb"(?<=\r)(?!\n)")
+
+
+def _decoder(encoding: str):
+    if encoding in ("utf-8", "utf-8-sig"):
+        def decode(raw: bytes, lines: _Lines) -> str:
+            if lines.no == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                return raw.decode("utf-8")
+            except UnicodeDecodeError:
+                lines.mixed.append(lines.no)
+                return raw.decode("utf-8", "reconcile-cp1252")
+        return decode
+    return lambda raw, lines: raw.decode(encoding, "replace")
+
+
+def read_csv(path: Path, score_header, min_score: int = 2, limits: Limits = DEFAULT_LIMITS) -> Table:
     """Open a delimited text file and find its header with `score_header(cells) -> int`."""
-    raw = path.read_bytes()[:SNIFF_BYTES] if path.stat().st_size else b""
+    with open(path, "rb") as fh:
+        raw = fh.read(SNIFF_BYTES)
     if not raw.strip():
         raise TableError("file is empty")
     encoding = detect_encoding(raw)
     sample = raw.decode(encoding, errors="replace")
-    delimiter = detect_delimiter(sample)
-    fh = open(path, encoding=encoding, errors="replace", newline="")
-    reader = csv.reader(fh, delimiter=delimiter)
-
-    def numbered() -> Iterator[tuple[int, list[str]]]:
-        start = 1
-        try:
-            for cells in reader:
-                yield start, cells
-                start = reader.line_num + 1
-        except csv.Error as e:
-            raise TableError(f"CSV is malformed near row {reader.line_num}: {e}") from None
-        finally:
-            fh.close()
-
-    it = numbered()
+    delimiter, width = _delimiter_and_width(sample)
+    if encoding == "utf-16":  # lines split by the decoder: \n is two bytes
+        fh = open(path, encoding=encoding, errors="replace", newline="")
+        lines = _Lines(iter(fh), lambda text, lines: text)
+    else:
+        fh = open(path, "rb")
+        lines = _Lines(_byte_lines(fh), _decoder(encoding))
+    notes: list[str] = []
+    it = _records(lines, delimiter, width, limits, fh, notes)
     head: list[tuple[int, list[str]]] = []
-    for item in it:
-        head.append(item)
-        if len(head) >= HEADER_SEARCH_ROWS:
-            break
+    try:
+        for item in it:
+            head.append(item)
+            if len(head) >= HEADER_SEARCH_ROWS:
+                break
+    except BaseException:
+        fh.close()
+        raise
     header_at = _pick_header(head, score_header, min_score)
     if header_at is None:
         fh.close()
@@ -128,7 +216,6 @@ def read_csv(path: Path, score_header, min_score: int = 2) -> Table:
                          + ", ".join(repr(c) for c in first[:12]), first_rows={"": first})
     row_no, headers = head[header_at]
     rest = head[header_at + 1:]
-    notes: list[str] = []
     if header_at:
         notes.append(f"skipped {header_at} title line(s) above the header at row {row_no}")
     if rest and _is_second_header(rest[0][1], headers, [c for _, c in rest[1:6]], score_header,
@@ -143,6 +230,74 @@ def read_csv(path: Path, score_header, min_score: int = 2) -> Table:
     if encoding not in ("utf-8", "utf-8-sig"):
         notes.append(f"decoded as {encoding}")
     return Table(path, [h.strip() for h in headers], row_no, rows(), encoding, delimiter, notes=notes)
+
+
+def _records(lines: _Lines, delimiter: str, width: int, limits: Limits, fh,
+             notes: list[str]) -> Iterator[tuple[int, list[str]]]:
+    """(row, cells) of each record: its first line's number, so errors name the row a person
+    finds in the file. A quote that does not close on its row would swallow the rows after it
+    into one cell: a record over several lines that does not have the file's `width` of cells,
+    or whose later lines would each be a row of their own, is that. Its first row is a BadRow
+    and the lines after it are read again as rows of their own."""
+    reader = csv.reader(lines, delimiter=delimiter)
+    csv.field_size_limit(limits.field_size)  # per process; every reader here sets its own
+    count = 0
+    try:
+        while True:
+            lines.taken = []
+            try:
+                cells = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as e:
+                if len(lines.taken) > 1:  # a runaway quote filled a cell past the limit
+                    cells = None
+                elif "field larger" in str(e):
+                    raise limits.past("field_size", f"row {lines.taken[0][0] if lines.taken else lines.no}"
+                                                    f" has a cell longer than that") from None
+                else:
+                    raise TableError(f"CSV is malformed near row {lines.no}: {e}") from None
+            taken = lines.taken
+            if not taken:
+                break
+            row_no = taken[0][0]
+            if len(taken) > 1 and (cells is None or _runaway(cells, taken, delimiter, width)):
+                lines.put_back(taken[1:])
+                yield row_no, BadRow(f"a quote opens on this row and does not close on it (the "
+                                     f"{len(taken) - 1} line(s) after it are read as rows of "
+                                     f"their own)")
+                continue
+            if len(cells) > limits.columns:
+                raise limits.past("columns", f"row {row_no} has {len(cells):,} cells")
+            if cells:
+                count += 1
+                if count > limits.rows:
+                    raise limits.past("rows", f"the file has more than {limits.rows:,} rows")
+            yield row_no, cells
+    finally:
+        fh.close()
+        if lines.mixed:
+            first = lines.mixed[0]
+            notes.append(f"mixed encoding: {len(lines.mixed)} line(s) (the first at row {first}) "
+                         f"hold bytes that are not UTF-8; read as Windows-1252")
+
+
+def _runaway(cells: list[str], taken: list[tuple[int, str]], delimiter: str, width: int) -> bool:
+    """Is a record over several lines a quote that did not close (rather than a cell with a
+    line break in it)? When it lacks the file's number of cells, or a later line would be a
+    whole row by itself."""
+    if width < 2:
+        return False
+    if len(cells) != width:
+        return True
+    for _, text in taken[1:]:
+        try:
+            alone = next(csv.reader([text.replace('"', "")], delimiter=delimiter), [])
+        except csv.Error:
+            continue
+        if len(alone) >= width:
+            return True
+    return False
 
 
 def _pick_header(head, score_header, min_score) -> int | None:
@@ -200,11 +355,15 @@ def _is_second_header(cells: list, headers: list, below: list[list], score_heade
     return len(typed_cols) >= 2 and len(labelled) * 2 >= len(typed_cols)
 
 
-def read_xlsx(path: Path, score_header, min_score: int = 2, sheet: str | None = None) -> Table:
+def read_xlsx(path: Path, score_header, min_score: int = 2, sheet: str | None = None,
+              limits: Limits = DEFAULT_LIMITS) -> Table:
     """Open a workbook and find the sheet and row holding the header. Without `sheet`, the first
-    sheet whose header is recognised wins, so data on the second sheet is still found."""
+    sheet whose header is recognised wins, so data on the second sheet is still found. The zip
+    is checked against `limits` before anything is decompressed, and a sheet is read by the
+    cells it holds, not by the dimension it declares (see `_sheet_rows`)."""
     import openpyxl
 
+    check_zip(path, limits)
     fh = open(path, "rb")  # a handle, not the name: openpyxl refuses a workbook named .csv
     try:
         wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
@@ -223,13 +382,18 @@ def read_xlsx(path: Path, score_header, min_score: int = 2, sheet: str | None = 
     tried: list[str] = []
     first_rows: dict[str, list[str]] = {}
     for name in [sheet] if sheet else names:
-        ws = wb[name]
-        it = ((i, list(r)) for i, r in enumerate(ws.iter_rows(values_only=True), start=1))
+        it = _sheet_rows(wb[name], limits)
         head = []
-        for item in it:
-            head.append(item)
-            if len(head) >= HEADER_SEARCH_ROWS:
-                break
+        try:
+            for item in it:
+                head.append(item)
+                if len(head) >= HEADER_SEARCH_ROWS:
+                    break
+        except Exception as e:
+            close()
+            if isinstance(e, LimitExceeded):
+                raise LimitExceeded(f"sheet {name!r}: {e}") from None
+            raise TableError(f"sheet {name!r} is damaged ({type(e).__name__}: {e})") from None
         text_head = [(n, [_cell_str(c) for c in cells]) for n, cells in head]
         at = _pick_header(text_head, score_header, min_score)
         if at is None:
@@ -242,15 +406,53 @@ def read_xlsx(path: Path, score_header, min_score: int = 2, sheet: str | None = 
         if tried:
             notes.append(f"sheet(s) {tried} hold no recognised header; read sheet {name!r}")
 
-        def rows(rest=rest, it=it):
-            yield from rest
-            yield from it
-            close()
+        def rows(rest=rest, it=it, name=name):
+            try:
+                yield from rest
+                yield from it
+            except LimitExceeded as e:
+                raise LimitExceeded(f"sheet {name!r}: {e}") from None
+            except (TableError, MemoryError):
+                raise
+            except Exception as e:  # the XML breaks off further down the sheet
+                raise TableError(f"sheet {name!r} is damaged after the rows read "
+                                 f"({type(e).__name__}: {e})") from None
+            finally:
+                close()
 
         return Table(path, [h.strip() for h in headers], row_no, rows(), sheet=name, notes=notes)
     close()
     raise TableError(f"no sheet has a recognised header row (sheets looked at: {tried or names})",
                      sheets=names, first_rows=first_rows)
+
+
+def _sheet_rows(ws, limits: Limits) -> Iterator[tuple[int, list]]:
+    """(row number, values) of the rows a sheet holds, each as wide as its last cell. openpyxl's
+    iter_rows pads every row to the declared dimension and yields every row up to it: a 2 KB
+    sheet declaring A1:XFD1048576 would be 17 billion cells. Here a missing row is not
+    yielded, and a row wider than `limits.columns` or more rows than `limits.rows` stop the
+    read with the limit named. (openpyxl's own row parser, the one iter_rows uses.)"""
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    wb = ws.parent
+    count = 0
+    with ws._get_source() as src:
+        parser = WorkSheetParser(src, ws._shared_strings, data_only=True, epoch=wb.epoch,
+                                 date_formats=wb._date_formats,
+                                 timedelta_formats=wb._timedelta_formats)
+        for idx, row in parser.parse():
+            if not row:
+                continue
+            count += 1
+            if count > limits.rows:
+                raise limits.past("rows", f"the sheet has more than {limits.rows:,} rows")
+            width = max(c["column"] for c in row)
+            if width > limits.columns:
+                raise limits.past("columns", f"row {idx} has a cell in column {width:,}")
+            values = [None] * width
+            for c in row:
+                values[c["column"] - 1] = c["value"]
+            yield idx, values
 
 
 def _cell_str(c) -> str:
@@ -280,13 +482,15 @@ TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 
 
 def open_table(path: Path, score_header, min_score: int = 2, sheet: str | None = None,
-               workbook: bool | None = None) -> Table:
-    """A workbook or delimited text, as `workbook` says (when sniffed) or else as named."""
+               workbook: bool | None = None, limits: Limits = DEFAULT_LIMITS) -> Table:
+    """A workbook or delimited text, as `workbook` says (when sniffed) or else as named. Past
+    one of `limits` (checked before the work, and while rows are read): LimitExceeded."""
     if workbook is None:
         workbook = path.suffix.lower() in WORKBOOK_SUFFIXES
+    check_file_size(path, limits)
     if workbook:
-        return read_xlsx(path, score_header, min_score, sheet)
-    return read_csv(path, score_header, min_score)
+        return read_xlsx(path, score_header, min_score, sheet, limits)
+    return read_csv(path, score_header, min_score, limits)
 
 
 # bytes text files don't hold (\x1a: the end-of-file mark old Windows tools write)
@@ -331,5 +535,5 @@ def header_scorer(fields: dict[str, list[str]], extra: set[str] | None = None):
     return score
 
 
-__all__ = ["Table", "TableError", "open_table", "cell_text", "header_scorer", "looks_like_text",
-           "looks_like_workbook", "io"]
+__all__ = ["Table", "TableError", "BadRow", "LimitExceeded", "open_table", "cell_text",
+           "header_scorer", "looks_like_text", "looks_like_workbook", "io"]

@@ -48,6 +48,16 @@ def _threshold(ctx, param, value):
     return value
 
 
+def _limits(ctx, param, value):
+    """--limit NAME=VALUE (repeatable) -> Limits (reconcile/parsers/limits.py)."""
+    from reconcile.parsers.limits import parse_limits
+
+    try:
+        return parse_limits(value or ())
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
 def _out_dir(ctx, param, value):
     """--out checked and locked before the audit starts, held until the command ends
     (reconcile/reports/outputs.py): a usage error when it cannot take the reports or another
@@ -118,9 +128,13 @@ Exit status:
               help="Audit on the Dask cluster whose scheduler is at ADDRESS (tcp://HOST:8786); "
                    "its workers need this package and the invoice files at the same path. "
                    "Needs the dask extra.")
+@click.option("--limit", "limits", multiple=True, callback=_limits, metavar="NAME=VALUE",
+              help="Raise a limit on what one file may hold (repeatable): file-size=512MB, "
+                   "unzipped=1GB, zip-ratio=100, rows=2000000, columns=1000, field-size=100000 "
+                   "(the defaults). A file past one is an error and not read.")
 @_audit_options
 def audit(invoice_paths, inventory, columns, sheet, out_dir, password, pdf_engine, jobs, scheduler,
-          tolerance, match_threshold):
+          limits, tolerance, match_threshold):
     """Audit INVOICE_PATH... (files or folders) against --inventory.
 
     The inventory is the list of circuits and numbers you keep (CSV or XLSX, one row each);
@@ -135,7 +149,7 @@ def audit(invoice_paths, inventory, columns, sheet, out_dir, password, pdf_engin
         via = " (DASK_SCHEDULER_ADDRESS)" if source == ParameterSource.ENVIRONMENT else ""
         click.echo(f"Auditing on the Dask cluster at {scheduler}{via}", err=True)
     sys.exit(_run(list(invoice_paths), inventory, columns, sheet, out_dir, options, password,
-                  pdf_engine, jobs, scheduler))
+                  pdf_engine, jobs, scheduler, limits))
 
 
 @main.command(epilog=EXIT_STATUS)
@@ -162,7 +176,7 @@ def sample_paths() -> tuple[Path, list[Path]]:
 
 
 def _run(invoice_paths, inventory, columns, sheet, out_dir, options, password, pdf_engine,
-         jobs=None, scheduler=None) -> int:
+         jobs=None, scheduler=None, limits=None) -> int:
     from reconcile.audit import run_audit
     from reconcile.reports.console import for_people, summary_text
     from reconcile.reports.outputs import write_all
@@ -175,7 +189,7 @@ def _run(invoice_paths, inventory, columns, sheet, out_dir, options, password, p
         else:
             result = run_audit(invoice_paths, inventory, columns=columns, sheet=sheet,
                                options=options, progress=_progress, pdf_password=password,
-                               pdf_engine=pdf_engine, workers=jobs)
+                               pdf_engine=pdf_engine, workers=jobs, limits=limits)
     except (ValueError, _NoCluster) as e:  # a bad --columns mapping, an inventory that gives
         # no service (InventoryUnusable), or --scheduler: the user's command, not the data
         click.echo(f"Error: {e}\nNothing was audited; no report was written.", err=True)
