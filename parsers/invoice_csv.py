@@ -23,13 +23,13 @@ from reconcile.parsers.selfcheck import Section, check_invoice
 from reconcile.parsers.limits import DEFAULT_LIMITS, LimitExceeded, Limits
 from reconcile.parsers.tabular import (TEXT_SUFFIXES, WORKBOOK_SUFFIXES, BadRow, TableError,
                                        cell_text, header_scorer, looks_like_text,
-                                       looks_like_workbook, open_table)
+                                       looks_like_workbook, open_table, peek)
 from reconcile.parsers.columns import (INVOICE_FIELDS, INVOICE_REQUIRED, map_columns,
                                missing_column_reason, norm_header)
 from reconcile.core.lines import money_ok
 from reconcile.core.models import ChargeType, InputError, Invoice
-from reconcile.core.values import (parse_date, parse_money, parse_period,
-                               parse_yearless_period)
+from reconcile.core.values import (COMMA, POINT, UNDECIDED, decimal_convention, parse_date,
+                                   parse_money, parse_period, parse_yearless_period)
 
 _TOTAL_WORDS = {"total", "invoicetotal", "grandtotal", "totalcharges", "totaldue", "totalamountdue",
                 "totalcurrentcharges", "amountdue", "totalinvoice", "invoicetotals"}
@@ -103,9 +103,16 @@ def read_invoice_table(path: Path, overrides: dict[str, str] | None = None,
                      if norm_header(h) in normed]
     skip_cols = [(normed[norm_header(h)], vals) for h, vals in dialect.skip_rows.items()
                  if norm_header(h) in normed] if dialect else []
-    reader = _RowReader(src, cmap.positions, dialect, melt_cols, out, skip_cols)
+    money_cols = [cmap.positions[n] for n in _MONEY_FIELDS if n in cmap.positions]
+    money_cols += [i for i, _h, _t in melt_cols]
     try:
-        reader.read(table.rows, typed=not table.delimiter)  # delimited text: every cell is text
+        head, rows = peek(table.rows, DECIMAL_SAMPLE_ROWS)
+        decimal = decimal_convention((cells[i] for _, cells in head for i in money_cols
+                                      if i < len(cells)), table.delimiter)
+        if decimal != POINT:
+            out.notes.append(f"{src}: {_DECIMAL_NOTE[decimal]}")
+        reader = _RowReader(src, cmap.positions, dialect, melt_cols, out, skip_cols, decimal)
+        reader.read(rows, typed=not table.delimiter)  # delimited text: every cell is text
     except (TableError, LimitExceeded) as e:
         return ParsedInvoices(errors=[InputError(file=src, reason=str(e), effect="file skipped")],
                               notes=out.notes, file_hash=out.file_hash)
@@ -144,11 +151,11 @@ def _key(raw):
     return raw if type(raw) is str else (type(raw), raw)
 
 
-def _money_of(key) -> tuple:
+def _money_of(key, decimal: str = POINT) -> tuple:
     """(value, why it can't be read, why the line table can't hold it)."""
     raw = key if type(key) is str else key[1]
     try:
-        value = parse_money(raw)
+        value = parse_money(raw, decimal)
     except ValueError as e:
         return None, str(e), None
     return value, None, (money_ok(value) if value is not None else None)
@@ -166,6 +173,14 @@ def _label_kind(text: str) -> int:
     return (norm_header(text) in _TOTAL_WORDS) | (2 if text and _SUBTOTAL.match(text) else 0)
 
 
+_MONEY_FIELDS = ("amount", "invoice_total", "quantity", "unit_price")
+DECIMAL_SAMPLE_ROWS = 2000  # rows whose amounts decide the file's decimal mark
+_DECIMAL_NOTE = {
+    COMMA: "amounts are written with a decimal comma (1.234,50 is 1234.50), as its values show",
+    UNDECIDED: "its amounts do not show whether ',' or '.' is the decimal mark (a semicolon-"
+               "delimited export may use either): an amount such as 1.234 or 1,234 is reported, "
+               "not guessed",
+}
 _LABELS = ("account", "invoice_number", "service_id", "description", "charge_type")
 _FIELD_NAMES = tuple(INVOICE_FIELDS)
 
@@ -175,8 +190,9 @@ class _RowReader:
     types, TOTAL and subtotal labels) is done once per distinct text (`_Memo`)."""
 
     def __init__(self, src, pos, dialect: Dialect | None, melt_cols, out: ParsedInvoices,
-                 skip_cols=()):
+                 skip_cols=(), decimal: str = POINT):
         self.src, self.pos, self.dialect, self.melt_cols, self.out = src, pos, dialect, melt_cols, out
+        self.decimal = decimal  # the file's decimal mark (decimal_convention)
         self.lines = FileLines(src, out.file_hash)  # the file's lines, column by column
         self.skip_cols = list(skip_cols)  # (position, normed values): rows that aren't charges
         self.skipped_rows = self.skipped_zero = 0
@@ -192,7 +208,7 @@ class _RowReader:
         self.width = 1 + max([*pos.values(), *(i for i, _h, _t in melt_cols),
                               *(i for i, _v in self.skip_cols)], default=-1)
         self.at = {name: pos.get(name, -1) for name in (*_FIELD_NAMES, *pos)}
-        self._money = _Memo(_money_of)
+        self._money = _Memo(partial(_money_of, decimal=decimal))
         self._dates = _Memo(_date_of)
         self._labels = _Memo(_label_kind)
         self._types = _Memo(lambda k: self.charge_type(*k))
@@ -494,7 +510,7 @@ class _RowReader:
                                   f"to check")
             return
         try:
-            printed = parse_money(self.raw(cells, "amount")) if g("amount") else None
+            printed = parse_money(self.raw(cells, "amount"), self.decimal) if g("amount") else None
         except ValueError as e:
             self.error(row_no, f"subtotal: {e}", effect="value ignored")
             return
@@ -508,9 +524,9 @@ class _RowReader:
 
     def total_row(self, row_no, cells, texts) -> None:
         g = partial(self.g, texts)
-        amount = parse_money(self.raw(cells, "amount")) if g("amount") else None
+        amount = parse_money(self.raw(cells, "amount"), self.decimal) if g("amount") else None
         if amount is None and g("invoice_total"):
-            amount = parse_money(self.raw(cells, "invoice_total"))
+            amount = parse_money(self.raw(cells, "invoice_total"), self.decimal)
         if amount is None:
             raise ValueError("TOTAL row has no amount")
         inv = None

@@ -14,6 +14,8 @@ import io
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
+from itertools import chain, islice
 from datetime import date, datetime
 from pathlib import Path
 from typing import Iterator
@@ -21,7 +23,7 @@ from typing import Iterator
 from reconcile.parsers.columns import norm_header
 from reconcile.parsers.limits import (DEFAULT_LIMITS, LimitExceeded, Limits, check_file_size,
                                       check_zip)
-from reconcile.core.values import parse_date, parse_money
+from reconcile.core.values import COMMA, parse_date, parse_money
 
 DELIMITERS = [",", "\t", "|", ";"]
 SNIFF_BYTES = 256 * 1024
@@ -82,8 +84,9 @@ def detect_encoding(sample: bytes) -> str:
         # a multi-byte character cut by the sample boundary is still UTF-8
         if e.start >= len(sample) - 3 and len(sample) >= SNIFF_BYTES:
             return "utf-8"
-    utf8 = len(_UTF8_CHARS.findall(sample))
-    if utf8 and utf8 * 2 >= len(_HIGH_BYTE.findall(sample)):  # each UTF-8 char is 2+ high bytes
+    utf8 = _UTF8_CHARS.findall(sample)
+    stray = len(_HIGH_BYTE.findall(sample)) - sum(map(len, utf8))  # high bytes of no character
+    if utf8 and len(utf8) >= stray:
         return "utf-8"
     try:
         sample.decode("cp1252")
@@ -261,11 +264,13 @@ def _records(lines: _Lines, delimiter: str, width: int, limits: Limits, fh,
             if not taken:
                 break
             row_no = taken[0][0]
-            if len(taken) > 1 and (cells is None or _runaway(cells, taken, delimiter, width)):
+            # a last cell ending in a line break: its quote was still open at the end of the file
+            if cells is None or (len(taken) > 1 and _runaway(cells, taken, delimiter, width)) \
+                    or (cells and cells[-1].endswith(("\n", "\r"))):
                 lines.put_back(taken[1:])
-                yield row_no, BadRow(f"a quote opens on this row and does not close on it (the "
-                                     f"{len(taken) - 1} line(s) after it are read as rows of "
-                                     f"their own)")
+                after = (f" (the {len(taken) - 1} line(s) after it are read as rows of their own)"
+                         if len(taken) > 1 else "")
+                yield row_no, BadRow(f"a quote opens on this row and does not close on it{after}")
                 continue
             if len(cells) > limits.columns:
                 raise limits.past("columns", f"row {row_no} has {len(cells):,} cells")
@@ -321,14 +326,20 @@ def _first_row(head) -> list[str]:
 
 
 def _is_typed(text: str) -> bool:
-    """A number, an amount or a date: a value, never a header name."""
-    for parse in (parse_money, parse_date):
+    """A number, an amount (with either decimal mark) or a date: a value, never a header name."""
+    for parse in (parse_money, partial(parse_money, decimal=COMMA), parse_date):
         try:
             if parse(text) is not None:
                 return True
         except ValueError:
             pass
     return False
+
+
+def peek(rows: Iterator, n: int) -> tuple[list, Iterator]:
+    """The first `n` of `rows`, and all of them (those first) to read on."""
+    head = list(islice(rows, n))
+    return head, chain(head, rows)
 
 
 def _is_second_header(cells: list, headers: list, below: list[list], score_header,
