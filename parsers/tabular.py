@@ -416,6 +416,8 @@ def read_xlsx(path: Path, score_header, min_score: int = 2, sheet: str | None = 
         notes = []
         if tried:
             notes.append(f"sheet(s) {tried} hold no recognised header; read sheet {name!r}")
+        if at:
+            notes.append(f"skipped {at} title line(s) above the header at row {row_no}")
 
         def rows(rest=rest, it=it, name=name):
             try:
