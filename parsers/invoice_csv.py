@@ -18,7 +18,8 @@ from typing import NamedTuple
 from reconcile.core.charge_types import charge_type_of
 from reconcile.parsers.dialect import Dialect, all_signature_headers, find_dialect
 from reconcile.parsers.line_columns import FileLines
-from reconcile.parsers.readers import ParsedInvoices, ReadOptions, file_digest, register_reader
+from reconcile.parsers.readers import (ParsedInvoices, ReadOptions, file_digest, register_reader,
+                                       source_name)
 from reconcile.parsers.selfcheck import Section, check_invoice
 from reconcile.parsers.limits import DEFAULT_LIMITS, LimitExceeded, Limits
 from reconcile.parsers.tabular import (TEXT_SUFFIXES, WORKBOOK_SUFFIXES, BadRow, TableError,
@@ -58,7 +59,7 @@ def read_invoice_table(path: Path, overrides: dict[str, str] | None = None,
     """A carrier export, a workbook or delimited text (as `workbook` says, else as named). A
     file past one of `limits`, or whose rows break off (a damaged sheet), is one error and
     gives no line: its lines read so far are dropped, not audited as if they were all."""
-    src = str(path)
+    src = source_name(path)
     out = ParsedInvoices()
     extra = all_signature_headers() | set((overrides or {}).values())
     try:

@@ -186,6 +186,18 @@ def read_invoices(path: Path, options: ReadOptions = ReadOptions()) -> ParsedInv
     return parsed
 
 
+def source_name(path: Path) -> str:
+    """The file's name as its lines, invoices and errors carry it: the path, with the bytes of a
+    name that is not valid UTF-8 (lone surrogates in Python) escaped as \\udcXX, so Arrow and
+    the reports can hold it (the same name everywhere, so lines still meet their invoices)."""
+    name = str(path)
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "backslashreplace").decode("utf-8")
+    return name
+
+
 def file_digest(path: Path) -> str:
     """The file's content hash (sha256, first 16 hex): the same file anywhere, any run."""
     h = hashlib.sha256()

@@ -6,7 +6,8 @@
 
 Exit status: 0 audited (with or without findings); 1 audited, but some input could not be read
 (the rest was audited and reported, errors.json lists what was not); 2 usage error: nothing was
-audited and no report written (a missing path, an inventory that gives no service, a bad option).
+audited and no report written (a missing path, an inventory that gives no service, a bad option);
+3 audited, but the reports could not be written (the previous ones are left as they were).
 """
 
 from __future__ import annotations
@@ -100,12 +101,15 @@ def _audit_options(f):
     return f
 
 
+EXIT_NOT_WRITTEN = 3
 EXIT_STATUS = """\b
 Exit status:
   0  audited (with or without findings)
   1  audited, but some input could not be read (listed in errors.json)
   2  usage error: nothing audited, no report written (a missing path,
-     an inventory that gives no service, a bad option)"""
+     an inventory that gives no service, a bad option)
+  3  audited, but the reports could not be written (disk full, the
+     folder gone): the previous reports are left as they were"""
 
 
 @main.command(epilog=EXIT_STATUS)
@@ -195,7 +199,14 @@ def _run(invoice_paths, inventory, columns, sheet, out_dir, options, password, p
         click.echo(f"Error: {e}\nNothing was audited; no report was written.", err=True)
         return 2
     for_people(result, [*invoice_paths, inventory])
-    write_all(result, out_dir)
+    try:
+        write_all(result, out_dir)
+    except OSError as e:  # disk full, the folder taken away mid-run: the audit's work is lost
+        where = f" ({e.filename})" if e.filename else ""
+        click.echo(f"Error: the audit ran, but its reports could not be written into {out_dir}: "
+                   f"{e.strerror or e}{where}. The reports there before (if any) are as they were; "
+                   f"make room or fix the folder and run again.", err=True)
+        return EXIT_NOT_WRITTEN
     click.echo(summary_text(result, str(out_dir)))
     return 1 if result.errors else 0
 
