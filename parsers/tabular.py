@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Iterator
 
 from reconcile.parsers.columns import norm_header
+from reconcile.parsers.csv_records import BadRow, records
 from reconcile.parsers.limits import (DEFAULT_LIMITS, LimitExceeded, Limits, check_file_size,
                                       check_zip)
 from reconcile.core.values import COMMA, parse_date, parse_money
@@ -120,71 +121,6 @@ def _delimiter_and_width(text: str) -> tuple[str, int]:
     return best
 
 
-class BadRow(list):
-    """A row the file holds but that cannot be read as cells (a quote that never closes): no
-    cells, and `reason`. Whoever reads the rows reports it as that row's error."""
-
-    def __init__(self, reason: str):
-        super().__init__()
-        self.reason = reason
-
-
-class _Lines:
-    """A text file's physical lines, numbered from 1 and decoded one by one (a line that is
-    not UTF-8 in a UTF-8 file is read as Windows-1252 and its number kept), for csv.reader.
-    `taken` holds the lines of the record being read; lines can be put back to be read again."""
-
-    def __init__(self, source, decode):
-        self.source, self.decode = source, decode
-        self.no = 0
-        self.back: list[tuple[int, str]] = []  # a stack: the next line is the last
-        self.taken: list[tuple[int, str]] = []
-        self.mixed: list[int] = []  # numbers of lines not in the file's encoding
-
-    def __iter__(self):
-        return self
-
-    def __next__(self) -> str:
-        if self.back:
-            item = self.back.pop()
-        else:
-            raw = next(self.source)
-            self.no += 1
-            text = self.decode(raw, self)
-            item = (self.no, text)
-        self.taken.append(item)
-        return item[1]
-
-    def put_back(self, lines: list[tuple[int, str]]) -> None:
-        self.back.extend(reversed(lines))
-
-
-def _byte_lines(fh) -> Iterator[bytes]:
-    """Lines of a binary file ending in \n, \r\n or a lone \r (old Mac exports)."""
-    for line in fh:
-        if b"\r" in line[:-2]:
-            yield from (part for part in _CR_SPLIT.split(line) if part)
-        else:
-            yield line
-
-
-_CR_SPLIT = re.compile(rb"(?<=\r)(?!\n)")
-
-
-def _decoder(encoding: str):
-    if encoding in ("utf-8", "utf-8-sig"):
-        def decode(raw: bytes, lines: _Lines) -> str:
-            if lines.no == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            try:
-                return raw.decode("utf-8")
-            except UnicodeDecodeError:
-                lines.mixed.append(lines.no)
-                return raw.decode("utf-8", "reconcile-cp1252")
-        return decode
-    return lambda raw, lines: raw.decode(encoding, "replace")
-
-
 def read_csv(path: Path, score_header, min_score: int = 2, limits: Limits = DEFAULT_LIMITS) -> Table:
     """Open a delimited text file and find its header with `score_header(cells) -> int`."""
     with open(path, "rb") as fh:
@@ -194,14 +130,10 @@ def read_csv(path: Path, score_header, min_score: int = 2, limits: Limits = DEFA
     encoding = detect_encoding(raw)
     sample = raw.decode(encoding, errors="replace")
     delimiter, width = _delimiter_and_width(sample)
-    if encoding == "utf-16":  # lines split by the decoder: \n is two bytes
-        fh = open(path, encoding=encoding, errors="replace", newline="")
-        lines = _Lines(iter(fh), lambda text, lines: text)
-    else:
-        fh = open(path, "rb")
-        lines = _Lines(_byte_lines(fh), _decoder(encoding))
+    text = encoding == "utf-16"  # lines split by the decoder: \n is two bytes
+    fh = open(path, encoding=encoding, errors="replace", newline="") if text else open(path, "rb")
     notes: list[str] = []
-    it = _records(lines, delimiter, width, limits, fh, notes)
+    it = records(fh, encoding, text, delimiter, width, limits, notes)
     head: list[tuple[int, list[str]]] = []
     try:
         for item in it:
@@ -233,76 +165,6 @@ def read_csv(path: Path, score_header, min_score: int = 2, limits: Limits = DEFA
     if encoding not in ("utf-8", "utf-8-sig"):
         notes.append(f"decoded as {encoding}")
     return Table(path, [h.strip() for h in headers], row_no, rows(), encoding, delimiter, notes=notes)
-
-
-def _records(lines: _Lines, delimiter: str, width: int, limits: Limits, fh,
-             notes: list[str]) -> Iterator[tuple[int, list[str]]]:
-    """(row, cells) of each record: its first line's number, so errors name the row a person
-    finds in the file. A quote that does not close on its row would swallow the rows after it
-    into one cell: a record over several lines that does not have the file's `width` of cells,
-    or whose later lines would each be a row of their own, is that. Its first row is a BadRow
-    and the lines after it are read again as rows of their own."""
-    reader = csv.reader(lines, delimiter=delimiter)
-    csv.field_size_limit(limits.field_size)  # per process; every reader here sets its own
-    count = 0
-    try:
-        while True:
-            lines.taken = []
-            try:
-                cells = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as e:
-                if len(lines.taken) > 1:  # a runaway quote filled a cell past the limit
-                    cells = None
-                elif "field larger" in str(e):
-                    raise limits.past("field_size", f"row {lines.taken[0][0] if lines.taken else lines.no}"
-                                                    f" has a cell longer than that") from None
-                else:
-                    raise TableError(f"CSV is malformed near row {lines.no}: {e}") from None
-            taken = lines.taken
-            if not taken:
-                break
-            row_no = taken[0][0]
-            # a last cell ending in a line break: its quote was still open at the end of the file
-            if cells is None or (len(taken) > 1 and _runaway(cells, taken, delimiter, width)) \
-                    or (cells and cells[-1].endswith(("\n", "\r"))):
-                lines.put_back(taken[1:])
-                after = (f" (the {len(taken) - 1} line(s) after it are read as rows of their own)"
-                         if len(taken) > 1 else "")
-                yield row_no, BadRow(f"a quote opens on this row and does not close on it{after}")
-                continue
-            if len(cells) > limits.columns:
-                raise limits.past("columns", f"row {row_no} has {len(cells):,} cells")
-            if cells:
-                count += 1
-                if count > limits.rows:
-                    raise limits.past("rows", f"the file has more than {limits.rows:,} rows")
-            yield row_no, cells
-    finally:
-        fh.close()
-        if lines.mixed:
-            first = lines.mixed[0]
-            notes.append(f"mixed encoding: {len(lines.mixed)} line(s) (the first at row {first}) "
-                         f"hold bytes that are not UTF-8; read as Windows-1252")
-
-
-def _runaway(cells: list[str], taken: list[tuple[int, str]], delimiter: str, width: int) -> bool:
-    """Is a record over several lines a quote that did not close (rather than a cell with a
-    line break in it)? When it lacks the file's number of cells, or a later line would be a
-    whole row by itself."""
-    if width < 2:
-        return False
-    if len(cells) != width:
-        return True
-    for _, text in taken[1:]:
-        try:
-            alone = next(csv.reader([text.replace('"', "")], delimiter=delimiter), [])
-        except csv.Error:
-            continue
-        if len(alone) >= width:
-            return True
-    return False
 
 
 def _pick_header(head, score_header, min_score) -> int | None:
