@@ -185,3 +185,19 @@ def test_cli_limit_option_raises_a_limit_and_a_bad_one_is_a_usage_error(tmp_path
     res = runner.invoke(main, ["audit", str(bill), "--inventory", str(inventory), "--out", str(out),
                                "--limit", "speed=3"])
     assert res.exit_code == 2 and "NAME one of file-size" in res.output
+
+
+def test_a_sheet_whose_xml_breaks_off_is_one_error_and_gives_no_line(tmp_path, inventory):
+    def cut(body: bytes) -> bytes:
+        return body[:body.index(b'<row r="55"')] + b'<row r="55"><c r="A55" t="inlineStr"><is><t>x'
+
+    data = rewrite_member(workbook_bytes(60), SHEET, cut)
+    parsed = read_invoice_table(_written(tmp_path / "cut.xlsx", data))
+    (err,) = parsed.errors
+    assert err.effect == "file skipped" and "damaged" in err.reason and "sheet 'Sheet'" in err.reason
+    assert not parsed.lines.table.num_rows
+
+
+def _written(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path

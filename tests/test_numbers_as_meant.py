@@ -145,3 +145,13 @@ def test_a_charge_labelled_subtotal_with_a_service_and_amount_is_a_line(tmp_path
     text = HEADER + row(1) + "8310,F-7,2025-03-01,CKT-2,Subtotal billing fee,4.95\n" + row(3)
     parsed = read(tmp_path, text)
     assert amounts(parsed)["CKT-2"] == Decimal("4.95") and not parsed.errors
+
+
+def test_an_unbalanced_quote_in_the_inventory_costs_one_service_named_in_an_error(tmp_path):
+    path = tmp_path / "inventory.csv"
+    path.write_text("Circuit ID,BAN,Vendor,MRC\nA,8310,Lumen,10.00\nB,8310,\"Lumen,20.00\n"
+                    "C,8310,Lumen,30.00\nD,8310,Lumen,40.00\n")
+    inv = read_inventory(path)
+    assert [s.service_id for s in inv.services] == ["A", "C", "D"]
+    (err,) = inv.errors
+    assert err.row == 3 and "quote opens on this row" in err.reason
