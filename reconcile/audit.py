@@ -29,7 +29,9 @@ from reconcile.parsers.readers import (NoReader, ParsedInvoices, Reader, ReadOpt
                                        choose_reader, read_invoices)
 from reconcile.core.models import InputError, Invoice, Service
 from reconcile.parsers.limits import Limits
+from reconcile.core.records import NO_RECORDS, Records
 from reconcile.core.result import AuditOptions, AuditResult
+from reconcile.expected import services_from_orders
 
 # A process pool pays only for the kinds of file whose reader says so (`pooled`: PDF, 1.9x on
 # two free cores). CSV/TSV/XLSX are read in this process: a pool cost 19-29 % more CPU for them
@@ -299,15 +301,16 @@ def _gc_paused(collect: bool = True):
 
 def audit_parsed(services: list[Service], invoices: list[Invoice], lines,
                  options: AuditOptions, timings: dict[str, float] | None = None,
-                 partitions: int | None = None) -> AuditResult:
+                 partitions: int | None = None, records: Records = NO_RECORDS) -> AuditResult:
     """Match and run the rules on lines already read: a batch table (reconcile.core.lines) or
     line records (docstring examples, tests), in the order their readers gave them. A big
     batch is audited one account partition at a time (reconcile.partitions)."""
     timings = {} if timings is None else timings
     table = Lines.of(lines).table
     n = partitions or partition_count(table.num_rows)
-    done = [audit_partition(services, bills, part, options)
+    services = services + services_from_orders(services, records.orders)
+    done = [audit_partition(services, bills, part, options, records)
             for bills, part in split_by_account(table, invoices, n)]
     for key in ("match", "rules"):
         timings[key] = sum(d.seconds.get(key, 0.0) for d in done)
-    return merge(services, done, options)
+    return merge(services, done, options, records)

@@ -9,62 +9,90 @@ inventory row directly:
     plan.active_on(day), plan.starts, plan.stops
     expected.recurring(service_index, start, end)  # the charge for a period, or None
 
-Today a plan is built from the inventory row alone: billing from its install date to its
-disconnect date, one open-ended term at its monthly rate (its contract end noted; after the
-end the rate holds). Effective-dated contract terms and orders (renewals, month-to-month
-rates, start and stop dates from orders) add terms and dates here without changing the rules.
+A plan is built from the inventory row, the service's circuit contract rows and its orders:
+billing from its start date to its stop date (the first day not billed), at the term in force
+on a period's start. Terms are the contract rows (a renewal is a row starting where the last
+ended); with none, the inventory's monthly rate is one term ending at its contract end, after
+which the rate holds. Product contract rows price lines by description (`product_terms`).
 Every date and term keeps its source, so a finding's evidence can say where it came from.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
 import pyarrow as pa
 
-from reconcile.core.models import Service
+from reconcile.core.ids import account_key, service_key
+from reconcile.core.models import Contract, Order, Service
 from reconcile.core.periods import expected_charges
+from reconcile.core.records import NO_RECORDS, Records
+from reconcile.core.values import CENT
+
+
+NOTICE_DAYS = 30  # a disconnect needs this much notice unless the contract says (seed 003)
 
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    """One rate the service is billed at, from `start` (None: from the beginning)."""
+    """One rate the service is billed at, from `start` (None: from the beginning) to `end`
+    (the contract's end; None: open). After the end, `after_term` decides: the rate holds, or
+    the carrier may bill month-to-month up to `allowed_after_end`."""
 
     monthly_rate: Decimal
     start: date | None
-    end: date | None  # the contract's end; after it the rate holds (after_term "hold")
+    end: date | None
     end_text: str  # e.g. "MTM" when the contract end is not a date
     source: str  # where a person checks it, e.g. "inventory.xlsx row 12"
     after_term: str = "hold"
+    contract: Contract | None = None  # the contract row, when the term comes from one
+
+    def in_force(self, day: date) -> bool:
+        return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)
+
+    @property
+    def allowed_after_end(self) -> Decimal | None:
+        """The most a month may cost after the term ends; None when the contract does not say
+        (month-to-month with no percent)."""
+        if self.after_term != "month-to-month":
+            return self.monthly_rate
+        pct = self.contract.mtm_rate_pct if self.contract else None
+        return None if pct is None else (self.monthly_rate * pct / 100).quantize(CENT)
 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """When one service should bill, and at which terms."""
+    """When one service should bill, and at which terms; every date names its source."""
 
     service: Service
     starts: date | None  # first day it may bill (install date); None: unknown
     starts_from: str  # the source of that date
-    stops: date | None  # disconnect date: periods starting after it are not billable
+    stops: date | None  # stop date: the first day not billed; None: still in service
     stops_from: str
-    terms: tuple[Term, ...]
+    terms: tuple[Term, ...]  # in start order; contract rows when there are any
+    orders: tuple[Order, ...] = ()  # every order for the service, cancelled ones included
 
     def active_on(self, day: date) -> bool:
-        """Installed by `day` (or install date unknown) and not disconnected before it."""
+        """Installed by `day` (or install date unknown) and not stopped on or before it."""
         if self.starts is not None and self.starts > day:
             return False
         return self.stops is None or self.stops > day
 
     def term_on(self, day: date) -> Term | None:
-        """The term in force on `day`: the latest that has started."""
+        """The term that governs `day`: the latest that has started (it may have ended: then
+        its after-term rules apply)."""
         found = None
         for term in self.terms:
             if term.start is None or term.start <= day:
                 found = term
         return found
+
+    @property
+    def from_contracts(self) -> bool:
+        return any(t.contract is not None for t in self.terms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,42 +108,125 @@ class ExpectedCharge:
         return max(self.accepted)
 
 
-def plan_from_inventory(service: Service) -> Plan:
+def plan_for(service: Service, contracts: list[Contract] = (), orders: list[Order] = ()
+             ) -> Plan:
+    """The plan of one service from its inventory row, its circuit contract rows and its
+    orders. Dates come from, in order: the inventory, a completed order, a pending disconnect
+    order (billing stops at the later of its due date and order date + notice days)."""
     where = f"{service.source} row {service.row}"
-    terms = ()
-    if service.monthly_rate is not None:
+    if contracts:
+        terms = tuple(_contract_term(c, service) for c in
+                      sorted(contracts, key=lambda c: (c.term_start or date.min, c.row)))
+        terms = tuple(t for t in terms if t is not None)
+    elif service.monthly_rate is not None:
         terms = (Term(monthly_rate=service.monthly_rate, start=None, end=service.contract_end,
                       end_text=service.contract_end_text, source=where),)
-    return Plan(service=service, starts=service.install_date,
-                starts_from=f"install date, {where}" if service.install_date else "",
-                stops=service.disconnect_date,
-                stops_from=f"disconnect date, {where}" if service.disconnect_date else "",
-                terms=terms)
+    else:
+        terms = ()
+    live = [o for o in orders if o.status != "cancelled"]
+    starts, starts_from = service.install_date, f"install date, {where}"
+    if starts is None:
+        starts, starts_from = _order_date(live, "install")
+    stops, stops_from = service.disconnect_date, f"disconnect date, {where}"
+    if stops is None:
+        stops, stops_from = _order_date(live, "disconnect")
+    if stops is None:
+        stops, stops_from = _pending_stop(live, terms)
+    return Plan(service=service, starts=starts, starts_from=starts_from if starts else "",
+                stops=stops, stops_from=stops_from if stops else "", terms=terms,
+                orders=tuple(orders))
+
+
+def _contract_term(c: Contract, service: Service) -> Term | None:
+    rate = c.monthly_rate if c.monthly_rate is not None else service.monthly_rate
+    if rate is None:
+        return None
+    return Term(monthly_rate=rate, start=c.term_start, end=c.term_end, end_text="",
+                source=f"contract, {c.where}", after_term=c.after_term or "hold", contract=c)
+
+
+def _order_date(orders: list[Order], action: str) -> tuple[date | None, str]:
+    done = [o for o in orders if o.action == action and o.status == "completed"
+            and o.completed_date is not None]
+    if not done:
+        return None, ""
+    o = max(done, key=lambda o: o.completed_date)
+    return o.completed_date, f"completed {action} order {o.order_id}, {o.where}"
+
+
+def _pending_stop(orders: list[Order], terms: tuple[Term, ...]) -> tuple[date | None, str]:
+    pending = [o for o in orders if o.action == "disconnect" and o.status == "pending"
+               and (o.due_date or o.order_date)]
+    if not pending:
+        return None, ""
+    o = min(pending, key=lambda o: o.order_date or o.due_date)
+    notice = next((t.contract.notice_days for t in reversed(terms)
+                   if t.contract and t.contract.notice_days is not None), NOTICE_DAYS)
+    candidates = [d for d in (o.due_date, o.order_date and o.order_date + timedelta(notice))
+                  if d is not None]
+    return max(candidates), (f"pending disconnect order {o.order_id}, {o.where}: the later of "
+                             f"its due date and {notice} days' notice")
+
+
+def services_from_orders(services: list[Service], orders) -> list[Service]:
+    """Services the inventory does not list but a completed install order does (the
+    spreadsheet was not updated): their lines belong to the order, not to an unknown service."""
+    known = {service_key(s.service_id) for s in services}
+    out: list[Service] = []
+    for o in orders:
+        key = service_key(o.service_id) if o.service_id else ""
+        if not key or key in known or o.action != "install" or o.status != "completed":
+            continue
+        known.add(key)
+        out.append(Service(index=len(services) + len(out), source=o.source or "orders",
+                           row=o.row, service_id=o.service_id, account=o.account,
+                           carrier=o.carrier, description=o.description,
+                           monthly_rate=o.new_rate, install_date=o.completed_date,
+                           extra={"from_order": f"order {o.order_id}: not in the inventory"}))
+    return out
 
 
 class ExpectedBill:
     """Plans for every service of the inventory, and the charges they expect. Plans are made
     when a rule asks for one: most services of a big inventory are never in question."""
 
-    def __init__(self, services: list[Service]):
+    def __init__(self, services: list[Service], records: Records = NO_RECORDS):
         self.services = services
+        self.records = records
         self._plans: dict[int, Plan] = {}
+        self._contracts = _by_service(records.contracts, lambda c: bool(c.service_id))
+        self._orders = _by_service(records.orders, lambda o: bool(o.service_id))
+        self._products = [c for c in records.contracts if not c.service_id and c.product]
 
     def plan(self, service_index: int) -> Plan:
         got = self._plans.get(service_index)
         if got is None:
-            got = self._plans[service_index] = plan_from_inventory(self.services[service_index])
+            svc = self.services[service_index]
+            key = service_key(svc.service_id)
+            got = self._plans[service_index] = plan_for(
+                svc, [c for c in self._contracts.get(key, ()) if _same_owner(c, svc)],
+                [o for o in self._orders.get(key, ()) if _same_owner(o, svc)])
         return got
 
     def table(self) -> pa.Table:
         """service, starts, stops and the lowest term rate of every plan, as columns for
-        queries (built from the inventory without making each plan)."""
+        queries: from the inventory, with the plans of services that have contract rows or
+        orders made in full."""
         svc = self.services
+        starts = [s.install_date for s in svc]
+        stops = [s.disconnect_date for s in svc]
+        rates = [s.monthly_rate for s in svc]
+        for i, s in enumerate(svc):
+            key = service_key(s.service_id)
+            if key in self._contracts or key in self._orders:
+                plan = self.plan(i)
+                starts[i], stops[i] = plan.starts, plan.stops
+                rates[i] = min((t.monthly_rate for t in plan.terms), default=None)
         return pa.table({
             "service": pa.array(range(len(svc)), pa.int32()),
-            "starts": pa.array([s.install_date for s in svc], pa.date32()),
-            "stops": pa.array([s.disconnect_date for s in svc], pa.date32()),
-            "min_rate": pa.array([s.monthly_rate for s in svc], pa.decimal128(38, 6)),
+            "starts": pa.array(starts, pa.date32()),
+            "stops": pa.array(stops, pa.date32()),
+            "min_rate": pa.array(rates, pa.decimal128(38, 6)),
         })
 
     def recurring(self, service_index: int, start: date, end: date) -> ExpectedCharge | None:
@@ -126,6 +237,39 @@ class ExpectedBill:
             return None
         primary, accepted = _prorated(term.monthly_rate, start, end)
         return ExpectedCharge(primary=primary, accepted=accepted, term=term)
+
+    def product_terms(self, account: str, carrier: str, description: str) -> list[Contract]:
+        """Product contract rows that apply to a line: its account (or every account of its
+        carrier) and a product whose text its description contains, blind to case, spaces and
+        punctuation; in start order."""
+        text = _blind(description)
+        return sorted((c for c in self._products if _blind(c.product) in text
+                       and _owns(c, account, carrier)),
+                      key=lambda c: (c.term_start or date.min, c.row))
+
+
+def _by_service(records, keep) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for r in records:
+        if keep(r):
+            out.setdefault(service_key(r.service_id), []).append(r)
+    return out
+
+
+def _same_owner(record, service: Service) -> bool:
+    return _owns(record, service.account, service.carrier)
+
+
+def _owns(record, account: str, carrier: str) -> bool:
+    """A record with no account applies to every account of its carrier (or of any carrier,
+    with neither)."""
+    if record.account:
+        return not account or account_key(record.account) == account_key(account)
+    return not record.carrier or not carrier or _blind(record.carrier) == _blind(carrier)
+
+
+def _blind(text: str) -> str:
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
 
 
 @lru_cache(maxsize=65536)

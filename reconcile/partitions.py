@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from reconcile.core.ids import account_key
 from reconcile.core.lines import Lines
 from reconcile.core.models import Finding, InputError, Invoice, Service
+from reconcile.core.records import NO_RECORDS, Records
 from reconcile.core.result import AuditOptions, AuditResult, Match
 from reconcile.enrich import enrich
 from reconcile.matching import Matcher, MatchColumns
@@ -92,7 +93,7 @@ def split_by_account(table: pa.Table, invoices: list[Invoice], n: int
 
 
 def audit_partition(services: list[Service], invoices: list[Invoice], table: pa.Table,
-                    options: AuditOptions) -> PartitionResult:
+                    options: AuditOptions, records: Records = NO_RECORDS) -> PartitionResult:
     """Enrich, match and run the rules on one partition (a pure function of its arguments,
     so it can run in another process or on another machine)."""
     t0 = time.perf_counter()
@@ -102,7 +103,7 @@ def audit_partition(services: list[Service], invoices: list[Invoice], table: pa.
         table = table.append_column(name, values)
     t1 = time.perf_counter()
     local = AuditResult(invoices=bills, lines=Lines(table), services=services, options=options,
-                        matches=_local_matches(matches, table))
+                        matches=_local_matches(matches, table), records=records)
     only = None if services else {"invoice-total-mismatch"}
     findings = run_rules(AuditContext(local), only)
     return PartitionResult(table=table, invoices=bills, matches=matches,
@@ -142,8 +143,8 @@ class ByLineId:
             yield self[i]
 
 
-def merge(services: list[Service], parts: list[PartitionResult], options: AuditOptions
-          ) -> AuditResult:
+def merge(services: list[Service], parts: list[PartitionResult], options: AuditOptions,
+          records: Records = NO_RECORDS) -> AuditResult:
     """One result from the partitions: lines back in batch order, bills renumbered."""
     tables, invoices, findings, errors, pieces = [], [], [], [], []
     # bills back in reading order; each partition's invoice column renumbered to match
@@ -171,7 +172,8 @@ def merge(services: list[Service], parts: list[PartitionResult], options: AuditO
         table = table.take(pc.sort_indices(table.column("line_id"))).combine_chunks()
     matches = ByLineId(pieces)
     result = AuditResult(invoices=invoices, lines=Lines(table), services=services,
-                         options=options, matches=matches, findings=findings, errors=errors)
+                         options=options, matches=matches, findings=findings, errors=errors,
+                         records=records)
     if not services:
         result.notes.append("no inventory services were read: only invoice totals were checked")
     result.findings.sort(key=lambda f: (-f.amount_at_issue, f.rule, f.account, f.invoice_number,

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 from reconcile.core.models import Category
 from reconcile.core.result import AuditResult
 from reconcile.core.values import money
+from reconcile.reports.answer import answer, answer_lines
 from reconcile.rules import RULES, NotChecked, not_checked
 
 NOTES_IN_CONSOLE = 5
@@ -70,7 +71,20 @@ def unchecked(result: AuditResult) -> list[NotChecked]:
     """The rules the inventory did not let run, or run in full (rules/registry.py)."""
     if not result.services:
         return []  # an audit without an inventory is refused before it gets here
-    return not_checked(result.services, result.inventory_columns or None)
+    return not_checked(result.services, result.inventory_columns or None, result.records.given)
+
+
+def unchecked_lines(gaps: list[NotChecked]) -> list[str]:
+    """One line per reason: rules silent for want of one file are named together, once."""
+    grouped: dict[str, list[str]] = {}
+    out: list[str] = []
+    for gap in gaps:
+        if gap.limit:
+            out.append(str(gap))
+        else:
+            grouped.setdefault(gap.reason, []).append(gap.rule)
+    out[:0] = [f"not checked: {', '.join(rules)} ({reason})" for reason, rules in grouped.items()]
+    return [text[0].upper() + text[1:] for text in out]
 
 
 def summary_text(result: AuditResult, out_dir: str) -> str:
@@ -78,7 +92,7 @@ def summary_text(result: AuditResult, out_dir: str) -> str:
     unread = read.files - read.files_read
     files = (f"Read {read.files_read:,} of {read.files:,} file(s)" if unread
              else f"Read {read.files:,} file(s)")
-    lines = [
+    lines = answer_lines(answer(result)) + [
         f"{files}: {read.bills:,} bill(s), {read.lines:,} line(s), {money(read.billed)} billed, "
         f"against {len(result.services):,} inventory service(s).",
     ]
@@ -103,9 +117,7 @@ def summary_text(result: AuditResult, out_dir: str) -> str:
             lines.append(f"  {label:<{lw}}  {rule:<{iw}}  {n:>6,}  {money(amount):>14}")
     else:
         lines.append("Findings: none.")
-    for gap in unchecked(result):
-        text = str(gap)
-        lines.append(text[0].upper() + text[1:])
+    lines.extend(unchecked_lines(unchecked(result)))
     notes = [n for n in result.notes if not n.startswith(("not checked: ", "partly checked: "))]
     if notes:
         lines.append(f"Notes: {len(notes):,} (in the report)")

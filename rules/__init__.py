@@ -32,9 +32,11 @@ __all__ = ["ALL_RULES", "RULES", "RULE_IDS", "NotChecked", "Rule", "RuleError", 
            "not_checked", "run_rules"]
 
 
-def not_checked(services, columns: dict[str, str] | None = None) -> list[NotChecked]:
-    """The rules the inventory read did not let run (or run in full), and why."""
-    return _not_checked(RULES, services, columns)
+def not_checked(services, columns: dict[str, str] | None = None,
+                given: frozenset[str] | None = None) -> list[NotChecked]:
+    """The rules the inventory read (and the files given) did not let run, or run in full,
+    and why."""
+    return _not_checked(RULES, services, columns, given)
 
 
 def run_rules(ctx: AuditContext, only: set[str] | None = None):

@@ -13,6 +13,7 @@ carrier, monthly_rate), `plans` (service, starts, stops: reconcile.expected) and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 import duckdb
@@ -23,6 +24,7 @@ from reconcile.core.ids import is_phone_key, service_key
 from reconcile.core.lines import COLUMNS, line_from_row
 from reconcile.core.models import Category, Finding, Invoice, InvoiceLine, Service, Severity
 from reconcile.core.periods import describe_period
+from reconcile.core.records import Records
 from reconcile.core.result import AuditResult
 from reconcile.core.values import money
 from reconcile.expected import ExpectedBill
@@ -44,8 +46,17 @@ class AuditContext:
     def expected(self) -> ExpectedBill:
         """What each service should be billed, and when (reconcile.expected)."""
         if self._expected is None:
-            self._expected = ExpectedBill(self.result.services)
+            self._expected = ExpectedBill(self.result.services, self.result.records)
         return self._expected
+
+    @property
+    def records(self) -> Records:
+        """Contracts, orders and payments given (reconcile.core.records)."""
+        return self.result.records
+
+    @property
+    def as_of(self) -> date:
+        return self.result.options.as_of
 
     @property
     def tolerance(self) -> Decimal:

@@ -39,6 +39,7 @@ yes/no flag. A line starting with `|` goes on with the record above it; a line s
         [| foc <date>] [| completed <date>] [| nrc <quoted nrc>] [| new-rate <m>]
         [| description <text>]
     payment | <account> | paid <date> | amount <m> [| reference <r>] [| invoice <number>]
+    as-of | <date>          (the date the audit speaks from; default 2025-12-31 in examples)
     expect | <rule id> | <service id or -> | <invoice number> | <money at issue>
     expect | nothing
 
@@ -50,17 +51,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from reconcile.core.charge_types import charge_type_of
 from reconcile.core.models import Contract, Invoice, InvoiceLine, Order, Payment, Service
+from reconcile.core.records import Records
 from reconcile.core.values import parse_date
 
+EXAMPLES_AS_OF = date(2025, 12, 31)  # examples do not change meaning with the day they run
 _TITLE = re.compile(r"^(Example|Not a finding): (.+)::\s*$")
 # positional fields of each kind (the line's description is optional), then its known keys
 POSITIONAL = {
     "service": ("service",), "invoice": ("invoice",), "contract": ("service",),
-    "order": ("order",), "payment": ("account",),
+    "order": ("order",), "payment": ("account",), "as-of": ("date",),
     "line": ("service", "type", "period", "amount", "description"),
 }
 KEYS = {
@@ -73,6 +77,7 @@ KEYS = {
     "order": {"action", "status", "carrier", "account", "service", "ordered", "due", "foc",
               "completed", "nrc", "new-rate", "description"},
     "payment": {"paid", "amount", "reference", "invoice"},
+    "as-of": set(),
 }
 REQUIRED = {"invoice": {"account", "billed"}, "order": {"action", "status"},
             "payment": {"paid", "amount"}}
@@ -113,6 +118,13 @@ class ExampleInputs:
     contracts: list[Contract] = field(default_factory=list)
     orders: list[Order] = field(default_factory=list)
     payments: list[Payment] = field(default_factory=list)
+    as_of: date = EXAMPLES_AS_OF
+
+    @property
+    def records(self) -> Records:
+        """Contracts, orders and payments as the engine takes them: a kind is given when the
+        example has one."""
+        return Records.of(self.contracts, self.orders, self.payments)
 
 
 @dataclass(frozen=True)
@@ -284,7 +296,7 @@ def _contract(out: ExampleInputs, r: Record, n: int) -> None:
         service_id="" if sid == "-" else sid, product=r.get("product", ""),
         monthly_rate=_money(r.get("rate")), one_time_rate=_money(r.get("one-time")),
         discount_pct=_pct(r.get("discount")), term_start=start, term_end=end,
-        after_term=r.get("after-term"), mtm_pct=_pct(r.get("mtm")),
+        after_term=r.get("after-term"), mtm_rate_pct=_pct(r.get("mtm")),
         dispute_window_days=_days(r.get("dispute-window")), late_fee_pct=_pct(r.get("late-fee")),
         nrc_waived=r.get("nrc-waived") is not None, notice_days=_days(r.get("notice"))))
 
@@ -305,5 +317,9 @@ def _payment(out: ExampleInputs, r: Record, n: int) -> None:
         reference=r.get("reference", ""), invoice_number=r.get("invoice", "")))
 
 
-_BUILD = {"service": _service, "invoice": _invoice, "line": _line, "contract": _contract,
+def _as_of(out: ExampleInputs, r: Record, n: int) -> None:
+    out.as_of = parse_date(r.get("date"))
+
+
+_BUILD = {"as-of": _as_of, "service": _service, "invoice": _invoice, "line": _line, "contract": _contract,
           "order": _order, "payment": _payment}

@@ -28,6 +28,9 @@ INVENTORY_WORDS = {"service_id": "service ID", "account": "account", "carrier": 
                    "description": "description", "location": "location", "monthly_rate": "rate",
                    "install_date": "install date", "disconnect_date": "disconnect date",
                    "contract_end": "contract end"}
+# what a rule may need beyond the inventory: the customer's other files (--contracts ...)
+RECORD_WORDS = {"contracts": "contracts file", "orders": "orders file",
+                "payments": "payments file"}
 
 
 class RuleError(Exception):
@@ -125,9 +128,10 @@ def _rule(module: ModuleType, doc: str, path: Path) -> Rule:
         if not ex.is_finding and any(x.rule == rule_id for x in ex.expected):
             raise refuse(f"'{ex.title}' expects a {rule_id} finding")
     needs = getattr(module, "NEEDS", ())
-    if not isinstance(needs, tuple) or any(n not in INVENTORY_WORDS for n in needs):
-        raise refuse(f"{rule_id}: NEEDS must be a tuple of inventory fields "
-                     f"({', '.join(INVENTORY_WORDS)}), not {needs!r}")
+    if not isinstance(needs, tuple) or any(n not in INVENTORY_WORDS and n not in RECORD_WORDS
+                                           for n in needs):
+        raise refuse(f"{rule_id}: NEEDS must be a tuple of inventory fields or files "
+                     f"({', '.join([*INVENTORY_WORDS, *RECORD_WORDS])}), not {needs!r}")
     limited = getattr(module, "LIMITED_WITHOUT", {})
     if not isinstance(limited, dict) or any(
             n not in INVENTORY_WORDS or not isinstance(v, str) or not v for n, v in limited.items()):
@@ -171,14 +175,17 @@ class NotChecked:
         return f"not checked: {self.rule} ({self.reason})"
 
 
-def not_checked(rules, services: list[Service],
-                columns: dict[str, str] | None = None) -> list[NotChecked]:
+def not_checked(rules, services: list[Service], columns: dict[str, str] | None = None,
+                given: frozenset[str] | None = None) -> list[NotChecked]:
     """The rules whose NEEDS (or LIMITED_WITHOUT) the inventory read does not meet: no such
     column, or no value in it. `columns` (field -> header read) tells the two apart; without it
-    (a hand-built audit) the reason says only that the inventory gives no such value."""
+    (a hand-built audit) the reason says only that the inventory gives no such value. `given`
+    names the files given beyond the inventory (reconcile.core.records.KINDS)."""
     have: dict[str, bool] = {}
 
     def missing(name: str) -> str:
+        if name in RECORD_WORDS:
+            return "" if given is not None and name in given else f"no {RECORD_WORDS[name]} given"
         if name not in have:
             have[name] = any(getattr(s, name) not in (None, "") for s in services)
         if have[name]:

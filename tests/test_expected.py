@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from reconcile.core.models import Service
-from reconcile.expected import ExpectedBill, plan_from_inventory
+from reconcile.expected import ExpectedBill, plan_for
 
 
 def service(**kw) -> Service:
@@ -16,7 +16,7 @@ def service(**kw) -> Service:
 
 
 def test_a_plan_bills_from_the_install_date_up_to_the_disconnect_date():
-    plan = plan_from_inventory(service(install_date=date(2025, 3, 10),
+    plan = plan_for(service(install_date=date(2025, 3, 10),
                                        disconnect_date=date(2025, 6, 10)))
     assert not plan.active_on(date(2025, 3, 9))
     assert plan.active_on(date(2025, 3, 10))  # the install day bills
@@ -27,13 +27,13 @@ def test_a_plan_bills_from_the_install_date_up_to_the_disconnect_date():
 
 
 def test_without_dates_a_service_is_active_and_its_dates_have_no_source():
-    plan = plan_from_inventory(service())
+    plan = plan_for(service())
     assert plan.active_on(date(1990, 1, 1)) and plan.active_on(date(2090, 1, 1))
     assert (plan.starts, plan.stops, plan.starts_from, plan.stops_from) == (None, None, "", "")
 
 
 def test_the_inventory_rate_is_one_open_ended_term_that_holds_after_the_contract_end():
-    plan = plan_from_inventory(service(contract_end=date(2025, 1, 31)))
+    plan = plan_for(service(contract_end=date(2025, 1, 31)))
     [term] = plan.terms
     assert term.start is None and term.end == date(2025, 1, 31) and term.after_term == "hold"
     assert plan.term_on(date(2026, 1, 1)) is term
@@ -57,7 +57,7 @@ def test_a_whole_month_is_expected_at_the_rate_and_a_partial_one_prorated_by_day
 
 
 def test_the_term_in_force_is_the_latest_started():
-    plan = plan_from_inventory(service())
+    plan = plan_for(service())
     from dataclasses import replace
 
     first = plan.terms[0]

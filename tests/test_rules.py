@@ -24,10 +24,11 @@ EXAMPLES = [(rule, ex) for rule in RULES for ex in rule.examples]
 
 
 def audit_example(ex: Example):
-    """The whole engine on an example's records. Its contracts, orders and payments ride along
-    in `ex.inputs()` for the rules that will read them; the engine takes none yet."""
+    """The whole engine on an example's records, its contracts, orders and payments included,
+    speaking from the example's as-of date."""
     given = ex.inputs()
-    return audit_parsed(given.services, given.invoices, given.lines, AuditOptions())
+    return audit_parsed(given.services, given.invoices, given.lines,
+                        AuditOptions(as_of=given.as_of), records=given.records)
 
 
 def assert_engine_gives_exactly(ex: Example) -> None:
@@ -292,7 +293,7 @@ def test_the_format_expresses_contracts_orders_payments_quantities_and_summaries
     [svc], [contract], [order], [paid], [inv] = (given.services, given.contracts, given.orders,
                                                  given.payments, given.invoices)
     assert (svc.carrier, svc.contract_end.isoformat()) == ("Lumen", "2026-01-09")
-    assert (contract.product, contract.discount_pct, contract.mtm_pct, contract.late_fee_pct,
+    assert (contract.product, contract.discount_pct, contract.mtm_rate_pct, contract.late_fee_pct,
             contract.after_term, contract.nrc_waived, contract.notice_days,
             contract.dispute_window_days, contract.term_end.isoformat()) == (
         "MPLS port", Decimal("10"), Decimal("25"), Decimal("1.5"), "hold", True, 30, 60,

@@ -147,28 +147,52 @@ class Service(BaseModel):
 
 
 class Contract(BaseModel):
-    """The agreed price of one service or product with a carrier (rules that read it: later)."""
+    """One contract term: the agreed price of a circuit, or of a product on an account (a row of
+    the contracts file). A renewal is a new row whose term starts where the last one ended."""
 
+    source: str = ""  # the contracts file, for evidence
+    row: int = 0
     carrier: str = ""
-    account: str = ""
+    account: str = ""  # "": every account of the carrier
     service_id: str = ""  # the circuit or number it prices, or "" when it prices a product
-    product: str = ""  # e.g. "DIA 100M", when the contract prices a product, not one service
-    monthly_rate: Decimal | None = None
+    product: str = ""  # e.g. "DIA 100M": applies to lines whose description contains it
+    monthly_rate: Decimal | None = None  # during the term, before any discount; per unit
     one_time_rate: Decimal | None = None
-    discount_pct: Decimal | None = None
+    discount_pct: Decimal | None = None  # percent off the recurring rate
     term_start: date | None = None
     term_end: date | None = None
-    after_term: Literal["hold", "month-to-month"] | None = None  # what the price does after the term
-    mtm_pct: Decimal | None = None  # month-to-month uplift over the contracted rate
+    after_term: Literal["hold", "month-to-month"] | None = None  # None: hold
+    mtm_rate_pct: Decimal | None = None  # under month-to-month, the most billed, % of the rate
     dispute_window_days: int | None = None
-    late_fee_pct: Decimal | None = None
+    late_fee_pct: Decimal | None = None  # percent a month of the past-due balance
     nrc_waived: bool = False
-    notice_days: int | None = None  # notice needed to disconnect or not renew
+    notice_days: int | None = None  # notice a disconnect needs (None: the default, 30)
+
+    @property
+    def where(self) -> str:
+        return f"{self.source} row {self.row}" if self.source else "contract"
+
+    def evidence(self) -> dict[str, str]:
+        """The contract row as a person would check it."""
+        out = {
+            "contract_row": self.where, "carrier": self.carrier, "account": self.account,
+            "service_id": self.service_id, "product": self.product,
+            "monthly_rate": _money_text(self.monthly_rate),
+            "one_time_rate": _money_text(self.one_time_rate),
+            "discount_pct": _plain(self.discount_pct),
+            "term_start": _date_text(self.term_start), "term_end": _date_text(self.term_end),
+            "after_term": self.after_term or "", "mtm_rate_pct": _plain(self.mtm_rate_pct),
+            "nrc_waived": "yes" if self.nrc_waived else "",
+        }
+        return {k: v for k, v in out.items() if v}
 
 
 class Order(BaseModel):
-    """A service order placed with a carrier: install, change or disconnect."""
+    """A service order placed with a carrier: install, change or disconnect (a row of the
+    orders file)."""
 
+    source: str = ""
+    row: int = 0
     order_id: str
     carrier: str = ""
     account: str = ""
@@ -183,15 +207,42 @@ class Order(BaseModel):
     new_rate: Decimal | None = None
     description: str = ""
 
+    @property
+    def where(self) -> str:
+        return f"{self.source} row {self.row}" if self.source else f"order {self.order_id}"
+
+    def evidence(self) -> dict[str, str]:
+        out = {
+            "order_row": self.where, "order_id": self.order_id, "action": self.action,
+            "status": self.status, "account": self.account, "service_id": self.service_id,
+            "order_date": _date_text(self.order_date), "due_date": _date_text(self.due_date),
+            "foc_date": _date_text(self.foc_date),
+            "completed_date": _date_text(self.completed_date),
+            "quoted_nrc": _money_text(self.quoted_nrc), "new_rate": _money_text(self.new_rate),
+        }
+        return {k: v for k, v in out.items() if v}
+
 
 class Payment(BaseModel):
-    """Money the business paid a carrier on an account."""
+    """Money the business paid a carrier on an account (a row of the payments file)."""
 
+    source: str = ""
+    row: int = 0
     account: str
     date: date
     amount: Decimal
     reference: str = ""
     invoice_number: str = ""  # the invoice it pays, when the remittance says
+
+    @property
+    def where(self) -> str:
+        return f"{self.source} row {self.row}" if self.source else f"payment {self.reference}"
+
+    def evidence(self) -> dict[str, str]:
+        out = {"payment_row": self.where, "account": self.account,
+               "payment_date": _date_text(self.date), "amount": _money_text(self.amount),
+               "reference": self.reference, "invoice_number": self.invoice_number}
+        return {k: v for k, v in out.items() if v}
 
 
 class Severity(str, Enum):
@@ -282,3 +333,7 @@ def _money_text(v: Decimal | None) -> str:
 
 def _date_text(v: date | None) -> str:
     return "" if v is None else v.isoformat()
+
+
+def _plain(v: Decimal | None) -> str:
+    return "" if v is None else f"{v.normalize():f}"

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 import pyarrow.compute as pc
 
 from reconcile.core.lines import Lines
 from reconcile.core.models import Category, Finding, InputError, Invoice, InvoiceLine, Service
+from reconcile.core.records import Records
 
 
 @dataclass(slots=True)
@@ -28,6 +30,11 @@ class AuditOptions:
     tolerance: Decimal = Decimal("0.01")  # money differences at or below this are not findings
     match_threshold: float = 90.0  # fuzzy score (0-100) needed to accept a match
     match_margin: float = 3.0  # the best fuzzy candidate must beat the next by this much
+    # the date the audit speaks from: deadlines, "ends within 90 days" (default: today)
+    as_of: date = field(default_factory=date.today)
+    months: int = 18  # the answer covers the bills of this many months up to as_of
+    dispute_window_days: int = 60  # days after a bill's date to dispute it, unless a contract says
+    all_disputes: bool = False  # dispute packets for expired deadlines too (marked)
 
 
 @dataclass
@@ -36,6 +43,7 @@ class AuditResult:
     lines: Lines = field(default_factory=Lines)  # the batch table, enriched (reconcile.enrich)
     matches: list[Match] = field(default_factory=list)  # index-aligned with `lines`
     services: list[Service] = field(default_factory=list)
+    records: Records = field(default_factory=Records)  # contracts, orders, payments given
     findings: list[Finding] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
