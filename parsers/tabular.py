@@ -3,7 +3,10 @@
 Carrier portal exports come tab-, pipe- or semicolon-delimited, in UTF-8, UTF-8 with BOM or
 Windows-1252, with title lines above the header, sometimes a second header row in French
 (Bell), and quoted newlines. This module finds the header and hands back rows with the
-file's own row numbers so every error can name them.
+file's own row numbers so every error can name them. Text files are split into records by
+parsers/csv_records.py (a quote that never closes costs one row); a workbook's zip is checked
+against the limits (parsers/limits.py) before it is opened, and its sheets are read by the
+cells they hold. A file past a limit raises LimitExceeded, as soon as it is seen.
 """
 
 from __future__ import annotations

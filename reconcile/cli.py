@@ -209,7 +209,7 @@ def _run(invoice_paths, inventory, columns, sheet, out_dir, options, password, p
         if scheduler:
             result = _run_on_dask(scheduler, invoice_paths, inventory, columns=columns,
                                   sheet=sheet, options=options, pdf_password=password,
-                                  pdf_engine=pdf_engine)
+                                  pdf_engine=pdf_engine, limits=limits)
         else:
             result = run_audit(invoice_paths, inventory, columns=columns, sheet=sheet,
                                options=options, progress=_progress, pdf_password=password,
