@@ -32,7 +32,6 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal
-from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -56,18 +55,16 @@ class _Decline(Exception):
     """The file is not one this path reads exactly; the row loop reads it."""
 
 
-def read_columns(path: Path, table, reader) -> Lines | None:
+def read_columns(path: Path, table, reader, head: list, limits) -> Lines | None:
     """The file's lines as the row loop (`reader`, a fresh invoice_csv._RowReader) would give
     them, its bills and errors added to `reader.out`; None when declined (see the module's
-    docstring). `table` is the delimited text table open_table found the header of."""
-    if not table.delimiter or not _dialect_fits(reader):
+    docstring). `table` is the delimited text table open_table found the header of, `head`
+    its first rows (read already: the first says where the data starts), `limits` the file
+    limits the row loop would stop at (parsers/limits.py: a file near one is declined)."""
+    if not table.delimiter or not _dialect_fits(reader) or not head:
         return None
-    first = next(table.rows, None)  # where the data starts (a second header row is skipped)
-    if first is None:
-        return None
-    table.rows = chain([first], table.rows)  # declined: the row loop reads every row still
     try:
-        return _Reading(path, table, reader, first[0]).read()
+        return _Reading(path, table, reader, head[0][0], limits).read()
     except (_Decline, pa.ArrowException):
         return None
 
@@ -118,8 +115,9 @@ class _Col:
 
 
 class _Reading:
-    def __init__(self, path: Path, table, reader, first_row: int):
+    def __init__(self, path: Path, table, reader, first_row: int, limits):
         self.path, self.table, self.r, self.first_row = path, table, reader, first_row
+        self.limits = limits
 
     # --- the file as text columns -------------------------------------------------------------
 
@@ -165,6 +163,8 @@ class _Reading:
         """The file as UTF-8 bytes, lines as the csv module sees them (or _Decline)."""
         data = self.path.read_bytes()
         encoding = self.table.encoding
+        if encoding == "utf-16":
+            raise _Decline("UTF-16: its lines are split by the decoder")
         if encoding == "utf-8-sig":
             data = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
         elif encoding != "utf-8":
@@ -192,6 +192,11 @@ class _Reading:
         ends = np.concatenate((breaks, [len(buf)]))
         if starts[-1] == len(buf):  # the file ends with a line break
             starts, ends = starts[:-1], ends[:-1]
+        width = len(self.table.headers)
+        lengths = ends - starts
+        if (width > self.limits.columns or int(lengths.max(initial=0)) > self.limits.field_size
+                or np.count_nonzero(lengths > 1) >= self.limits.rows):
+            raise _Decline("near a file limit: the row loop says which")
         first = self.first_row - 1  # 0-based line of the first data row
         if first >= len(starts):
             raise _Decline("no data rows")
@@ -199,7 +204,6 @@ class _Reading:
         cr_end = (length > 0) & (buf[np.maximum(ends[first:] - 1, 0)] == 13)
         filled = (length - cr_end) > 0  # pyarrow skips empty lines; the row loop reads nothing there
         rows = (np.flatnonzero(filled) + first + 1).astype(np.int32)
-        width = len(self.table.headers)
         names = [f"c{i}" for i in range(width)]
         got = pacsv.read_csv(
             pa.py_buffer(data)[int(starts[first]):],

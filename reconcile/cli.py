@@ -7,7 +7,8 @@
 
 Exit status: 0 audited (with or without findings); 1 audited, but some input could not be read
 (the rest was audited and reported, errors.json lists what was not); 2 usage error: nothing was
-audited and no report written (a missing path, an inventory that gives no service, a bad option).
+audited and no report written (a missing path, an inventory that gives no service, a bad option);
+3 audited, but the reports could not be written (the previous ones are left as they were).
 """
 
 from __future__ import annotations
@@ -47,6 +48,16 @@ def _threshold(ctx, param, value):
     if value is not None and value != value:
         raise click.BadParameter(f"{value!r} is not a score from 0 to 100")
     return value
+
+
+def _limits(ctx, param, value):
+    """--limit NAME=VALUE (repeatable) -> Limits (reconcile/parsers/limits.py)."""
+    from reconcile.parsers.limits import parse_limits
+
+    try:
+        return parse_limits(value or ())
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
 
 
 def _out_dir(ctx, param, value):
@@ -108,12 +119,15 @@ def _answer_settings(months: int, dispute_window_days: int, all_disputes: bool) 
             "all_disputes": all_disputes}
 
 
+EXIT_NOT_WRITTEN = 3
 EXIT_STATUS = """\b
 Exit status:
   0  audited (with or without findings)
   1  audited, but some input could not be read (listed in errors.json)
   2  usage error: nothing audited, no report written (a missing path,
-     an inventory that gives no service, a bad option)"""
+     an inventory that gives no service, a bad option)
+  3  audited, but the reports could not be written (disk full, the
+     folder gone): the previous reports are left as they were"""
 
 
 @main.command(epilog=EXIT_STATUS)
@@ -136,9 +150,13 @@ Exit status:
               help="Audit on the Dask cluster whose scheduler is at ADDRESS (tcp://HOST:8786); "
                    "its workers need this package and the invoice files at the same path. "
                    "Needs the dask extra.")
+@click.option("--limit", "limits", multiple=True, callback=_limits, metavar="NAME=VALUE",
+              help="Raise a limit on what one file may hold (repeatable): file-size=512MB, "
+                   "unzipped=1GB, zip-ratio=100, rows=2000000, columns=1000, field-size=100000 "
+                   "(the defaults). A file past one is an error and not read.")
 @_audit_options
 def audit(invoice_paths, inventory, columns, sheet, out_dir, password, pdf_engine, jobs, scheduler,
-          tolerance, match_threshold, months, dispute_window_days, all_disputes):
+          limits, tolerance, match_threshold, months, dispute_window_days, all_disputes):
     """Audit INVOICE_PATH... (files or folders) against --inventory.
 
     The inventory is the list of circuits and numbers you keep (CSV or XLSX, one row each);
@@ -154,7 +172,7 @@ def audit(invoice_paths, inventory, columns, sheet, out_dir, password, pdf_engin
         via = " (DASK_SCHEDULER_ADDRESS)" if source == ParameterSource.ENVIRONMENT else ""
         click.echo(f"Auditing on the Dask cluster at {scheduler}{via}", err=True)
     sys.exit(_run(list(invoice_paths), inventory, columns, sheet, out_dir, options, password,
-                  pdf_engine, jobs, scheduler))
+                  pdf_engine, jobs, scheduler, limits))
 
 
 @main.command(epilog=EXIT_STATUS)
@@ -182,7 +200,7 @@ def sample_paths() -> tuple[Path, list[Path]]:
 
 
 def _run(invoice_paths, inventory, columns, sheet, out_dir, options, password, pdf_engine,
-         jobs=None, scheduler=None) -> int:
+         jobs=None, scheduler=None, limits=None) -> int:
     from reconcile.audit import run_audit
     from reconcile.reports.console import for_people, summary_text
     from reconcile.reports.outputs import write_all
@@ -191,17 +209,24 @@ def _run(invoice_paths, inventory, columns, sheet, out_dir, options, password, p
         if scheduler:
             result = _run_on_dask(scheduler, invoice_paths, inventory, columns=columns,
                                   sheet=sheet, options=options, pdf_password=password,
-                                  pdf_engine=pdf_engine)
+                                  pdf_engine=pdf_engine, limits=limits)
         else:
             result = run_audit(invoice_paths, inventory, columns=columns, sheet=sheet,
                                options=options, progress=_progress, pdf_password=password,
-                               pdf_engine=pdf_engine, workers=jobs)
+                               pdf_engine=pdf_engine, workers=jobs, limits=limits)
     except (ValueError, _NoCluster) as e:  # a bad --columns mapping, an inventory that gives
         # no service (InventoryUnusable), or --scheduler: the user's command, not the data
         click.echo(f"Error: {e}\nNothing was audited; no report was written.", err=True)
         return 2
     for_people(result, [*invoice_paths, inventory])
-    write_all(result, out_dir)
+    try:
+        write_all(result, out_dir)
+    except OSError as e:  # disk full, the folder taken away mid-run: the audit's work is lost
+        where = f" ({e.filename})" if e.filename else ""
+        click.echo(f"Error: the audit ran, but its reports could not be written into {out_dir}: "
+                   f"{e.strerror or e}{where}. The reports there before (if any) are as they were; "
+                   f"make room or fix the folder and run again.", err=True)
+        return EXIT_NOT_WRITTEN
     click.echo(summary_text(result, str(out_dir)))
     return 1 if result.errors else 0
 

@@ -108,7 +108,9 @@ def render_html(result: AuditResult, *, generated_at: datetime | None = None) ->
 def write_html(result: AuditResult, path: pathlib.Path, *, generated_at: datetime | None = None) -> None:
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(result, generated_at=generated_at), encoding="utf-8")
+    # a file name that is not valid UTF-8 is written with its bytes escaped, as in the CSVs
+    path.write_text(render_html(result, generated_at=generated_at), encoding="utf-8",
+                    errors="backslashreplace")
 
 
 def script_json(data: object) -> Markup:

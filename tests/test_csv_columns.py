@@ -6,6 +6,7 @@ be read, line ends, encodings)."""
 
 from __future__ import annotations
 
+import csv
 import random
 from decimal import Decimal
 from pathlib import Path
@@ -215,3 +216,29 @@ def test_every_total_word_is_one_the_columnar_path_looks_at():
     from reconcile.parsers.invoice_csv import _TOTAL_WORDS
 
     assert all("total" in w or "due" in w for w in _TOTAL_WORDS)
+
+
+@pytest.mark.parametrize("limit", ["rows", "columns", "field_size"])
+def test_a_file_past_a_limit_is_the_row_loops_one_error(limit, tmp_path):
+    from reconcile.parsers.limits import Limits
+
+    path = tmp_path / "plain.csv"
+    rng = random.Random(1)
+    write(plain_rows(rng), path, random.Random(0))
+    limits = Limits(**{limit: {"rows": 5, "columns": 4, "field_size": 12}[limit]})
+    try:
+        rows = read_invoice_table(path, workbook=False, limits=limits, columns=False)
+        default = read_invoice_table(path, workbook=False, limits=limits)
+    finally:  # the csv module's field size limit is per process: the next file's sniff sees it
+        csv.field_size_limit(Limits().field_size)
+    assert [e.effect for e in rows.errors] == ["file skipped"]
+    assert_same(path, rows, default)
+
+
+def test_a_file_with_a_decimal_comma_reads_as_the_row_loop_reads_it(tmp_path, monkeypatch):
+    path = tmp_path / "comma.csv"
+    path.write_text("Account;Invoice Number;Description;Amount\n"
+                    "111;A-1;Port;1.234,50\n111;A-1;Tax;12,40\n")
+    took, rows, default = read_both(path, monkeypatch)
+    assert not took and len(default.lines) == 2
+    assert_same(path, rows, default)
