@@ -144,6 +144,7 @@ class _Reading:
             if any(t and not _PLAIN_MONEY.fullmatch(t) for t in f[name].text):
                 raise _Decline(f"{name}: money that is not plain")
         self.f, self.rows = f, rows
+        self.nonblank = int(np.count_nonzero(~blank))  # rows the row loop counts as read
         ci = np.flatnonzero(charge)
         ti = np.flatnonzero(total)
         if not len(ci):
@@ -256,6 +257,8 @@ class _Reading:
         out.errors.extend(InputError(file=r.src, row=row, reason=reason, effect="value ignored")
                           for row, _order, reason in sorted(errors, key=lambda e: e[:2]))
         out.invoices.extend(invoices)
+        out.rows_read += self.nonblank
+        out.summary_rows.extend(int(self.rows[p]) for p in ti)  # the TOTAL rows
         return Lines(table)
 
     def _values(self, col: _Col, ci, memo, blank_ok: bool) -> _Codes:

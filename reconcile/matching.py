@@ -376,10 +376,25 @@ class MatchColumns:
                                   ("match_score", lambda m: float(m.score), pa.float32()),
                                   ("match_reason", lambda m: m.reason, pa.string())):
             values = [value(m) for m in self.distinct] + [value(m) for _, m in extra]
-            col = pa.array(values, kind).take(pa.array(indices)) if len(indices) else \
-                pa.array([], kind)
-            columns[name] = col.dictionary_encode() if kind == pa.string() else col
+            if kind == pa.string():  # text per distinct value, never per line
+                columns[name] = _dictionary(values, indices)
+            else:
+                columns[name] = pa.array(values, kind).take(pa.array(indices)) \
+                    if len(indices) else pa.array([], kind)
         return columns
+
+
+def _dictionary(values: list[str], indices: np.ndarray) -> pa.DictionaryArray:
+    """`values[indices]` as dictionary_encode would give it (each text once, in the order it
+    first appears), without making a text per line."""
+    if not len(indices):
+        return pa.array([], pa.string()).dictionary_encode()
+    used, first = np.unique(indices, return_index=True)
+    pool: dict[str, int] = {}
+    remap = np.zeros(len(values), np.int32)
+    for c in used[np.argsort(first, kind="stable")].tolist():
+        remap[c] = pool.setdefault(values[c], len(pool))
+    return pa.DictionaryArray.from_arrays(pa.array(remap[indices]), pa.array(list(pool), pa.string()))
 
 
 def _in_order(needle: list[str], hay: list[str]) -> bool:

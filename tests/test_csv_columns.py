@@ -44,6 +44,8 @@ def assert_same(path: Path, rows, default) -> None:
     assert [i.model_dump() for i in default.invoices] == [i.model_dump() for i in rows.invoices], path
     assert default.errors == rows.errors, path
     assert default.notes == rows.notes, path
+    assert (default.rows_read, default.summary_rows) == (rows.rows_read, rows.summary_rows), path
+    assert default.file_hash == rows.file_hash, path
 
 
 @pytest.fixture(scope="module")
