@@ -8,6 +8,8 @@ inventory row directly:
     plan = expected.plan(service_index)        # when it bills, at which terms
     plan.active_on(day), plan.starts, plan.stops
     expected.recurring(service_index, start, end)  # the charge for a period, or None
+    expected.orders_done(service_index, account, bill_date)  # what explains a one-time charge
+    expected.one_time(service_index, account, description, bill_date)  # the most it may be
 
 A plan is built from the inventory row, the service's circuit contract rows and its orders:
 billing from its start date to its stop date (the first day not billed), at the term in force
@@ -34,6 +36,7 @@ from reconcile.core.values import CENT
 
 
 NOTICE_DAYS = 30  # a disconnect needs this much notice unless the contract says (seed 003)
+ORDER_WINDOW = timedelta(days=90)  # a one-time charge follows its order within this (issue 11)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +109,18 @@ class ExpectedCharge:
     @property
     def highest_accepted(self) -> Decimal:
         return max(self.accepted)
+
+
+@dataclass(frozen=True, slots=True)
+class OneTimeLimit:
+    """The most a one-time charge may be, and what says so: a waiver (0.00) beats the order's
+    quoted NRC, which beats the contract's one-time rate."""
+
+    amount: Decimal
+    basis: str  # "waived", "quoted" or "contract"
+    source: str  # where a person checks it
+    order: Order | None = None
+    contract: Contract | None = None
 
 
 def plan_for(service: Service, contracts: list[Contract] = (), orders: list[Order] = ()
@@ -229,6 +244,76 @@ class ExpectedBill:
             "min_rate": pa.array(rates, pa.decimal128(38, 6)),
         })
 
+    def orders_done(self, service_index: int, account: str, bill_date: date
+                    ) -> tuple[Order | None, list[Order]]:
+        """The install or change order of the service, on the bill's account, completed within
+        [bill date - 90 days, bill date] (the latest), and the cancelled ones of the service;
+        a one-time charge without the first is unexplained. A completed order with no
+        completion date counts from its due date."""
+        done, cancelled = None, []
+        for o in self._orders_of(service_index, account):
+            if o.action not in ("install", "change"):
+                continue
+            if o.status == "cancelled":
+                cancelled.append(o)
+                continue
+            day = o.completed_date or o.due_date
+            if o.status == "completed" and day is not None \
+                    and bill_date - ORDER_WINDOW <= day <= bill_date:
+                if done is None or day > (done.completed_date or done.due_date):
+                    done = o
+        return done, cancelled
+
+    def one_time(self, service_index: int, account: str, carrier: str, description: str,
+                 bill_date: date) -> OneTimeLimit | None:
+        """The most a one-time charge on the service may be on a bill of this date: 0.00 when
+        the contract in force waives one-time charges; else the quoted NRC of its install or
+        change order (the one completed in the 90 days before the bill, else the latest
+        placed by then); else the contract's one-time rate (the circuit's row in force, then a
+        product row for the line's description). None when nothing says."""
+        contracts = self._contracts_on(service_index, account, carrier, description, bill_date)
+        waived = next((c for c in contracts if c.nrc_waived), None)
+        if waived is not None:
+            return OneTimeLimit(Decimal(0), "waived", f"contract, {waived.where}",
+                                contract=waived)
+        done, _ = self.orders_done(service_index, account, bill_date)
+        quoted = done if done is not None and done.quoted_nrc is not None else None
+        if quoted is None:
+            placed = [o for o in self._orders_of(service_index, account)
+                      if o.action in ("install", "change") and o.status != "cancelled"
+                      and o.quoted_nrc is not None
+                      and (_order_day(o) or date.min) <= bill_date]
+            quoted = max(placed, key=lambda o: _order_day(o) or date.min, default=None)
+        if quoted is not None:
+            return OneTimeLimit(quoted.quoted_nrc, "quoted",
+                                f"order {quoted.order_id}, {quoted.where}", order=quoted)
+        rated = next((c for c in contracts if c.one_time_rate is not None), None)
+        if rated is not None:
+            return OneTimeLimit(rated.one_time_rate, "contract", f"contract, {rated.where}",
+                                contract=rated)
+        return None
+
+    def _orders_of(self, service_index: int, account: str) -> list[Order]:
+        """The service's orders on this account (an order naming no account: any)."""
+        acct = account_key(account) if account else ""
+        return [o for o in self.plan(service_index).orders
+                if not o.account or not acct or account_key(o.account) == acct]
+
+    def _contracts_on(self, service_index: int, account: str, carrier: str, description: str,
+                      day: date) -> list[Contract]:
+        """The contract rows that price the service on `day`: its circuit row in force, then
+        the product row in force for the line's description (a circuit row before a product
+        row)."""
+        out = []
+        term = self.plan(service_index).term_on(day)
+        if term is not None and term.contract is not None:
+            out.append(term.contract)
+        products = [c for c in self.product_terms(account, carrier, description)
+                    if c.term_start is None or c.term_start <= day]
+        if products:
+            out.append(products[-1])
+        return out
+
     def recurring(self, service_index: int, start: date, end: date) -> ExpectedCharge | None:
         """The recurring charge expected for [start, end], by the term in force at its start;
         None when no rate is known."""
@@ -246,6 +331,10 @@ class ExpectedBill:
         return sorted((c for c in self._products if _blind(c.product) in text
                        and _owns(c, account, carrier)),
                       key=lambda c: (c.term_start or date.min, c.row))
+
+
+def _order_day(o: Order) -> date | None:
+    return o.completed_date or o.due_date or o.order_date
 
 
 def _by_service(records, keep) -> dict[str, list]:
