@@ -1,4 +1,6 @@
-"""billed-after-disconnect: a recurring charge, on a bill dated on or after the stop date, for a period that starts on or after it; or usage for a period that starts more than 90 days after it.
+"""billed-after-disconnect: a recurring charge, on a bill dated on or after the stop date, for
+a period that starts on or after it; or usage for a period that starts more than 90 days after
+it.
 
 The stop date is the first day not billed: the inventory's disconnect date, else the
 completion date of the service's disconnect order, else for a pending disconnect order the

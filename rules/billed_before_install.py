@@ -1,4 +1,5 @@
-"""billed-before-install: a recurring charge for days before the service's start date: a period that ends before it, or a first period billed in full from before it.
+"""billed-before-install: a recurring charge for days before the service's start date: a period
+that ends before it, or a first period billed in full from before it.
 
 Billing starts at service commencement (domain.md R5). The start date is the inventory's
 install date, else the completion date of the service's install order (a circuit turned up
@@ -12,7 +13,9 @@ days of the line's period, are at issue, unless the amount is no more than the p
 the start date is worth (a period printed from the 1st, the charge prorated from the
 install). No start date: not checked. One finding per line.
 
-Money at issue: the whole charge for a period that ends before the start date; for one that starts before it and runs past it, the charge prorated by calendar days over the days before the start date.
+Money at issue: the whole charge for a period that ends before the start date; for one that
+starts before it and runs past it, the charge prorated by calendar days over the days before
+the start date.
 
 Example: a month billed before the circuit was installed::
 

@@ -1,4 +1,5 @@
-"""missing-disconnect-credit: the advance charge for days from the stop date on, billed before the disconnect, that the two bills after it do not credit.
+"""missing-disconnect-credit: the advance charge for days from the stop date on, billed before
+the disconnect, that the two bills after it do not credit.
 
 Recurring charges are billed a month in advance, so the last bill before a disconnect
 charges days after it; a prorated credit for [stop date, period end] is due on the next
@@ -15,7 +16,8 @@ once two bills have followed it in the batch: until then the credit may still co
 Charges billed on or after the stop date are `billed-after-disconnect`'s, so a line is
 judged by one of the two rules only.
 
-Money at issue: the charge prorated by calendar days of its period over the days from the stop date to the period end, less the credits of the two bills that follow.
+Money at issue: the charge prorated by calendar days of its period over the days from the stop
+date to the period end, less the credits of the two bills that follow.
 
 Example: the month of the disconnect billed in advance, never credited::
 

@@ -233,7 +233,8 @@ def test_a_disconnect_credit_on_the_third_bill_comes_too_late():
 
 
 def test_a_disconnect_credit_for_another_period_does_not_count():
-    check(MARCH.replace("line | - | tax | - | 1.00 | Tax", f"{CREDIT} | 2025-02-01..2025-02-28 | -50.00 | Feb outage", 1)
+    other = f"{CREDIT} | 2025-02-01..2025-02-28 | -50.00 | Feb outage"
+    check(MARCH.replace("line | - | tax | - | 1.00 | Tax", other, 1)
           + "expect | missing-disconnect-credit | 12.HCGS.123456..LY | M1 | 319.35")
 
 
