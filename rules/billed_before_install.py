@@ -9,9 +9,9 @@ partial month from the start date plus the next month in advance. A recurring ch
 period that *ends* before the start date is money for a service the business did not have
 yet; one whose period *starts* before it and runs past it (the install on the 20th, the
 whole month billed) charges the days before it as well: those days, prorated by calendar
-days of the line's period, are at issue, unless the amount is no more than the period from
-the start date is worth (a period printed from the 1st, the charge prorated from the
-install). No start date: not checked. One finding per line.
+days (a whole cycle's charge as its monthly rate), are at issue, unless the amount is no
+more than the period from the start date is worth (a period printed from the 1st, the charge
+prorated from the install). No start date: not checked. One finding per line.
 
 Money at issue: the whole charge for a period that ends before the start date; for one that
 starts before it and runs past it, the charge prorated by calendar days over the days before
@@ -94,12 +94,12 @@ Not a finding: the install day billed on its own, a period that ends on the inst
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import date, timedelta
+from decimal import Decimal
 
 from reconcile.core.models import Category, InvoiceLine, Severity
-from reconcile.core.periods import describe_period
-from reconcile.core.values import CENT, money
+from reconcile.core.periods import describe_period, part_of_charge
+from reconcile.core.values import money
 from reconcile.rules.context import UNCLAIMED, AuditContext, noun, on_invoice
 
 RULE_ID = "billed-before-install"
@@ -145,9 +145,8 @@ def _days_before(ctx: AuditContext, ln: InvoiceLine, index: int, starts: date) -
     due = ctx.expected.recurring(index, starts, ln.period_end)
     if due is not None and ln.amount <= due.highest_accepted + ctx.tolerance:
         return Decimal(0)
-    days = (ln.period_end - ln.period_start).days + 1
-    before = (starts - ln.period_start).days
-    return (ln.amount * before / days).quantize(CENT, rounding=ROUND_HALF_UP)
+    return part_of_charge(ln.amount, ln.period_start, ln.period_end, ln.period_start,
+                          starts - timedelta(days=1))
 
 
 def _source(plan) -> str:

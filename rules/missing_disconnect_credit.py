@@ -16,8 +16,9 @@ once two bills have followed it in the batch: until then the credit may still co
 Charges billed on or after the stop date are `billed-after-disconnect`'s, so a line is
 judged by one of the two rules only.
 
-Money at issue: the charge prorated by calendar days of its period over the days from the stop
-date to the period end, less the credits of the two bills that follow.
+Money at issue: the charge prorated by calendar days over the days from the stop date to the
+period end (a whole cycle's charge as its monthly rate), less the credits of the two bills that
+follow.
 
 Example: the month of the disconnect billed in advance, never credited::
 
@@ -101,14 +102,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import pyarrow as pa
 
 from reconcile.core.ids import account_key
 from reconcile.core.models import Category, Invoice, InvoiceLine, Severity
-from reconcile.core.periods import describe_period, expected_charges, overlap_days, period_worth
-from reconcile.core.values import CENT, money
+from reconcile.core.periods import (describe_period, expected_charges, overlap_days,
+                                    part_of_charge, period_worth)
+from reconcile.core.values import money
 from reconcile.rules.billed_after_disconnect import stop_source
 from reconcile.rules.context import UNCLAIMED, AuditContext, noun, on_invoice
 
@@ -165,13 +167,12 @@ def check(ctx: AuditContext):
 
 
 def _due(ln: InvoiceLine, since: date) -> tuple[Decimal, Decimal]:
-    """The credit due for [since, period end]: the charge prorated by calendar days of its
-    period, and the least any accepted convention gives (a whole cycle billed at its rate)."""
-    days = (ln.period_end - ln.period_start).days + 1
-    after = (ln.period_end - since).days + 1
-    if after >= days:
+    """The credit due for [since, period end], prorated by calendar days (a whole cycle's
+    charge is its rate: reconcile.core.periods.part_of_charge), and the least any accepted
+    convention gives."""
+    if since <= ln.period_start:
         return ln.amount, ln.amount
-    due = (ln.amount * after / days).quantize(CENT, rounding=ROUND_HALF_UP)
+    due = part_of_charge(ln.amount, ln.period_start, ln.period_end, since, ln.period_end)
     if period_worth(ln.period_start, ln.period_end)[0] != 1:
         return due, due  # a partial period charged: its own days are the only measure
     return due, min([due, *expected_charges(ln.amount, since, ln.period_end)[1]])

@@ -4,6 +4,17 @@ ID noise (CLCI delimiters, zero-fill, no delimiters, carrier-local prefixes, TN-
 billed by telephone number) and planted errors of every rule. Issue 3 asks for recall and
 precision of at least 95 % with the money to the cent; the scenario follows the rules'
 definitions, so anything short of exact is reported line by line.
+
+The scenario was written for issue 3's seven rules and their meanings. Issue 11 changed two of
+them, and this test holds the engine to the new meanings, saying where they differ:
+- `duplicate-charge`: identical usage rows on one invoice are a duplicate now; the scenario's
+  "per-call detail" (two identical 1.99 directory assistance rows) was written as legitimate,
+  so its second row is added to the truth here (`_identical_usage_rows`).
+- The stop date is the first day not billed: the scenario credits a disconnect from the day
+  after its date and does not credit the advance charge of a disconnect the carrier never
+  processed. Both are `missing-disconnect-credit` findings by the new definitions (one day's
+  charge, or the days from the stop date), a rule the scenario does not plant, so findings of
+  rules it was not written for are not judged here (`WRITTEN_FOR`).
 """
 
 from __future__ import annotations
@@ -24,7 +35,30 @@ from reconcile.cli import main
 from reconcile.rules import RULE_IDS
 
 
+WRITTEN_FOR = ("unknown-service", "billed-after-disconnect", "billed-before-install",
+               "duplicate-charge", "rate-above-contract", "missing-from-bill",
+               "invoice-total-mismatch")  # issue 3's rules: what the scenario plants
+
+
+def _identical_usage_rows(sc) -> list[dict]:
+    """Issue 11: the second of two identical usage rows on one invoice is a duplicate."""
+    out = []
+    for bill in sc.bills:
+        seen = set()
+        for ln in bill.lines:
+            if ln.kind != "usage" or ln.svc is None or not ln.svc.in_inventory:
+                continue
+            key = (ln.svc.sid, ln.desc, ln.start, ln.end, ln.amount)
+            if key in seen:
+                out.append({"rule": "duplicate-charge", "invoice_number": bill.number,
+                            "service_id": ln.svc.sid, "amount_at_issue": f"{ln.amount:.2f}",
+                            "note": "identical usage rows on one invoice (issue 11)"})
+            seen.add(key)
+    return out
+
+
 def _assert_exact(truth, findings, what: str) -> None:
+    findings = [f for f in findings if f.rule in WRITTEN_FOR]
     s, diff = score(truth, findings), differences(truth, findings)
     assert s.recall >= 0.95 and s.precision >= 0.95 and not diff, f"{what}: {s}\n" + "\n".join(diff)
 
@@ -35,7 +69,8 @@ def test_engine_finds_every_planted_error_to_the_cent_and_nothing_else(tmp_path,
     inventory = sc.inventory_xlsx if seed % 2 else sc.inventory_csv
     result = run_audit([tmp_path / "invoices"], inventory)
     assert not result.errors, [str(e) for e in result.errors]
-    _assert_exact(sc.truth, result.findings, f"seed {seed}, {inventory.name}")
+    _assert_exact(sc.truth + _identical_usage_rows(sc), result.findings,
+                  f"seed {seed}, {inventory.name}")
 
 
 def test_cli_writes_the_same_findings_and_exits_0(tmp_path):
@@ -46,13 +81,14 @@ def test_cli_writes_the_same_findings_and_exits_0(tmp_path):
     assert run.exit_code == 0, run.output
     got = [SimpleNamespace(**{**f, "amount_at_issue": Decimal(f["amount_at_issue"])})
            for f in json.loads((out / "findings.json").read_text())["findings"]]
-    _assert_exact(json.loads((tmp_path / "in" / "truth.json").read_text()), got, "CLI findings.json")
+    _assert_exact(json.loads((tmp_path / "in" / "truth.json").read_text()) + _identical_usage_rows(sc),
+                  got, "CLI findings.json")
 
 
 def test_scenario_plants_every_rule_several_times_among_legitimate_patterns():
     sc = build(1)
     counts = Counter(t["rule"] for t in sc.truth)
-    assert set(counts) == set(RULE_IDS) and min(counts.values()) >= 3, counts
+    assert set(counts) == set(WRITTEN_FOR) <= set(RULE_IDS) and min(counts.values()) >= 3, counts
     patterns = Counter(p["pattern"] for p in sc.legit)
     assert patterns["installed-mid-month"] >= 5 and patterns["disconnected-mid-month"] >= 4
     assert patterns["late-fee"] and patterns["sla-credit"] and patterns["disconnected-after-bill-run"]
