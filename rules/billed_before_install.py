@@ -15,7 +15,8 @@ prorated from the install). No start date: not checked. One finding per line.
 
 Money at issue: the whole charge for a period that ends before the start date; for one that
 starts before it and runs past it, the charge prorated by calendar days over the days before
-the start date.
+the start date (never more than the charge exceeds what the days from the start date are
+worth).
 
 Example: a month billed before the circuit was installed::
 
@@ -139,14 +140,16 @@ def check(ctx: AuditContext):
 
 
 def _days_before(ctx: AuditContext, ln: InvoiceLine, index: int, starts: date) -> Decimal:
-    """The charge's share of the days before the start date, by calendar days of its period;
-    nothing when the charge is no more than the days from the start date are worth (a period
-    printed from the 1st, prorated from the install)."""
+    """The charge's share of the days before the start date, by calendar days, and no more
+    than the charge exceeds what the days from the start date are worth; nothing when it is
+    no more than that (a period printed from the 1st, prorated from the install)."""
     due = ctx.expected.recurring(index, starts, ln.period_end)
     if due is not None and ln.amount <= due.highest_accepted + ctx.tolerance:
         return Decimal(0)
-    return part_of_charge(ln.amount, ln.period_start, ln.period_end, ln.period_start,
-                          starts - timedelta(days=1))
+    before = part_of_charge(ln.amount, ln.period_start, ln.period_end, ln.period_start,
+                            starts - timedelta(days=1))
+    # never more than the charge exceeds what the days from the start date are worth
+    return before if due is None else min(before, ln.amount - due.primary)
 
 
 def _source(plan) -> str:
