@@ -149,7 +149,7 @@ def _days_before(ctx: AuditContext, ln: InvoiceLine, index: int, starts: date) -
     before = part_of_charge(ln.amount, ln.period_start, ln.period_end, ln.period_start,
                             starts - timedelta(days=1))
     # never more than the charge exceeds what the days from the start date are worth
-    return before if due is None else min(before, ln.amount - due.primary)
+    return before if due is None else min(before, ln.amount - min(due.accepted))
 
 
 def _source(plan) -> str:
