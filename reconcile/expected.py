@@ -267,24 +267,17 @@ class ExpectedBill:
     def one_time(self, service_index: int, account: str, carrier: str, description: str,
                  bill_date: date) -> OneTimeLimit | None:
         """The most a one-time charge on the service may be on a bill of this date: 0.00 when
-        the contract in force waives one-time charges; else the quoted NRC of its install or
-        change order (the one completed in the 90 days before the bill, else the latest
-        placed by then); else the contract's one-time rate (the circuit's row in force, then a
-        product row for the line's description). None when nothing says."""
+        the contract in force waives one-time charges; else the quoted NRC of the install or
+        change order that explains it (completed in the 90 days before the bill: orders_done);
+        else the contract's one-time rate (the circuit's row in force, then a product row for
+        the line's description). None when nothing says."""
         contracts = self._contracts_on(service_index, account, carrier, description, bill_date)
         waived = next((c for c in contracts if c.nrc_waived), None)
         if waived is not None:
             return OneTimeLimit(Decimal(0), "waived", f"contract, {waived.where}",
                                 contract=waived)
-        done, _ = self.orders_done(service_index, account, bill_date)
-        quoted = done if done is not None and done.quoted_nrc is not None else None
-        if quoted is None:
-            placed = [o for o in self._orders_of(service_index, account)
-                      if o.action in ("install", "change") and o.status != "cancelled"
-                      and o.quoted_nrc is not None
-                      and (_order_day(o) or date.min) <= bill_date]
-            quoted = max(placed, key=lambda o: _order_day(o) or date.min, default=None)
-        if quoted is not None:
+        quoted, _ = self.orders_done(service_index, account, bill_date)
+        if quoted is not None and quoted.quoted_nrc is not None:
             return OneTimeLimit(quoted.quoted_nrc, "quoted",
                                 f"order {quoted.order_id}, {quoted.where}", order=quoted)
         rated = next((c for c in contracts if c.one_time_rate is not None), None)
@@ -331,10 +324,6 @@ class ExpectedBill:
         return sorted((c for c in self._products if _blind(c.product) in text
                        and _owns(c, account, carrier)),
                       key=lambda c: (c.term_start or date.min, c.row))
-
-
-def _order_day(o: Order) -> date | None:
-    return o.completed_date or o.due_date or o.order_date
 
 
 def _by_service(records, keep) -> dict[str, list]:

@@ -3,8 +3,8 @@ rate, or any one-time charge when the contract waives them.
 
 What a one-time charge may be comes from the expected bill (reconcile.expected,
 `one_time`): nothing when the contract row in force on the bill date waives one-time
-charges; else the quoted NRC of the service's install or change order (the one completed in
-the 90 days before the bill, else the latest placed by then); else the contract's one-time
+charges; else the quoted NRC of the service's install or change order completed in the 90
+days before the bill (the one that explains the charge); else the contract's one-time
 rate (the circuit's row in force, then a product row for the line's description). Waived
 beats a quote, a quote beats the contract's one-time rate. The one-time charges of one
 service on one bill are added up first (an installation billed as install plus activation

@@ -187,7 +187,7 @@ def test_an_unordered_fee_billed_twice_is_one_duplicate_and_one_fee_without_orde
 
 # --- nrc-above-quote -------------------------------------------------------------------------------
 
-def test_a_quote_from_an_order_completed_before_the_window_still_prices_the_charge():
+def test_a_quote_prices_the_charge_only_from_the_order_that_explains_it():
     check(f"""
         {SVC}
         order | O1 | account 1 | service {CKT} | action install | status completed
