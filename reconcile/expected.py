@@ -77,6 +77,8 @@ class Plan:
     stops_from: str
     terms: tuple[Term, ...]  # in start order; contract rows when there are any
     orders: tuple[Order, ...] = ()  # every order for the service, cancelled ones included
+    start_order: Order | None = None  # the order that gave `starts`, when one did
+    stop_order: Order | None = None  # the order that gave `stops`, when one did
 
     def active_on(self, day: date) -> bool:
         """Installed by `day` (or install date unknown) and not stopped on or before it."""
@@ -139,17 +141,17 @@ def plan_for(service: Service, contracts: list[Contract] = (), orders: list[Orde
     else:
         terms = ()
     live = [o for o in orders if o.status != "cancelled"]
-    starts, starts_from = service.install_date, f"install date, {where}"
+    starts, starts_from, start_order = service.install_date, f"install date, {where}", None
     if starts is None:
-        starts, starts_from = _order_date(live, "install")
-    stops, stops_from = service.disconnect_date, f"disconnect date, {where}"
+        starts, starts_from, start_order = _order_date(live, "install")
+    stops, stops_from, stop_order = service.disconnect_date, f"disconnect date, {where}", None
     if stops is None:
-        stops, stops_from = _order_date(live, "disconnect")
+        stops, stops_from, stop_order = _order_date(live, "disconnect")
     if stops is None:
-        stops, stops_from = _pending_stop(live, terms)
+        stops, stops_from, stop_order = _pending_stop(live, terms)
     return Plan(service=service, starts=starts, starts_from=starts_from if starts else "",
                 stops=stops, stops_from=stops_from if stops else "", terms=terms,
-                orders=tuple(orders))
+                orders=tuple(orders), start_order=start_order, stop_order=stop_order)
 
 
 def _contract_term(c: Contract, service: Service) -> Term | None:
@@ -160,27 +162,29 @@ def _contract_term(c: Contract, service: Service) -> Term | None:
                 source=f"contract, {c.where}", after_term=c.after_term or "hold", contract=c)
 
 
-def _order_date(orders: list[Order], action: str) -> tuple[date | None, str]:
+def _order_date(orders: list[Order], action: str) -> tuple[date | None, str, Order | None]:
+    """The completion date of the latest completed order of this action, its source, the order."""
     done = [o for o in orders if o.action == action and o.status == "completed"
             and o.completed_date is not None]
     if not done:
-        return None, ""
+        return None, "", None
     o = max(done, key=lambda o: o.completed_date)
-    return o.completed_date, f"completed {action} order {o.order_id}, {o.where}"
+    return o.completed_date, f"completed {action} order {o.order_id}, {o.where}", o
 
 
-def _pending_stop(orders: list[Order], terms: tuple[Term, ...]) -> tuple[date | None, str]:
+def _pending_stop(orders: list[Order], terms: tuple[Term, ...]
+                  ) -> tuple[date | None, str, Order | None]:
     pending = [o for o in orders if o.action == "disconnect" and o.status == "pending"
                and (o.due_date or o.order_date)]
     if not pending:
-        return None, ""
+        return None, "", None
     o = min(pending, key=lambda o: o.order_date or o.due_date)
     notice = next((t.contract.notice_days for t in reversed(terms)
                    if t.contract and t.contract.notice_days is not None), NOTICE_DAYS)
     candidates = [d for d in (o.due_date, o.order_date and o.order_date + timedelta(notice))
                   if d is not None]
     return max(candidates), (f"pending disconnect order {o.order_id}, {o.where}: the later of "
-                             f"its due date and {notice} days' notice")
+                             f"its due date and {notice} days' notice"), o
 
 
 def services_from_orders(services: list[Service], orders) -> list[Service]:

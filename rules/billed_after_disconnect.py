@@ -126,7 +126,7 @@ import pyarrow as pa
 from reconcile.core.models import Category, ChargeType, InvoiceLine, Severity
 from reconcile.core.periods import describe_period, overlap_days
 from reconcile.core.values import money
-from reconcile.rules.context import UNCLAIMED, AuditContext, noun, on_invoice
+from reconcile.rules.context import UNCLAIMED, AuditContext, noun, on_invoice, order_evidence
 
 RULE_ID = "billed-after-disconnect"
 SEVERITY = Severity.HIGH
@@ -166,6 +166,7 @@ def check(ctx: AuditContext):
         yield ctx.finding(
             RULE_ID, SEVERITY, [ln], service=svc, billed=ln.amount, expected=back,
             at_issue=ln.amount - back, stop_from=plan.stops_from,
+            **order_evidence(plan.stop_order),
             explanation=(f"{noun(svc.service_id)} was to stop billing on {plan.stops} "
                          f"({stop_source(plan)}) but was billed {what}{money(ln.amount)} for "
                          f"{describe_period(ln.period_start, ln.period_end)}, on "

@@ -101,7 +101,7 @@ from decimal import Decimal
 from reconcile.core.models import Category, InvoiceLine, Severity
 from reconcile.core.periods import describe_period, part_of_charge
 from reconcile.core.values import money
-from reconcile.rules.context import UNCLAIMED, AuditContext, noun, on_invoice
+from reconcile.rules.context import UNCLAIMED, AuditContext, noun, on_invoice, order_evidence
 
 RULE_ID = "billed-before-install"
 SEVERITY = Severity.MEDIUM
@@ -132,6 +132,7 @@ def check(ctx: AuditContext):
         yield ctx.finding(
             RULE_ID, SEVERITY, [ln], service=svc, billed=ln.amount,
             expected=ln.amount - at_issue, at_issue=at_issue, start_from=plan.starts_from,
+            **order_evidence(plan.start_order),
             explanation=(f"{noun(svc.service_id)} was installed on {starts} ({_source(plan)}) "
                          f"but was billed {money(ln.amount)} for "
                          f"{describe_period(ln.period_start, ln.period_end)}, {before}, on "

@@ -112,7 +112,7 @@ from reconcile.core.periods import (describe_period, expected_charges, overlap_d
                                     part_of_charge, period_worth)
 from reconcile.core.values import money
 from reconcile.rules.billed_after_disconnect import stop_source
-from reconcile.rules.context import UNCLAIMED, AuditContext, noun, on_invoice
+from reconcile.rules.context import UNCLAIMED, AuditContext, noun, on_invoice, order_evidence
 
 RULE_ID = "missing-disconnect-credit"
 SEVERITY = Severity.HIGH
@@ -153,6 +153,7 @@ def check(ctx: AuditContext):
         yield ctx.finding(
             RULE_ID, SEVERITY, [ln], service=svc, billed=ln.amount, expected=ln.amount - due,
             at_issue=due - credited, stop_from=plan.stops_from,
+            **order_evidence(plan.stop_order),
             credit_due=f"{money(due)} for {describe_period(since, ln.period_end)}",
             credited=[{**ctx.line_evidence(c), "counted": money(amount)} for c, amount in took],
             bills_after=[b.invoice_number for b in after],

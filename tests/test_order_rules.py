@@ -307,3 +307,32 @@ def test_identical_usage_rows_without_a_period_are_a_duplicate_and_different_one
         line | 212-555-0147 | usage | - | 3.10 | Calls | qty 31 | unit 0.10
         expect | duplicate-charge | 212-555-0147 | 88231 | 3.10
     """)
+
+
+def test_a_finding_on_a_date_from_an_order_names_the_order_and_its_row():
+    _, _, result = run(f"""
+        {SVC}
+        order | D1 | account 1 | service {CKT} | action disconnect | status pending
+            | ordered 2025-02-10 | due 2025-02-20
+        {APRIL}
+        {MRC} | 2025-04-01..2025-04-30 | 450.00 | MPLS port
+        expect | billed-after-disconnect | {CKT} | 88231 | 450.00
+    """)
+    [f] = result.findings
+    assert f.evidence["order"]["order_id"] == "D1" and f.evidence["order"]["status"] == "pending"
+    assert f.evidence["stop_from"] == ("pending disconnect order D1, order D1: the later of its due "
+                                       "date and 30 days' notice")
+    assert "was to stop billing on 2025-03-12 (pending disconnect order D1 and its notice)" \
+        in f.explanation
+    _, _, result = run(f"""
+        {SVC}
+        order | I1 | account 1 | service {CKT} | action install | status completed
+            | due 2025-03-03 | completed 2025-03-24
+        {APRIL}
+        {MRC} | 2025-03-03..2025-03-31 | 420.97 | MPLS port
+        expect | billed-before-install | {CKT} | 88231 | 304.84
+    """)
+    [f] = result.findings
+    assert f.evidence["order"]["completed_date"] == "2025-03-24"
+    assert "was installed on 2025-03-24 (per the completed install order I1)" in f.explanation
+    assert "$304.84 of it for the 21 day(s) before it was installed" in f.explanation
