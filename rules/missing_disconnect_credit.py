@@ -6,15 +6,16 @@ charges days after it; a prorated credit for [stop date, period end] is due on t
 bill or the one after (domain.md §4.1, R4 b, R9; seed 003: "two bills from the old carrier
 after the disconnect"). The stop date is the first day not billed, from the inventory or
 the orders as `billed-after-disconnect` says. A recurring charge on a bill dated before the
-stop date whose period runs to the stop date or past it is such an advance charge; the
+stop date whose period runs to the stop date or past it is such an advance charge (so is
+one for a period that began before the stop date, whatever the bill's date); the
 credits on the service (negative lines, whatever their type, with a period that overlaps
 the days due or none) on that bill and the two bills of the account that follow it are
 counted, each credit once. A credit at least what any accepted proration convention gives
 for those days (calendar days, 30-day months, billing cycles) settles it. The finding is on
 the bill that carried the advance charge (its date starts the dispute window), and only
 once two bills have followed it in the batch: until then the credit may still come.
-Charges billed on or after the stop date are `billed-after-disconnect`'s, so a line is
-judged by one of the two rules only.
+Charges for a period that starts on or after the stop date, on a bill dated on or after it,
+are `billed-after-disconnect`'s, so a line is judged by one of the two rules only.
 
 Money at issue: the charge prorated by calendar days over the days from the stop date to the
 period end (a whole cycle's charge as its monthly rate), less the credits of the two bills that
@@ -126,7 +127,8 @@ def check(ctx: AuditContext):
     rows = ctx.sql(f"""
         SELECT l.line_id FROM lines l JOIN plans p ON l.service = p.service
         WHERE l.charge_type = 'recurring' AND l.amount > 0 AND p.stops IS NOT NULL
-          AND l.invoice_date < p.stops AND l.period_end >= p.stops
+          AND l.period_end >= p.stops AND l.invoice_date IS NOT NULL
+          AND (l.invoice_date < p.stops OR l.period_start < p.stops)
           AND l.period_start IS NOT NULL AND l.{UNCLAIMED}
         ORDER BY l.line_id""")
     if not rows:

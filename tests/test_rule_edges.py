@@ -251,6 +251,21 @@ def test_a_stop_on_the_last_day_of_the_period_is_owed_one_day():
     """)
 
 
+def test_a_period_begun_before_the_stop_billed_after_it_still_owes_its_credit():
+    # a bill dated after the stop date charges a cycle that began before it: the days from the
+    # stop date on are owed back, and no rule but this one judges them
+    check(f"""
+        {SVC} | disconnected 2025-03-10
+        invoice | M1 | account 1 | billed 2025-03-12
+        {MRC} | 2025-03-01..2025-03-31 | 450.00 | MPLS port
+        invoice | M2 | account 1 | billed 2025-04-12
+        line | - | tax | - | 1.00 | Tax
+        invoice | M3 | account 1 | billed 2025-05-12
+        line | - | tax | - | 1.00 | Tax
+        expect | missing-disconnect-credit | 12.HCGS.123456..LY | M1 | 319.35
+    """)
+
+
 def test_one_credit_is_shared_by_the_two_lines_it_takes_back_and_counted_once():
     # a port and its loop billed in advance; one credit for the whole month of both
     check(f"""
