@@ -90,11 +90,10 @@ def _services(**columns):
 def test_a_rule_the_inventory_does_not_feed_is_said_not_checked():
     from datetime import date
 
-    from reconcile.core.records import KINDS
     from reconcile.rules import not_checked as gaps_of
 
-    def not_checked(services, columns=None):  # every file given: only the inventory's gaps
-        return gaps_of(services, columns, frozenset(KINDS))
+    def not_checked(services, columns=None, given=frozenset()):
+        return gaps_of(services, columns, given)
 
     by_rule = {r.id: r.needs for r in RULES}
     assert by_rule["rate-above-contract"] == ("monthly_rate",)
@@ -129,7 +128,7 @@ def test_a_rule_the_inventory_does_not_feed_is_said_not_checked():
     undated = _services(monthly_rate=Decimal("450"))
     got = {g.rule: str(g) for g in not_checked(undated, {"service_id": "Circuit ID",
                                                            "monthly_rate": "MRC"},
-                                               frozenset({"contracts"}))}
+                                               frozenset({"contracts", "payments"}))}
     assert got == {
         "billed-after-disconnect": "not checked: billed-after-disconnect (the inventory has no "
                                    "disconnect date column; no orders file given)",
@@ -142,7 +141,7 @@ def test_a_rule_the_inventory_does_not_feed_is_said_not_checked():
     }
     # an orders file stands in for the inventory's dates
     got = {g.rule for g in not_checked(undated, {"service_id": "Circuit ID", "monthly_rate": "MRC"},
-                                       frozenset({"orders"}))}
+                                       frozenset({"orders", "payments"}))}
     assert got == {"missing-from-bill"}
     dated_no_accounts = _services(account="1", monthly_rate=Decimal("450"),
                                   disconnect_date=date(2025, 1, 1))
