@@ -66,6 +66,7 @@ class ExplainedLine:
     verdict: str
     findings: list[LineFinding] = field(default_factory=list)
     service_index: int | None = None  # the inventory service, for its history
+    inventory_id: str = ""  # its ID as the inventory spells it
 
 
 @dataclass
@@ -165,7 +166,8 @@ def _explain_line(row: dict, found: list[LineFinding], services: dict[int, Servi
         service_id=row.get("service_id") or "", description=row.get("description") or "",
         charge_type=kind, period=period, amount=amount, what=what, should_cost=should,
         expected=exp, verdict=verdict, findings=found,
-        service_index=index if service is not None else None)
+        service_index=index if service is not None else None,
+        inventory_id=service.service_id if service is not None else "")
 
 
 def _where(row: dict) -> str:

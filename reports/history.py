@@ -70,25 +70,25 @@ def history_data(result: AuditResult, wanted: list[int]) -> dict:
     cols = ["carrier", "account", "invoice_date", "service_id", "charge_type", "period_start",
             "period_end", "quantity", "amount"]
     rows = t.select(cols).take(pa.array(keep)).to_pylist()
-    ids = t.column("line_id").to_numpy()[keep] if "line_id" in t.column_names else keep
-    flagged: dict[int, list[str]] = {}
-    for f in result.findings:
-        for i in f.line_ids:
-            flagged.setdefault(i, []).append(f.id)
+    flagged: dict[tuple[int, str], list[str]] = {}  # (service, bill month) -> finding ids
+    flagged_months: dict[int, set[str]] = {}
+    wanted_set = set(wanted)
+    for f, svc in zip(result.findings, finding_services(result, result.findings)):
+        if svc in wanted_set and f.invoice_date:
+            flagged.setdefault((svc, _month(f.invoice_date)), []).append(f.id)
+            flagged_months.setdefault(svc, set()).add(_month(f.invoice_date))
     bill_months: dict[tuple[str, str], set[str]] = {}
     for inv in result.invoices:
         if inv.invoice_date:
             bill_months.setdefault((inv.carrier, inv.account), set()).add(_month(inv.invoice_date))
     per: dict[int, dict] = {}
-    for r, line_id, svc in zip(rows, ids.tolist(), service[keep].tolist()):
+    for r, svc in zip(rows, service[keep].tolist()):
         h = per.setdefault(svc, {"accounts": set(), "months": {}})
         h["accounts"].add((r["carrier"], r["account"]))
         if not r["invoice_date"]:
             continue
-        m = h["months"].setdefault(_month(r["invoice_date"]), {"billed": Decimal(0), "periods": {},
-                                                              "findings": []})
+        m = h["months"].setdefault(_month(r["invoice_date"]), {"billed": Decimal(0), "periods": {}})
         m["billed"] += r["amount"]
-        m["findings"].extend(flagged.get(line_id, ()))
         if r["charge_type"] == "recurring" and r["period_start"] and r["period_end"]:
             m["periods"].setdefault((r["period_start"], r["period_end"]), r)
     expected = ExpectedBill(result.services, result.records)
@@ -99,7 +99,7 @@ def history_data(result: AuditResult, wanted: list[int]) -> dict:
         svc = services.get(idx)
         if svc is None:
             continue
-        span = set(h["months"])
+        span = set(h["months"]) | flagged_months.get(idx, set())
         for acct in h["accounts"]:
             span |= bill_months.get(acct, set())
         plan = expected.plan(idx)
@@ -115,7 +115,7 @@ def history_data(result: AuditResult, wanted: list[int]) -> dict:
             row["billed"].append(_text(billed))
             row["expected"].append("" if exp is None else _text(exp))
             row["diff"].append("" if exp is None else _text(billed - exp))
-            row["findings"].append(sorted(set(got["findings"])) if got else [])
+            row["findings"].append(sorted(set(flagged.get((idx, month), ()))))
         out.append(row)
     return {"months": months, "services": out}
 

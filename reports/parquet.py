@@ -21,6 +21,8 @@ PIPELINE_COLUMNS = ("line_id", "invoice", "match_method", "match_score", "match_
 
 def lines_parquet_table(result: AuditResult) -> pa.Table:
     t = result.lines.table
+    if "line_id" not in t.column_names:  # a hand-built result: positions, as lines.csv has them
+        t = t.append_column("line_id", pa.array(range(t.num_rows), pa.int64()))
     keep = [c for c in ("line_id", *COLUMNS, *PIPELINE_COLUMNS[1:]) if c in t.column_names]
     out = t.select(keep)
     services = pa.array([s.service_id for s in result.services] or [""], pa.string())

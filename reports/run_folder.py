@@ -167,7 +167,7 @@ def _unknown_message(lines_path: Path, invoices: list[dict], number: str, accoun
     known = {b["invoice_number"] for b in invoices}
     col = pq.read_table(lines_path, columns=["invoice_number"]).column("invoice_number")
     known.update(v for v in pc.unique(col.combine_chunks().cast(pa.string())).to_pylist() if v)
-    near = difflib.get_close_matches(number, sorted(known), n=5, cutoff=0.5)
+    near = difflib.get_close_matches(number, sorted(known), n=5, cutoff=0.3)
     where = f" on account {account}" if account else ""
     msg = f"no invoice {number}{where} in this run ({len(known):,} invoices)"
     return msg + (": nearest " + ", ".join(near) if near else "")

@@ -48,13 +48,7 @@
   }
 
   // --- a service's history: months billed vs expected (reports/history.py) -----------------
-  var H = D.history, SVG = "http://www.w3.org/2000/svg";
-  function svg(tag, attrs, text) {
-    var e = document.createElementNS(SVG, tag);
-    for (var k in attrs) e.setAttribute(k, attrs[k]);
-    if (text) e.textContent = text;
-    return e;
-  }
+  var H = D.history;
   function money(text) {  // "1234.50" -> "$1,234.50" (exact: the digits are kept as written)
     if (text === "") return "not priced";
     var neg = text.charAt(0) === "-", t = neg ? text.slice(1) : text, p = t.split(".");
@@ -77,17 +71,19 @@
     }
     var n = h.m.length, top = 0, i;
     for (i = 0; i < n; i++) top = Math.max(top, parseFloat(h.billed[i]) || 0, parseFloat(h.expected[i]) || 0);
-    var bw = 14, gap = 10, left = 8, hgt = 140, w = left + n * (2 * bw + gap) + 8;
-    var chart = svg("svg", {"class": "hist-chart", role: "img", width: w, height: hgt + 34,
-                            viewBox: "0 0 " + w + " " + (hgt + 34), "aria-label": "Billed and expected by month"});
+    // bars as boxes (heights only: the figures are the table's, exact)
+    var chart = el("div", "hist-chart");
+    chart.setAttribute("role", "img");
+    chart.setAttribute("aria-label", "Billed and expected by month");
     for (i = 0; i < n; i++) {
-      var x = left + i * (2 * bw + gap);
-      [["billed", h.billed[i]], ["expected", h.expected[i]]].forEach(function (pair, j) {
-        var v = Math.max(0, parseFloat(pair[1]) || 0), bh = top > 0 ? Math.round(v / top * hgt) : 0;
-        var rect = add(chart, svg("rect", {"class": pair[0], x: x + j * bw, y: hgt - bh + 4, width: bw - 2, height: bh}));
-        add(rect, svg("title", {}, H.months[h.m[i]] + " " + pair[0] + ": " + money(pair[1])));
+      var col = add(chart, el("div", "hist-month")), bars = add(col, el("div", "hist-bars"));
+      [["billed", h.billed[i]], ["expected", h.expected[i]]].forEach(function (pair) {
+        var v = Math.max(0, parseFloat(pair[1]) || 0);
+        var bar = add(bars, el("div", "hist-bar " + pair[0]));
+        bar.style.height = (top > 0 ? Math.round(v / top * 120) : 0) + "px";
+        bar.title = H.months[h.m[i]] + " " + pair[0] + ": " + money(pair[1]);
       });
-      add(chart, svg("text", {x: x, y: hgt + 20}, H.months[h.m[i]].slice(2)));
+      add(col, el("div", "hist-label", H.months[h.m[i]].slice(2)));
     }
     var legend = add(body, el("p", "muted"));
     add(legend, el("span", "key-billed"));
