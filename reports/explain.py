@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 from reconcile.core.lines import plain_amount
 from reconcile.core.models import Service
@@ -152,7 +153,7 @@ def _explain_line(row: dict, found: list[LineFinding], services: dict[int, Servi
                   expected: ExpectedBill | None) -> ExplainedLine:
     kind = row.get("charge_type") or "other"
     start, end = row.get("period_start"), row.get("period_end")
-    period = describe_period(start, end) if start else "no period stated"
+    period = _period_words(start, end) if start else "no period stated"
     if start and row.get("period_inferred"):
         period += " (from the bill date)"
     amount = plain_amount(_dec(row["amount"]))
@@ -168,6 +169,11 @@ def _explain_line(row: dict, found: list[LineFinding], services: dict[int, Servi
         expected=exp, verdict=verdict, findings=found,
         service_index=index if service is not None else None,
         inventory_id=service.service_id if service is not None else "")
+
+
+@lru_cache(maxsize=4096)
+def _period_words(start: date, end: date | None) -> str:
+    return describe_period(start, end)  # a batch has few distinct periods
 
 
 def _where(row: dict) -> str:

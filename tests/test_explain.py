@@ -114,7 +114,8 @@ def test_an_unknown_number_is_one_message_naming_the_nearest(scenario_run):
     number = scenario.invoices[0].number
     got = CliRunner().invoke(main, ["explain", number + "9", "--run", str(run)])
     assert got.exit_code == 2
-    assert f"no invoice {number}9" in got.output and number in got.output
+    assert f"no invoice {number}9 in this run" in got.output
+    assert re.search(rf"nearest (\S+, )*{re.escape(number)}(,|$)", got.output.strip())
     assert len(got.output.strip().splitlines()) == 1
     missing = CliRunner().invoke(main, ["explain", number, "--run", str(run.parent / "nothing")])
     assert missing.exit_code == 2 and "--run" in missing.output
