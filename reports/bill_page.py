@@ -35,7 +35,7 @@ from reconcile.reports.explain import (ASK, CHECK, FAVOUR, RIGHT, UNPRICED, WRON
                                        explain_bill, explanation_text, verdict_sentence)
 
 BILLS_DIR = "bills"
-MAX_BILL_PAGE_LINES = 50_000  # lines on the pages written with the reports; the rest on demand
+MAX_BILL_PAGE_LINES = 25_000  # lines on the pages written with the reports; the rest on demand
 _PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))}
 _VERDICT_CLASS = {WRONG: "wrong", ASK: "ask", CHECK: "check", FAVOUR: "favour", RIGHT: "right",
