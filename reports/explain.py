@@ -182,11 +182,17 @@ def _where(row: dict) -> str:
     return f"{row.get('source', '')} row {row.get('row')}"
 
 
+def _account_level(row: dict) -> bool:
+    """A charge of the account, not of a service: no ID on the line, or the matching took
+    the ID for the account's own."""
+    return not row.get("service_id") or row.get("match_method") == "account-level"
+
+
 def _what(row: dict, service: Service | None, expected: ExpectedBill | None, index) -> str:
     billed_id = row.get("service_id") or ""
     if service is None:
-        if not billed_id:
-            return "An account-level charge (no circuit or number on the line)."
+        if _account_level(row):
+            return "An account-level charge (no circuit or number of yours on the line)."
         if row.get("match_method") in (None, "", "none"):
             return f"{billed_id}: not in your inventory, no order: ask the carrier what this is."
         return f"{billed_id}: matched to an inventory service this run's folder does not hold."
@@ -205,9 +211,9 @@ def _what(row: dict, service: Service | None, expected: ExpectedBill | None, ind
             parts.append(f"in service from {plan.starts} ({plan.starts_from})")
         if plan.stops:
             parts.append(f"stopped {plan.stops} ({plan.stops_from})")
-        live = [o for o in plan.orders]
-        if live:
-            parts.append("orders: " + "; ".join(f"{o.order_id} {o.action} {o.status}" for o in live))
+        if plan.orders:
+            parts.append("orders: " + "; ".join(f"{o.order_id} {o.action} {o.status}"
+                                                for o in plan.orders))
     return "; ".join(parts) + "."
 
 
@@ -246,9 +252,9 @@ def should_cost(row: dict, kind: str, amount: Decimal, service: Service | None,
         return "usage, billed in arrears: not priced by your records", None
     if kind == "credit":
         return "a credit: money back", None
-    if kind in ("tax", "late_fee", "other") and not row.get("service_id"):
+    if service is None and _account_level(row):
         return "not priced: an account-level charge", None
-    if service is None and row.get("service_id"):
+    if service is None:
         return "unknown: nothing you keep lists it", None
     return "not priced by your records", None
 
@@ -264,7 +270,7 @@ def _verdict(found: list[LineFinding], row: dict, kind: str, amount: Decimal,
         if "in_your_favour" in cats:
             return FAVOUR
         return CHECK
-    if service is None and row.get("service_id"):
+    if service is None and not _account_level(row):
         return ASK
     if expected is None:
         return UNPRICED
