@@ -3,6 +3,7 @@
     reconcile audit INVOICE_PATH... --inventory FILE [--columns MAPPING.yaml] [--out DIR]
                     [--scheduler tcp://HOST:8786]
     reconcile demo [--out DIR]
+    reconcile summary [DIR]
 
 Exit status: 0 audited (with or without findings); 1 audited, but some input could not be read
 (the rest was audited and reported, errors.json lists what was not); 2 usage error: nothing was
@@ -87,7 +88,24 @@ def _audit_options(f):
                      help="Money differences at or below this are not findings (0 up to 1,000,000).")(f)
     f = click.option("--match-threshold", default=90.0, show_default=True, type=click.FloatRange(0, 100),
                      callback=_threshold, help="Fuzzy match score (0-100) needed to tie a line to a service.")(f)
+    return _answer_options(f)
+
+
+def _answer_options(f):
+    """What the CIO's answer covers (reconcile/reports/answer.py)."""
+    f = click.option("--months", default=18, show_default=True, type=click.IntRange(1, 600),
+                     help="The answer covers the bills of this many months up to --as-of.")(f)
+    f = click.option("--dispute-window-days", default=60, show_default=True,
+                     type=click.IntRange(0, 3650),
+                     help="Days after a bill's date to dispute it, where no contract says.")(f)
+    f = click.option("--all-disputes", is_flag=True,
+                     help="Dispute packets for findings past their deadline too (marked).")(f)
     return f
+
+
+def _answer_settings(months: int, dispute_window_days: int, all_disputes: bool) -> dict:
+    return {"months": months, "dispute_window_days": dispute_window_days,
+            "all_disputes": all_disputes}
 
 
 EXIT_STATUS = """\b
@@ -120,7 +138,7 @@ Exit status:
                    "Needs the dask extra.")
 @_audit_options
 def audit(invoice_paths, inventory, columns, sheet, out_dir, password, pdf_engine, jobs, scheduler,
-          tolerance, match_threshold):
+          tolerance, match_threshold, months, dispute_window_days, all_disputes):
     """Audit INVOICE_PATH... (files or folders) against --inventory.
 
     The inventory is the list of circuits and numbers you keep (CSV or XLSX, one row each);
@@ -129,7 +147,8 @@ def audit(invoice_paths, inventory, columns, sheet, out_dir, password, pdf_engin
         if p.is_dir() and not any(c.is_file() for c in p.rglob("*")):
             raise click.BadParameter(f"{str(p)!r} is an empty folder: no invoice to audit",
                                      param_hint="INVOICE_PATH")
-    options = AuditOptions(tolerance=tolerance, match_threshold=match_threshold)
+    options = AuditOptions(tolerance=tolerance, match_threshold=match_threshold,
+                           **_answer_settings(months, dispute_window_days, all_disputes))
     if scheduler:
         source = click.get_current_context().get_parameter_source("scheduler")
         via = " (DASK_SCHEDULER_ADDRESS)" if source == ParameterSource.ENVIRONMENT else ""
@@ -146,7 +165,8 @@ def demo(out_dir):
     """Audit the bundled sample (several carriers, 14 months, planted errors)."""
     inventory, invoices = sample_paths()
     click.echo(f"Auditing the bundled sample in {SAMPLE_DIR}", err=True)
-    sys.exit(_run(invoices, inventory, None, None, out_dir, AuditOptions(), None, "pdfium"))
+    options = AuditOptions(as_of=reconcile.sample.AS_OF)
+    sys.exit(_run(invoices, inventory, None, None, out_dir, options, None, "pdfium"))
 
 
 @main.command()
@@ -229,6 +249,24 @@ def _run_on_dask(address: str, invoice_paths, inventory, **kwargs):
         return run_audit_on_dask(invoice_paths, inventory, client, **kwargs)
     finally:
         client.close()
+
+
+@main.command()
+@click.argument("run_dir", default="reconcile-report", required=False,
+                type=click.Path(file_okay=False, path_type=Path))
+def summary(run_dir):
+    """Print the answer of a past run again, from its folder (RUN_DIR/summary.json)."""
+    from reconcile.reports.answer import answer_text
+
+    path = run_dir / "summary.json"
+    try:
+        text = answer_text(path)
+    except FileNotFoundError:
+        raise click.UsageError(f"{str(path)!r} not found: audit first, or name the folder "
+                               f"--out wrote") from None
+    except ValueError as e:
+        raise click.UsageError(f"{str(path)!r} cannot be read: {e}") from None
+    click.echo(text)
 
 
 if __name__ == "__main__":  # pragma: no cover
