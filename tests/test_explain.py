@@ -212,3 +212,24 @@ def test_capped_pages_write_the_bills_with_findings_first(tmp_path):
     result = _two_bills_result()
     pages = write_bill_pages(result, tmp_path / "bills", max_lines=2)
     assert pages.written == {("Acme", "1001", "../INV 7")} and pages.left == 1
+
+
+def test_contract_and_order_behind_a_line_come_back_from_the_folder(tmp_path):
+    from reconcile.core.models import Contract, Order
+    from reconcile.core.records import Records
+
+    result = _two_bills_result()
+    result.records = Records.of(
+        contracts=[Contract(source="contracts.csv", row=3, carrier="Acme", account="1001",
+                            service_id="CKT-1", monthly_rate=Decimal("120.00"),
+                            term_start=date(2024, 1, 1), term_end=date(2026, 12, 31))],
+        orders=[Order(source="orders.csv", row=5, order_id="ORD-77", carrier="Acme", account="1001",
+                      service_id="CKT-1", action="install", status="completed",
+                      completed_date=date(2024, 1, 15))])
+    run = tmp_path / "out"
+    write_all(result, run)
+    ex = _explain(run, "../INV 7", "1001")
+    priced = next(ln for ln in ex.lines if ln.service_id == "CKT-1")
+    assert priced.expected == Decimal("120.00")  # the contract's rate, not the inventory's 100.00
+    assert "contract, contracts.csv row 3" in priced.should_cost
+    assert "ORD-77 install completed" in priced.what
