@@ -1,6 +1,6 @@
 """findings.xlsx, for finance: a Summary sheet (the CIO's answer), then Findings, Invoices and
-Lines. The Lines sheet holds a batch's lines up to LINES_IN_WORKBOOK; of a bigger batch, the
-lines findings are about first (a workbook of a million rows is of no use to a person;
+Lines. The Lines sheet holds a batch's lines up to LINES_IN_WORKBOOK; of a bigger batch, only
+the lines findings are about (a workbook of a million rows is of no use to a person;
 lines.csv and lines.parquet have them all), and the Summary sheet says so."""
 
 from __future__ import annotations
@@ -64,9 +64,9 @@ def _summary_rows(result: AuditResult, a: dict):
         yield [f"Claimable: {r['carrier']} {r['account']}",
                f"{r['count']} finding(s), by {r['earliest_deadline']}", Decimal(r["total"])]
     if len(result.lines) > LINES_IN_WORKBOOK:
-        yield [f"The Lines sheet holds {LINES_IN_WORKBOOK:,} of the {len(result.lines):,} lines "
-               f"(those findings are about first); lines.csv and lines.parquet hold them all.",
-               "", None]
+        yield [f"The Lines sheet holds only the lines findings are about (up to "
+               f"{LINES_IN_WORKBOOK:,}) of the {len(result.lines):,}; lines.csv and "
+               f"lines.parquet hold them all.", "", None]
 
 
 def _invoice_rows(result: AuditResult):
@@ -90,8 +90,8 @@ def _invoice_rows(result: AuditResult):
 
 
 def _line_rows(result: AuditResult):
-    """The lines of a batch up to LINES_IN_WORKBOOK; of a bigger batch, the lines findings are
-    about first, then the first others, in batch order."""
+    """The lines of a batch up to LINES_IN_WORKBOOK; of a bigger batch, only the lines
+    findings are about (up to as many), in batch order."""
     t = result.lines.table
     if not t.num_rows:
         return
@@ -105,9 +105,6 @@ def _line_rows(result: AuditResult):
         ids = t.column("line_id").to_numpy() if "line_id" in t.column_names else \
             np.arange(t.num_rows)
         chosen = np.isin(ids, np.fromiter(flagged, np.int64, len(flagged)))
-        room = LINES_IN_WORKBOOK - int(chosen.sum())
-        if room > 0:
-            chosen |= np.cumsum(~chosen) <= room
         rows = np.flatnonzero(chosen)[:LINES_IN_WORKBOOK]
         part = t.take(pa.array(rows))
     n = part.num_rows
