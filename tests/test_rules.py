@@ -76,7 +76,8 @@ def test_readme_needs_table_is_generated_from_the_registry():
     assert with_tables(text) == text, (
         "README.md's table of what each rule needs differs from the rules' NEEDS: run "
         "`python -m reconcile.rules.docs --write README.md`")
-    assert "| `rate-above-contract` | rate | not checked (no rate) |" in text
+    assert ("| `rate-above-contract` | rate or contracts file | not checked (no rate or contracts "
+            "file) |") in text
 
 
 # --- what a rule needs of the inventory, and saying when it could not run --------------------
@@ -87,13 +88,22 @@ def _services(**columns):
     return [Service(index=0, source="inventory.csv", row=2, service_id="X1", **columns)]
 
 
+# the rules judged here by the inventory's columns alone (others need files: tested below)
+INVENTORY_RULES = {"rate-above-contract", "billed-after-disconnect", "billed-before-install",
+                   "missing-from-bill", "unknown-service", "duplicate-charge",
+                   "invoice-total-mismatch"}
+
+
 def test_a_rule_the_inventory_does_not_feed_is_said_not_checked():
     from datetime import date
 
-    from reconcile.rules import not_checked
+    from reconcile.rules import not_checked as all_not_checked
+
+    def not_checked(*args, **kw):
+        return [g for g in all_not_checked(*args, **kw) if g.rule in INVENTORY_RULES]
 
     by_rule = {r.id: r.needs for r in RULES}
-    assert by_rule["rate-above-contract"] == ("monthly_rate",)
+    assert by_rule["rate-above-contract"] == (("monthly_rate", "contracts"),)
     assert by_rule["billed-after-disconnect"] == ("disconnect_date",)
     assert by_rule["billed-before-install"] == ("install_date",)
     assert by_rule["missing-from-bill"] == ("account",)
@@ -107,12 +117,15 @@ def test_a_rule_the_inventory_does_not_feed_is_said_not_checked():
     bare = _services(account="1", install_date=date(2024, 1, 1), disconnect_date=date(2025, 1, 1))
     [gap] = not_checked(bare, {"service_id": "Circuit ID", "account": "BAN",
                                "install_date": "Installed", "disconnect_date": "Disconnected"})
-    assert str(gap) == "not checked: rate-above-contract (the inventory has no rate column)"
+    assert str(gap) == ("not checked: rate-above-contract (the inventory has no rate column and "
+                        "no contracts file given)")
     [gap] = not_checked(bare, {"service_id": "Circuit ID", "account": "BAN", "monthly_rate": "MRC",
                                "install_date": "Installed", "disconnect_date": "Disconnected"})
-    assert gap.reason == "the inventory's rate column ('MRC') is empty"
+    assert gap.reason == "the inventory's rate column ('MRC') is empty and no contracts file given"
     [gap] = not_checked(bare)  # a hand-built audit: which columns were read is not known
-    assert gap.reason == "the inventory gives no rate"
+    assert gap.reason == "the inventory gives no rate and no contracts file given"
+    # a contracts file gives rates: the rate is checked without the inventory's
+    assert not_checked(bare, given=frozenset({"contracts"})) == []
 
     undated = _services(monthly_rate=Decimal("450"))
     got = {g.rule: str(g) for g in not_checked(undated, {"service_id": "Circuit ID",
