@@ -7,13 +7,16 @@ description contains (its rate per unit of the line's quantity), else the invent
 monthly rate; the evidence names the row used. A period that starts after the term ended is
 out of term: out-of-term-rate judges it, this rule never applies an expired row. The rate is
 the one before any discount: a discount missing is discount-not-applied's money, the excess
-over the undiscounted rate is this rule's, so no dollar is counted twice. Partial periods are prorated by days (domain.md R1, R12): the expected charge is
-the rate times the calendar-day share of each month, or exactly the rate for a whole
-billing cycle (e.g. the 15th to the 14th). Carriers prorate in several ways (30-day
-months, anniversary cycles, a daily rate rounded to cents), so a charge is flagged only
-when it is above every one of those by more than the tolerance. Recurring lines of one
-service for one period on one invoice are added up first (a port and its access loop may
-be billed as two lines of one contracted MRC). It sees only lines no earlier rule explained.
+over the undiscounted rate is this rule's, so no dollar is counted twice.
+
+Partial periods are prorated by days (domain.md R1, R12): the expected charge is the rate
+times the calendar-day share of each month, or exactly the rate for a whole billing cycle
+(e.g. the 15th to the 14th). Carriers prorate in several ways (30-day months, anniversary
+cycles, a daily rate rounded to cents), so a charge is flagged only when it is above every
+one of those by more than the tolerance. A circuit's recurring lines for one period on one
+invoice are added up first (a port and its access loop may be billed as two lines of one
+contracted MRC); a line a product row prices is judged alone. It sees only lines no earlier
+rule explained.
 
 Money at issue: the charge minus the contracted rate in force prorated by calendar days for its period.
 
@@ -21,7 +24,7 @@ Example: a whole month above the rate, beside a correct partial month::
 
     service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00 | installed 2025-03-10
     contract | 12.HCGS.123456..LY | account 8310-4471-22 | product MPLS port | rate 450.00
-        | term 2025-03-10..2028-03-09 | after-term month-to-month | mtm 25%
+        | term 2025-03-10..2028-03-09 | after-term month-to-month | mtm 125%
         | dispute-window 60 days | late-fee 1.5% | notice 30 days
     invoice | 88231 | account 8310-4471-22 | billed 2025-04-01
     line | 12.HCGS.123456..LY | MRC | 2025-03-10..2025-03-31 | 319.35 | MPLS port partial month
