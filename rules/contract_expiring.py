@@ -113,43 +113,49 @@ def check(ctx: AuditContext):
     if not plans:
         return
     billed = _billed(ctx, [p.service.index for p in plans])
+    advice = []  # (plan, month-to-month term and charge, or None; the ending term)
     for plan in plans:
-        groups = billed.get(plan.service.index, [])
-        mtm = _month_to_month(plan, groups)
+        latest = billed.get(plan.service.index)
+        mtm = _month_to_month(plan, latest)
+        last = plan.terms[-1]
+        if mtm is not None:
+            advice.append((plan, mtm, latest))
+        elif last.end is not None and ctx.as_of <= last.end <= ctx.as_of + HORIZON:
+            advice.append((plan, None, latest))
+    ctx.lines_at([i for *_, latest in advice if latest for i in latest[-1]])  # all at once
+    for plan, mtm, latest in advice:
         if mtm is not None:
             yield _billed_mtm(ctx, plan, *mtm)
-            continue
-        last = plan.terms[-1]
-        if last.end is not None and ctx.as_of <= last.end <= ctx.as_of + HORIZON:
-            found = _ending(ctx, plan, last, groups)
+        else:
+            found = _ending(ctx, plan, plan.terms[-1], latest)
             if found is not None:
                 yield found
 
 
-def _billed(ctx: AuditContext, services: list[int]) -> dict[int, list]:
-    """Per service, its recurring charges as (bill date, invoice position, period start, end,
-    line ids), latest bill last; duplicates an earlier tier took are left out."""
+def _billed(ctx: AuditContext, services: list[int]) -> dict[int, tuple]:
+    """Per service, its latest recurring charge as (bill date, invoice position, period start,
+    end, line ids): the latest bill's latest period; duplicates an earlier tier took are left
+    out."""
     wanted = pa.table({"service": pa.array(services, pa.int32())})
     rows = ctx.sql(f"""
-        SELECT service, max(invoice_date), invoice, period_start, period_end,
-               list(line_id ORDER BY line_id)
-        FROM lines
-        WHERE charge_type = 'recurring' AND amount > 0 AND period_start IS NOT NULL
-          AND period_end IS NOT NULL AND {UNCLAIMED}
-          AND service IN (SELECT service FROM wanted)
-        GROUP BY service, invoice, period_start, period_end
-        ORDER BY service, max(invoice_date) NULLS FIRST, period_start, invoice""", wanted=wanted)
-    out: dict[int, list] = {}
-    for service, *rest in rows:
-        out.setdefault(service, []).append(tuple(rest))
-    return out
+        WITH g AS (
+            SELECT service, max(invoice_date) AS billed_on, invoice, period_start, period_end,
+                   list(line_id ORDER BY line_id) AS ids
+            FROM lines
+            WHERE charge_type = 'recurring' AND amount > 0 AND period_start IS NOT NULL
+              AND period_end IS NOT NULL AND {UNCLAIMED}
+              AND service IN (SELECT service FROM wanted)
+            GROUP BY service, invoice, period_start, period_end)
+        SELECT service, billed_on, invoice, period_start, period_end, ids FROM g
+        QUALIFY row_number() OVER (PARTITION BY service ORDER BY billed_on DESC NULLS LAST,
+                                   period_start DESC, invoice DESC) = 1""", wanted=wanted)
+    return {service: tuple(rest) for service, *rest in rows}
 
 
-def _month_to_month(plan, groups) -> tuple[Term, tuple] | None:
+def _month_to_month(plan, latest) -> tuple[Term, tuple] | None:
     """The ended month-to-month term the latest charge falls after, with that charge."""
-    if not groups:
+    if latest is None:
         return None
-    latest = groups[-1]
     term = plan.term_on(latest[2])
     if term is None or not term.ended_before(latest[2]) or term.after_term != "month-to-month":
         return None
@@ -178,10 +184,10 @@ def _billed_mtm(ctx: AuditContext, plan, term: Term, group):
     )
 
 
-def _ending(ctx: AuditContext, plan, term: Term, groups):
+def _ending(ctx: AuditContext, plan, term: Term, latest):
     svc = plan.service
-    if groups:
-        lines, invoice = ctx.lines_at(groups[-1][-1]), None
+    if latest is not None:
+        lines, invoice = ctx.lines_at(latest[-1]), None
     else:  # not charged here: on its account's latest bill, when the batch has one
         lines, invoice = [], _latest_bill(ctx, svc.account)
         if invoice is None:

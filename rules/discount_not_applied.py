@@ -111,7 +111,7 @@ from datetime import date
 from decimal import Decimal
 
 from reconcile.core.ids import account_key
-from reconcile.core.models import Category, InvoiceLine, Severity
+from reconcile.core.models import Category, Invoice, InvoiceLine, Severity
 from reconcile.core.periods import describe_period, overlap_days
 from reconcile.core.values import CENT, money
 from reconcile.rules.context import UNCLAIMED, AuditContext, on_invoice
@@ -131,6 +131,7 @@ def check(ctx: AuditContext):
                 if any(t.discount_pct for t in ctx.expected.plan(i).terms)}
     credits = _credits(ctx)
     left: dict[int, Decimal] = {}  # what each credit has not yet given
+    short = []
     for charge in priced(ctx, services=services):
         pct = charge.term.discount_pct
         if pct is None or not charge.term.in_force(charge.start):
@@ -140,28 +141,35 @@ def check(ctx: AuditContext):
         billed = charge.billed
         if billed <= charge.at(charge.term.monthly_rate * (1 - off)).highest_accepted + ctx.tolerance:
             continue  # billed net of the discount
-        used = _credited(charge, credits, left, _due(rate.primary, off))
+        used = _credited(ctx, charge, credits, left, _due(rate.primary, off))
         ctx.claimed.update(used)  # a discount's credit lines are explained
         credited = sum(used.values(), Decimal(0))
         # short under every accepted proration, not just by calendar days
-        if min(_missing(base, off, billed, credited) for base in rate.accepted) <= ctx.tolerance:
-            continue
-        due = _due(rate.primary, off)
-        net = max(rate.primary - billed, Decimal(0))
-        missing = _missing(rate.primary, off, billed, credited)
-        lines = list(charge.lines)
-        given = f"{money(credited)} credited" + (f" and {money(net)} off the charge" if net else "")
-        yield ctx.finding(
-            RULE_ID, SEVERITY, lines + ctx.lines_at(list(used)), service=charge.service, billed=billed,
-            expected=billed - due + net, at_issue=missing, claim=False,
-            explanation=(f"{charge.subject()} has {pct.normalize():f} % off its contract rate of "
-                         f"{money(rate.primary)} for {describe_period(charge.start, charge.end)} "
-                         f"({charge.term.describe()}), {money(due)}, but {on_invoice(lines[0])} "
-                         f"billed {money(billed)} with {given}: {money(missing)} of the discount "
-                         f"missing."),
-            contract=charge.term.contract.evidence(), discount_due=money(due),
-            credited=money(credited),
-        )
+        if min(_missing(base, off, billed, credited) for base in rate.accepted) > ctx.tolerance:
+            short.append((charge, list(used), credited))
+    ctx.lines_at([i for charge, used, _ in short for i in (*charge.ids, *used)])  # at once
+    for charge, used, credited in short:
+        yield _finding(ctx, charge, ctx.lines_at(used), credited)
+
+
+def _finding(ctx: AuditContext, charge: Priced, credits: list[InvoiceLine], credited: Decimal):
+    pct, rate, billed = charge.term.discount_pct, charge.contract_rate, charge.billed
+    due = _due(rate.primary, pct / 100)
+    net = max(rate.primary - billed, Decimal(0))
+    missing = _missing(rate.primary, pct / 100, billed, credited)
+    lines = charge.lines(ctx)
+    given = f"{money(credited)} credited" + (f" and {money(net)} off the charge" if net else "")
+    return ctx.finding(
+        RULE_ID, SEVERITY, lines + credits, service=charge.service, billed=billed,
+        expected=billed - due + net, at_issue=missing, claim=False,
+        explanation=(f"{charge.subject()} has {pct.normalize():f} % off its contract rate of "
+                     f"{money(rate.primary)} for {describe_period(charge.start, charge.end)} "
+                     f"({charge.term.describe()}), {money(due)}, but {on_invoice(lines[0])} "
+                     f"billed {money(billed)} with {given}: {money(missing)} of the discount "
+                     f"missing."),
+        contract=charge.term.contract.evidence(), discount_due=money(due),
+        credited=money(credited),
+    )
 
 
 def _due(base: Decimal, off: Decimal) -> Decimal:
@@ -183,15 +191,16 @@ def _credits(ctx: AuditContext) -> dict[tuple, list[InvoiceLine]]:
     return out
 
 
-def _credited(charge: Priced, credits, left: dict[int, Decimal], due: Decimal) -> dict[int, Decimal]:
+def _credited(ctx: AuditContext, charge: Priced, credits, left: dict[int, Decimal],
+              due: Decimal) -> dict[int, Decimal]:
     """What each credit gives of this charge's discount: credits naming a discount first, each
     one's amount used once over all charges."""
-    first = charge.lines[0]
+    bill = ctx.result.invoices[charge.invoice]
     svc = charge.service.index if charge.service else None
     # an account-level credit is this product's when it names it
     product = _blind(charge.term.contract.product) if svc is None else ""
-    mine = [c for c in credits.get((account_key(first.account), svc), ())
-            if _for_charge(c, charge, first.invoice_date, product)]
+    mine = [c for c in credits.get((account_key(bill.account), svc), ())
+            if _for_charge(c, charge, bill, product)]
     mine.sort(key=lambda c: ("disc" not in c.description.lower(), c.line_id))
     used: dict[int, Decimal] = {}
     for c in mine:
@@ -206,13 +215,13 @@ def _credited(charge: Priced, credits, left: dict[int, Decimal], due: Decimal) -
     return used
 
 
-def _for_charge(c: InvoiceLine, charge: Priced, billed_on: date | None, product: str) -> bool:
+def _for_charge(c: InvoiceLine, charge: Priced, bill: Invoice, product: str) -> bool:
     if product and product not in _blind(c.description):
         return False
     if c.period_start and c.period_end:  # for this period, on this bill or a later one
-        return ((c.invoice_date or date.min) >= (billed_on or date.min)
+        return ((c.invoice_date or date.min) >= (bill.invoice_date or date.min)
                 and overlap_days(c.period_start, c.period_end, charge.start, charge.end) > 0)
-    return c.invoice_number == charge.lines[0].invoice_number
+    return c.invoice_number == bill.invoice_number
 
 
 def _blind(text: str) -> str:

@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from reconcile.core.models import InvoiceLine, Service
 from reconcile.core.periods import period_worth
+from reconcile.core.lines import plain_amount
 from reconcile.expected import ExpectedCharge, Term, charge_at
 from reconcile.rules.context import UNCLAIMED, AuditContext, noun
 
@@ -27,22 +28,22 @@ _CANDIDATES = "_contract_rate_candidates"  # the context's cache of over_bound's
 
 @dataclass(frozen=True)
 class Priced:
-    """Recurring lines of one period and the term that prices them."""
+    """Recurring lines of one period on one invoice and the term that prices them. Line
+    records are made only for the few a rule reports (`lines`): a batch has millions."""
 
-    lines: tuple[InvoiceLine, ...]
+    ids: tuple[int, ...]  # line ids
+    billed: Decimal  # their sum
+    invoice: int  # position in the partition's invoices
     service: Service | None  # None: an account-level line a product row prices
     start: date
     end: date
     term: Term
     units: Decimal  # the line's quantity under a per-unit product row, else 1
+    description: str = ""  # of a line a product row prices
 
     @property
     def units_text(self) -> str:
         return f"{self.units.normalize():f}"
-
-    @property
-    def billed(self) -> Decimal:
-        return sum((ln.amount for ln in self.lines), Decimal(0))
 
     @property
     def out_of_term(self) -> bool:
@@ -57,15 +58,18 @@ class Priced:
     def contract_rate(self) -> ExpectedCharge:
         return self.at(self.term.monthly_rate)
 
+    def lines(self, ctx: AuditContext) -> list[InvoiceLine]:
+        return ctx.lines_at(self.ids)
+
     def claimed(self, ctx: AuditContext) -> bool:
         """Another rule of the tier took a line of it since the candidates were found."""
-        return any(ln.line_id in ctx.claimed for ln in self.lines)
+        return any(i in ctx.claimed for i in self.ids)
 
     def subject(self) -> str:
-        """'Circuit 12.HCGS.123456..LY' or the line's description for an account-level line."""
+        """'Circuit 12.HCGS.123456..LY', or the charge's description for an account-level line."""
         if self.service is not None:
             return noun(self.service.service_id)
-        return f"The '{self.lines[0].description}' charge"
+        return f"The '{self.description}' charge"
 
 
 def over_bound(ctx: AuditContext) -> list[Priced]:
@@ -87,16 +91,28 @@ def priced(ctx: AuditContext, *, bound: bool = False, services: set[int] | None 
     by_product = dict(_product_lines(ctx))
     for ln, svc, term in by_product.values():
         units = ln.quantity if ln.quantity else Decimal(1)
-        yield Priced((ln,), svc, ln.period_start, ln.period_end, term, units)
-    for idx, start, end, ids in _groups(ctx, bound, services):
-        lines = tuple(ln for ln in ctx.lines_at(ids) if ln.line_id not in by_product)
-        term = ctx.expected.circuit_term(idx, start) if lines else None
+        yield Priced((ln.line_id,), plain_amount(ln.amount), _invoice_position(ctx, ln), svc, ln.period_start,
+                     ln.period_end, term, units, ln.description)
+    for idx, start, end, invoice, billed, ids in _groups(ctx, bound, services):
+        if by_product:
+            priced_alone = [by_product[i][0] for i in ids if i in by_product]
+            ids = [i for i in ids if i not in by_product]
+            billed -= sum((ln.amount for ln in priced_alone), Decimal(0))
+        billed = plain_amount(billed)
+        term = ctx.expected.circuit_term(idx, start) if ids else None
         if term is not None:
-            yield Priced(lines, ctx.result.services[idx], start, end, term, Decimal(1))
+            yield Priced(tuple(ids), billed, invoice, ctx.result.services[idx], start, end, term,
+                         Decimal(1))
+
+
+def _invoice_position(ctx: AuditContext, ln: InvoiceLine) -> int:
+    inv = ctx.invoice_of(ln)
+    return ctx.result.invoices.index(inv) if inv is not None else -1
 
 
 def _groups(ctx: AuditContext, bound: bool, services: set[int] | None):
-    """(service, period start, period end, line ids) of each invoice's recurring charges."""
+    """(service, period start, period end, invoice, sum, line ids) of each invoice's recurring
+    charges."""
     tables: dict[str, pa.Table] = {}
     where = ""
     if bound:
@@ -122,9 +138,10 @@ def _groups(ctx: AuditContext, bound: bool, services: set[int] | None):
             JOIN plans p ON p.service = g.service
             {shapes}
             WHERE p.min_rate IS NOT NULL {where})
-        SELECT o.service, o.period_start, o.period_end, list(r.line_id ORDER BY r.line_id)
+        SELECT o.service, o.period_start, o.period_end, o.invoice, o.billed,
+               list(r.line_id ORDER BY r.line_id)
         FROM over o JOIN r USING (invoice, service, period_start, period_end)
-        GROUP BY o.invoice, o.service, o.period_start, o.period_end, o.first
+        GROUP BY o.invoice, o.service, o.period_start, o.period_end, o.first, o.billed
         ORDER BY o.first""", **tables)
 
 

@@ -151,7 +151,7 @@ def check(ctx: AuditContext):
         if billed <= expected.highest_accepted + ctx.tolerance:
             continue
         over = billed - expected.primary
-        lines = list(charge.lines)
+        lines = charge.lines(ctx)
         yield ctx.finding(
             RULE_ID, SEVERITY, lines, service=charge.service, billed=billed,
             expected=expected.primary, at_issue=over,
