@@ -82,8 +82,9 @@ RULE_ID = "out-of-term-rate"
 SEVERITY = Severity.MEDIUM
 CATEGORY = Category.OVERCHARGE
 PRECEDENCE = 50  # tiers: rules/__init__.py (rate-above-contract judges the periods in term)
-# a term's end and rate: from the inventory (contract end, rate) or from contract rows
-NEEDS = (("contract_end", "contracts"), ("monthly_rate", "contracts"))
+# a term's end: the inventory's contract end or contract rows (without a rate too,
+# rate-above-contract says so)
+NEEDS = (("contract_end", "contracts"),)
 
 
 def check(ctx: AuditContext):
