@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from pathlib import PurePath
 
 import pyarrow as pa
 
@@ -66,10 +67,11 @@ class Term:
 
     def describe(self) -> str:
         """Where the rate comes from, for sentences: 'the contract, contracts.xlsx row 4'."""
-        if self.contract is None:
-            return f"the inventory ({self.source})"
+        if self.contract is None:  # its row is in the evidence: a path is no part of a sentence
+            return "the inventory"
         kind = "product " if self.per_unit else ""
-        return f"the {kind}contract" + (f", {self.contract.where}" if self.contract.source else "")
+        c = self.contract  # the file's name, not its path: sentences stay when files move
+        return f"the {kind}contract" + (f", {PurePath(c.source).name} row {c.row}" if c.source else "")
 
     @property
     def allowed_after_end(self) -> Decimal | None:

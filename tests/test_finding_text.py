@@ -71,7 +71,7 @@ def test_a_charge_above_the_rate_after_the_contract_term_is_out_of_term_rate():
                 if f.rule == "rate-above-contract"]
     f = only(OUT_OF_TERM.format(end="2025-03-31"), "out-of-term-rate")
     assert f.explanation == (
-        f"Circuit {CIRCUIT}'s contract term ($450.00 a month, the inventory (example row 1)) "
+        f"Circuit {CIRCUIT}'s contract term ($450.00 a month, the inventory) "
         f"ended on 2025-03-31, after which its rate holds ($450.00 a month), but it was billed "
         f"$495.00 for April 2025 on invoice 88231 (account 1): $45.00 above what the contract "
         f"allows.")
