@@ -6,7 +6,8 @@ Advice, not an error (domain.md R3): a term that runs out moves the circuit to i
 clause, often a month-to-month rate well above the term rate, and a renewal negotiated before
 the end avoids it. One finding per circuit contract row that ends in [as-of, as-of + 90 days]
 and is the circuit's last row (no renewal starts after it), and one per circuit whose latest
-bill charges a period after the end of a month-to-month term. A circuit with a stop date
+bill charges a period after the end of a month-to-month term above the term rate (at the term
+rate a renewal would save nothing: not advised). A circuit with a stop date
 (disconnected, or a disconnect order) has nothing to renew and is left alone; product rows
 are not circuit terms. The finding sits on the latest bill that charges the circuit (or its
 account's latest bill), and what a renewal would save a month is worked out as: billed
@@ -58,6 +59,16 @@ Not a finding: a term ending 91 days after the as-of date::
     line | 12.HCGS.123456..LY | MRC | 2025-12-01..2025-12-31 | 450.00 | MPLS port
     expect | nothing
 
+Not a finding: month-to-month past its term, still at the term rate (a renewal saves nothing)::
+
+    as-of | 2025-12-31
+    service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00
+    contract | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00 | term 2022-10-01..2025-09-30
+        | after-term month-to-month | mtm 150%
+    invoice | 88231 | account 8310-4471-22 | billed 2025-12-01
+    line | 12.HCGS.123456..LY | MRC | 2025-12-01..2025-12-31 | 450.00 | MPLS port
+    expect | nothing
+
 Not a finding: a term that ended, whose rate holds, billed at that rate::
 
     as-of | 2025-12-31
@@ -88,6 +99,7 @@ from decimal import Decimal
 import pyarrow as pa
 
 from reconcile.core.ids import account_key, service_key
+from reconcile.core.lines import plain_amount
 from reconcile.core.models import Category, Invoice, Severity
 from reconcile.core.periods import describe_period, period_worth
 from reconcile.core.values import CENT, money
@@ -116,7 +128,7 @@ def check(ctx: AuditContext):
     advice = []  # (plan, month-to-month term and charge, or None; the ending term)
     for plan in plans:
         latest = billed.get(plan.service.index)
-        mtm = _month_to_month(plan, latest)
+        mtm = _month_to_month(ctx, plan, latest)
         last = plan.terms[-1]
         if mtm is not None:
             advice.append((plan, mtm, latest))
@@ -134,42 +146,44 @@ def check(ctx: AuditContext):
 
 def _billed(ctx: AuditContext, services: list[int]) -> dict[int, tuple]:
     """Per service, its latest recurring charge as (bill date, invoice position, period start,
-    end, line ids): the latest bill's latest period; duplicates an earlier tier took are left
+    end, sum, line ids): the latest bill's latest period; duplicates an earlier tier took are left
     out."""
     wanted = pa.table({"service": pa.array(services, pa.int32())})
     rows = ctx.sql(f"""
         WITH g AS (
             SELECT service, max(invoice_date) AS billed_on, invoice, period_start, period_end,
-                   list(line_id ORDER BY line_id) AS ids
+                   sum(amount) AS charged, list(line_id ORDER BY line_id) AS ids
             FROM lines
             WHERE charge_type = 'recurring' AND amount > 0 AND period_start IS NOT NULL
               AND period_end IS NOT NULL AND {UNCLAIMED}
               AND service IN (SELECT service FROM wanted)
             GROUP BY service, invoice, period_start, period_end)
-        SELECT service, billed_on, invoice, period_start, period_end, ids FROM g
+        SELECT service, billed_on, invoice, period_start, period_end, charged, ids FROM g
         QUALIFY row_number() OVER (PARTITION BY service ORDER BY billed_on DESC NULLS LAST,
                                    period_start DESC, invoice DESC) = 1""", wanted=wanted)
     return {service: tuple(rest) for service, *rest in rows}
 
 
-def _month_to_month(plan, latest) -> tuple[Term, tuple] | None:
-    """The ended month-to-month term the latest charge falls after, with that charge."""
+def _month_to_month(ctx: AuditContext, plan, latest) -> tuple | None:
+    """(term, charge, its monthly bill, the saving) when the latest charge falls after the end
+    of a month-to-month term and is above the term rate: a renewal at the term rate saves."""
     if latest is None:
         return None
     term = plan.term_on(latest[2])
     if term is None or not term.ended_before(latest[2]) or term.after_term != "month-to-month":
         return None
-    return term, latest
-
-
-def _billed_mtm(ctx: AuditContext, plan, term: Term, group):
-    _, _, start, end, ids = group
-    lines = ctx.lines_at(ids)
-    charged = sum((ln.amount for ln in lines), Decimal(0))
-    worth = period_worth(start, end)[0]
+    worth = period_worth(latest[2], latest[3])[0]
+    charged = plain_amount(latest[4])
     monthly = charged if worth == 1 else (charged / worth).quantize(CENT)
-    saving = max(monthly - term.monthly_rate, Decimal(0))
-    as_month = "" if worth == 1 else f", {money(monthly)} as a month"
+    saving = monthly - term.monthly_rate
+    return (term, latest, monthly, saving) if saving > ctx.tolerance else None
+
+
+def _billed_mtm(ctx: AuditContext, plan, term: Term, group, monthly: Decimal, saving: Decimal):
+    _, _, start, end, charged, ids = group
+    charged = plain_amount(charged)
+    lines = ctx.lines_at(ids)
+    as_month = "" if monthly == charged else f", {money(monthly)} as a month"
     svc = plan.service
     return ctx.finding(
         RULE_ID, SEVERITY, lines, service=svc, billed=monthly, expected=term.monthly_rate,
