@@ -6,8 +6,9 @@ as a separate credit line. The discount due for a period is the contract rate of
 billed (the row in force on its start, prorated by days; per unit for a product row) times
 the percent. It counts as given by credit lines of the same service (or, for an account-level
 product line, naming the product) on the same bill, or on a later bill for an overlapping
-period; and by a charge billed under the rate: a charge at or below rate x (1 - discount) is
-the discount billed net. Each credit is counted once. Discounts end with their term: a period
+period, when it names a discount or is the discount's very amount (a disconnect or outage
+credit is not a discount); and by a charge billed under the rate: a charge at or below
+rate x (1 - discount) is the discount billed net. Each credit is counted once. Discounts end with their term: a period
 after it is judged by out-of-term-rate on the undiscounted rate.
 
 Not twice the same money with rate-above-contract: that rule judges the charge against the
@@ -199,8 +200,11 @@ def _credited(ctx: AuditContext, charge: Priced, credits, left: dict[int, Decima
     svc = charge.service.index if charge.service else None
     # an account-level credit is this product's when it names it
     product = _blind(charge.term.contract.product) if svc is None else ""
+    # a credit is this discount's when it says so, or is its very amount (a disconnect or
+    # outage credit of the same service is another rule's)
     mine = [c for c in credits.get((account_key(bill.account), svc), ())
-            if _for_charge(c, charge, bill, product)]
+            if _for_charge(c, charge, bill, product)
+            and ("disc" in c.description.lower() or abs(-c.amount - due) <= ctx.tolerance)]
     mine.sort(key=lambda c: ("disc" not in c.description.lower(), c.line_id))
     used: dict[int, Decimal] = {}
     for c in mine:

@@ -29,7 +29,7 @@ def rule_table(rules=RULES) -> str:
 
 def needs_table(rules=RULES) -> str:
     """One row per rule: the inventory columns it needs, and what happens without them."""
-    rows = ["| rule | needs (inventory columns besides the service ID; files given) | without it |",
+    rows = ["| rule | needs of the inventory (besides the service ID) or files | without it |",
             "|---|---|---|"]
     for r in rules:
         needs = [need_words(n) for n in r.needs]

@@ -307,9 +307,8 @@ def test_a_contracts_file_lets_the_contract_rules_run_without_inventory_rates():
     gaps = {g.rule: g.reason for g in not_checked(bare, {"service_id": "Circuit ID"})
             if g.rule in CONTRACT_RULES}
     assert gaps == {
-        "rate-above-contract": "the inventory has no rate column and no contracts file given",
-        "out-of-term-rate": "the inventory has no contract end column and no contracts file "
-                            "given",
+        "rate-above-contract": "the inventory has no rate column; no contracts file given",
+        "out-of-term-rate": "the inventory has no contract end column; no contracts file given",
         "contract-expiring": "no contracts file given",
         "discount-not-applied": "no contracts file given"}
     assert not [g for g in not_checked(bare, {"service_id": "Circuit ID"},
