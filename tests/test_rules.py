@@ -91,10 +91,9 @@ def _services(**columns):
 def test_a_rule_the_inventory_does_not_feed_is_said_not_checked():
     from datetime import date
 
-    from reconcile.core.records import KINDS
     from reconcile.rules import not_checked as gaps_of
 
-    def not_checked(services, columns=None, given=frozenset(KINDS)):  # default: every file given
+    def not_checked(services, columns=None, given=frozenset()):  # default: no file given
         return gaps_of(services, columns, given)
 
     by_rule = {r.id: r.needs for r in RULES}
@@ -149,12 +148,14 @@ def test_a_rule_the_inventory_does_not_feed_is_said_not_checked():
                                      "no disconnect date column; no orders file given)",
         "missing-from-bill": "not checked: missing-from-bill (the inventory has no account column)",
         "nrc-without-order": "not checked: nrc-without-order (no orders file given)",
+        "late-fee": "not checked: late-fee (no payments file given)",
+        "payment-not-applied": "not checked: payment-not-applied (no payments file given)",
     }
     # an orders file stands in for the inventory's dates
     got = {g.rule for g in not_checked(undated, {"service_id": "Circuit ID", "monthly_rate": "MRC"},
                                        frozenset({"orders"}))}
     assert got == {"missing-from-bill", "contract-expiring", "discount-not-applied",
-                   "out-of-term-rate"}
+                   "out-of-term-rate", "late-fee", "payment-not-applied"}
     dated_no_accounts = _services(account="1", monthly_rate=Decimal("450"),
                                   disconnect_date=date(2025, 1, 1))
     [gap] = [g for g in not_checked(dated_no_accounts, None, files) if g.rule == "missing-from-bill"]
