@@ -8,6 +8,8 @@ inventory row directly:
     plan = expected.plan(service_index)        # when it bills, at which terms
     plan.active_on(day), plan.starts, plan.stops
     expected.recurring(service_index, start, end)  # the charge for a period, or None
+    expected.orders_done(service_index, account, bill_date)  # what explains a one-time charge
+    expected.one_time(service_index, account, description, bill_date)  # the most it may be
 
 A plan is built from the inventory row, the service's circuit contract rows and its orders:
 billing from its start date to its stop date (the first day not billed), at the term in force
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from pathlib import PurePath
 
 import pyarrow as pa
 
@@ -34,6 +37,7 @@ from reconcile.core.values import CENT
 
 
 NOTICE_DAYS = 30  # a disconnect needs this much notice unless the contract says (seed 003)
+ORDER_WINDOW = timedelta(days=90)  # a one-time charge follows its order within this (issue 11)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +53,28 @@ class Term:
     source: str  # where a person checks it, e.g. "inventory.xlsx row 12"
     after_term: str = "hold"
     contract: Contract | None = None  # the contract row, when the term comes from one
+    per_unit: bool = False  # a product row: the rate is per unit of a line's quantity
 
     def in_force(self, day: date) -> bool:
         return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)
+
+    def ended_before(self, day: date) -> bool:
+        """`day` is after the term's end: its after-term rules govern (out of term)."""
+        return self.end is not None and day > self.end
+
+    @property
+    def discount_pct(self) -> Decimal | None:
+        """The contracted discount off the rate (a percent), when the row gives one above 0."""
+        pct = self.contract.discount_pct if self.contract else None
+        return pct if pct else None
+
+    def describe(self) -> str:
+        """Where the rate comes from, for sentences: 'the contract, contracts.xlsx row 4'."""
+        if self.contract is None:  # its row is in the evidence: a path is no part of a sentence
+            return "the inventory"
+        kind = "product " if self.per_unit else ""
+        c = self.contract  # the file's name, not its path: sentences stay when files move
+        return f"the {kind}contract" + (f", {PurePath(c.source).name} row {c.row}" if c.source else "")
 
     @property
     def allowed_after_end(self) -> Decimal | None:
@@ -74,6 +97,8 @@ class Plan:
     stops_from: str
     terms: tuple[Term, ...]  # in start order; contract rows when there are any
     orders: tuple[Order, ...] = ()  # every order for the service, cancelled ones included
+    start_order: Order | None = None  # the order that gave `starts`, when one did
+    stop_order: Order | None = None  # the order that gave `stops`, when one did
 
     def active_on(self, day: date) -> bool:
         """Installed by `day` (or install date unknown) and not stopped on or before it."""
@@ -108,6 +133,18 @@ class ExpectedCharge:
         return max(self.accepted)
 
 
+@dataclass(frozen=True, slots=True)
+class OneTimeLimit:
+    """The most a one-time charge may be, and what says so: a waiver (0.00) beats the order's
+    quoted NRC, which beats the contract's one-time rate."""
+
+    amount: Decimal
+    basis: str  # "waived", "quoted" or "contract"
+    source: str  # where a person checks it
+    order: Order | None = None
+    contract: Contract | None = None
+
+
 def plan_for(service: Service, contracts: list[Contract] = (), orders: list[Order] = ()
              ) -> Plan:
     """The plan of one service from its inventory row, its circuit contract rows and its
@@ -118,23 +155,29 @@ def plan_for(service: Service, contracts: list[Contract] = (), orders: list[Orde
         terms = tuple(_contract_term(c, service) for c in
                       sorted(contracts, key=lambda c: (c.term_start or date.min, c.row)))
         terms = tuple(t for t in terms if t is not None)
-    elif service.monthly_rate is not None:
-        terms = (Term(monthly_rate=service.monthly_rate, start=None, end=service.contract_end,
-                      end_text=service.contract_end_text, source=where),)
     else:
-        terms = ()
+        terms = tuple(t for t in [inventory_term(service)] if t is not None)
     live = [o for o in orders if o.status != "cancelled"]
-    starts, starts_from = service.install_date, f"install date, {where}"
+    starts, starts_from, start_order = service.install_date, f"install date, {where}", None
     if starts is None:
-        starts, starts_from = _order_date(live, "install")
-    stops, stops_from = service.disconnect_date, f"disconnect date, {where}"
+        starts, starts_from, start_order = _order_date(live, "install")
+    stops, stops_from, stop_order = service.disconnect_date, f"disconnect date, {where}", None
     if stops is None:
-        stops, stops_from = _order_date(live, "disconnect")
+        stops, stops_from, stop_order = _order_date(live, "disconnect")
     if stops is None:
-        stops, stops_from = _pending_stop(live, terms)
+        stops, stops_from, stop_order = _pending_stop(live, terms)
     return Plan(service=service, starts=starts, starts_from=starts_from if starts else "",
                 stops=stops, stops_from=stops_from if stops else "", terms=terms,
-                orders=tuple(orders))
+                orders=tuple(orders), start_order=start_order, stop_order=stop_order)
+
+
+def inventory_term(service: Service) -> Term | None:
+    """The inventory's monthly rate as one term ending at its contract end; after it the rate
+    holds (issue 11's definitions)."""
+    if service.monthly_rate is None:
+        return None
+    return Term(monthly_rate=service.monthly_rate, start=None, end=service.contract_end,
+                end_text=service.contract_end_text, source=f"{service.source} row {service.row}")
 
 
 def _contract_term(c: Contract, service: Service) -> Term | None:
@@ -145,27 +188,29 @@ def _contract_term(c: Contract, service: Service) -> Term | None:
                 source=f"contract, {c.where}", after_term=c.after_term or "hold", contract=c)
 
 
-def _order_date(orders: list[Order], action: str) -> tuple[date | None, str]:
+def _order_date(orders: list[Order], action: str) -> tuple[date | None, str, Order | None]:
+    """The completion date of the latest completed order of this action, its source, the order."""
     done = [o for o in orders if o.action == action and o.status == "completed"
             and o.completed_date is not None]
     if not done:
-        return None, ""
+        return None, "", None
     o = max(done, key=lambda o: o.completed_date)
-    return o.completed_date, f"completed {action} order {o.order_id}, {o.where}"
+    return o.completed_date, f"completed {action} order {o.order_id}, {o.where}", o
 
 
-def _pending_stop(orders: list[Order], terms: tuple[Term, ...]) -> tuple[date | None, str]:
+def _pending_stop(orders: list[Order], terms: tuple[Term, ...]
+                  ) -> tuple[date | None, str, Order | None]:
     pending = [o for o in orders if o.action == "disconnect" and o.status == "pending"
                and (o.due_date or o.order_date)]
     if not pending:
-        return None, ""
+        return None, "", None
     o = min(pending, key=lambda o: o.order_date or o.due_date)
     notice = next((t.contract.notice_days for t in reversed(terms)
                    if t.contract and t.contract.notice_days is not None), NOTICE_DAYS)
     candidates = [d for d in (o.due_date, o.order_date and o.order_date + timedelta(notice))
                   if d is not None]
     return max(candidates), (f"pending disconnect order {o.order_id}, {o.where}: the later of "
-                             f"its due date and {notice} days' notice")
+                             f"its due date and {notice} days' notice"), o
 
 
 def services_from_orders(services: list[Service], orders) -> list[Service]:
@@ -197,6 +242,7 @@ class ExpectedBill:
         self._contracts = _by_service(records.contracts, lambda c: bool(c.service_id))
         self._orders = _by_service(records.orders, lambda o: bool(o.service_id))
         self._products = [c for c in records.contracts if not c.service_id and c.product]
+        self._carriers: dict[str, str] | None = None
 
     def plan(self, service_index: int) -> Plan:
         got = self._plans.get(service_index)
@@ -209,7 +255,8 @@ class ExpectedBill:
         return got
 
     def table(self) -> pa.Table:
-        """service, starts, stops and the lowest term rate of every plan, as columns for
+        """service, starts, stops and the lowest rate of every plan (its terms, what they allow
+        after their end, the inventory rate), a lower bound for queries, as columns for
         queries: from the inventory, with the plans of services that have contract rows or
         orders made in full."""
         svc = self.services
@@ -221,7 +268,10 @@ class ExpectedBill:
             if key in self._contracts or key in self._orders:
                 plan = self.plan(i)
                 starts[i], stops[i] = plan.starts, plan.stops
-                rates[i] = min((t.monthly_rate for t in plan.terms), default=None)
+                rates[i] = min((r for t in plan.terms for r in (t.monthly_rate, t.allowed_after_end)
+                                if r is not None), default=None)
+                if s.monthly_rate is not None:  # the rate before the first contract row
+                    rates[i] = s.monthly_rate if rates[i] is None else min(rates[i], s.monthly_rate)
         return pa.table({
             "service": pa.array(range(len(svc)), pa.int32()),
             "starts": pa.array(starts, pa.date32()),
@@ -229,23 +279,136 @@ class ExpectedBill:
             "min_rate": pa.array(rates, pa.decimal128(38, 6)),
         })
 
+    def orders_done(self, service_index: int, account: str, bill_date: date
+                    ) -> tuple[Order | None, list[Order]]:
+        """The install or change order of the service, on the bill's account, completed within
+        [bill date - 90 days, bill date] (the latest), and the cancelled ones of the service;
+        a one-time charge without the first is unexplained. A completed order with no
+        completion date counts from its due date."""
+        done, cancelled = None, []
+        for o in self._orders_of(service_index, account):
+            if o.action not in ("install", "change"):
+                continue
+            if o.status == "cancelled":
+                cancelled.append(o)
+                continue
+            day = o.completed_date or o.due_date
+            if o.status == "completed" and day is not None \
+                    and bill_date - ORDER_WINDOW <= day <= bill_date:
+                if done is None or day > (done.completed_date or done.due_date):
+                    done = o
+        return done, cancelled
+
+    def one_time(self, service_index: int, account: str, carrier: str, description: str,
+                 bill_date: date) -> OneTimeLimit | None:
+        """The most a one-time charge on the service may be on a bill of this date: 0.00 when
+        the contract in force waives one-time charges; else the quoted NRC of the install or
+        change order that explains it (completed in the 90 days before the bill: orders_done);
+        else the contract's one-time rate (the circuit's row in force, then a product row for
+        the line's description). None when nothing says."""
+        contracts = self._contracts_on(service_index, account, carrier, description, bill_date)
+        waived = next((c for c in contracts if c.nrc_waived), None)
+        if waived is not None:
+            return OneTimeLimit(Decimal(0), "waived", f"contract, {waived.where}",
+                                contract=waived)
+        quoted, _ = self.orders_done(service_index, account, bill_date)
+        if quoted is not None and quoted.quoted_nrc is not None:
+            return OneTimeLimit(quoted.quoted_nrc, "quoted",
+                                f"order {quoted.order_id}, {quoted.where}", order=quoted)
+        rated = next((c for c in contracts if c.one_time_rate is not None), None)
+        if rated is not None:
+            return OneTimeLimit(rated.one_time_rate, "contract", f"contract, {rated.where}",
+                                contract=rated)
+        return None
+
+    def _orders_of(self, service_index: int, account: str) -> list[Order]:
+        """The service's orders on this account (an order naming no account: any)."""
+        acct = account_key(account) if account else ""
+        return [o for o in self.plan(service_index).orders
+                if not o.account or not acct or account_key(o.account) == acct]
+
+    def _contracts_on(self, service_index: int, account: str, carrier: str, description: str,
+                      day: date) -> list[Contract]:
+        """The contract rows that price the service on `day`: its circuit row in force, then
+        the product row in force for the line's description (a circuit row before a product
+        row)."""
+        out = []
+        term = self.plan(service_index).term_on(day)
+        if term is not None and term.contract is not None:
+            out.append(term.contract)
+        products = [c for c in self.product_terms(account, carrier, description)
+                    if c.term_start is None or c.term_start <= day]
+        if products:
+            out.append(products[-1])
+        return out
+
     def recurring(self, service_index: int, start: date, end: date) -> ExpectedCharge | None:
         """The recurring charge expected for [start, end], by the term in force at its start;
         None when no rate is known."""
-        term = self.plan(service_index).term_on(start)
-        if term is None:
-            return None
-        primary, accepted = _prorated(term.monthly_rate, start, end)
-        return ExpectedCharge(primary=primary, accepted=accepted, term=term)
+        term = self.circuit_term(service_index, start)
+        return None if term is None else charge_at(term, term.monthly_rate, start, end)
 
     def product_terms(self, account: str, carrier: str, description: str) -> list[Contract]:
         """Product contract rows that apply to a line: its account (or every account of its
         carrier) and a product whose text its description contains, blind to case, spaces and
         punctuation; in start order."""
         text = _blind(description)
+        carrier = carrier or self.carrier_of(account)
         return sorted((c for c in self._products if _blind(c.product) in text
                        and _owns(c, account, carrier)),
                       key=lambda c: (c.term_start or date.min, c.row))
+
+    def contracted(self) -> list[int]:
+        """The services that have circuit contract rows (of their own account), by index."""
+        return [s.index for s in self.services if service_key(s.service_id) in self._contracts
+                and self.plan(s.index).from_contracts]
+
+    @property
+    def has_products(self) -> bool:
+        return bool(self._products)
+
+    def carrier_of(self, account: str) -> str:
+        """The carrier an account belongs to when its bill does not say: from the inventory,
+        else from the contract and order rows naming the account (accounts decide carriers)."""
+        if self._carriers is None:
+            found: dict[str, str] = {}
+            for r in (*self.services, *self.records.contracts, *self.records.orders):
+                if r.account and r.carrier:
+                    found.setdefault(account_key(r.account), r.carrier)
+            self._carriers = found
+        return self._carriers.get(account_key(account), "") if account else ""
+
+    def product_term(self, account: str, carrier: str, description: str, day: date
+                     ) -> Term | None:
+        """The product row pricing a line on `day`: of the rows whose product its description
+        contains, the most specific product text (the longest), the latest started by `day`;
+        None when none has started. Its rate is per unit of the line's quantity."""
+        started = [c for c in self.product_terms(account, carrier, description)
+                   if c.monthly_rate is not None and (c.term_start is None or c.term_start <= day)]
+        if not started:
+            return None
+        c = max(started, key=lambda c: (len(_blind(c.product)), c.term_start or date.min, c.row))
+        return Term(monthly_rate=c.monthly_rate, start=c.term_start, end=c.term_end, end_text="",
+                    source=f"contract, {c.where}", after_term=c.after_term or "hold", contract=c,
+                    per_unit=True)
+
+    def circuit_term(self, service_index: int, day: date) -> Term | None:
+        """The term a service's recurring charge for a period starting on `day` is judged by:
+        its circuit contract rows' (the latest started, perhaps ended), or, with no circuit row
+        started by then, the inventory's rate with its contract end. Product rows are asked
+        line by line (`product_term`)."""
+        plan = self.plan(service_index)
+        term = plan.term_on(day)
+        if term is not None or not plan.from_contracts:
+            return term
+        return inventory_term(self.services[service_index])
+
+
+def charge_at(term: Term, monthly: Decimal, start: date, end: date) -> ExpectedCharge:
+    """`monthly` (a term's rate, times a line's quantity, or what it allows after its end)
+    for [start, end], prorated by every accepted convention."""
+    primary, accepted = _prorated(monthly, start, end)
+    return ExpectedCharge(primary=primary, accepted=accepted, term=term)
 
 
 def _by_service(records, keep) -> dict[str, list]:
