@@ -135,12 +135,14 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
               progress: Callable[[Iterable[Path]], Iterable[Path]] | None = None,
               pdf_password: str | None = None, pdf_engine: str = "pdfium",
               workers: int | None = None, timings: dict[str, float] | None = None,
-              partitions: int | None = None) -> AuditResult:
-    """Read the inventory and every invoice file, then audit. PDFs are read by a pool of
-    `workers` processes (default: one per core) when there are enough of them to gain from it;
-    other files in this process, meanwhile.
+              partitions: int | None = None, contracts: Path | None = None,
+              orders: Path | None = None, payments: Path | None = None) -> AuditResult:
+    """Read the inventory, the contracts, orders and payments files given, and every invoice
+    file, then audit. PDFs are read by a pool of `workers` processes (default: one per core)
+    when there are enough of them to gain from it; other files in this process, meanwhile.
     `timings`, when given, receives the seconds spent reading, matching and in the rules."""
     from reconcile.parsers.inventory import read_inventory, require_services, set_aside
+    from reconcile.parsers.records import read_records
 
     timings = {} if timings is None else timings
     with _gc_paused():
@@ -148,7 +150,8 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
         mapping = load_mapping(columns)
         chosen: dict[Path, Reader] = {}
         files, errors = collect_files(invoice_paths, chosen)
-        files, notes = set_aside(files, [inventory])
+        record_paths = {"contracts": contracts, "orders": orders, "payments": payments}
+        files, notes = set_aside(files, {"inventory": inventory, **record_paths})
         invoices: list[Invoice] = []
         tables = []
         read = partial(_read_quickly, overrides=mapping["invoice"], pdf_password=pdf_password,
@@ -159,6 +162,9 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
             services, inv_errors, inv_notes = inv
             errors = inv_errors + errors
             notes.extend(f"{inventory}: {n}" for n in inv_notes)
+            records = read_records(record_paths, mapping)
+            errors += records.errors
+            notes += records.notes
             read_files: list[FileBills] = []
             for path, parsed in zip(progress(files) if progress else files, parsed_files):
                 read_files.append(FileBills(str(path), list(parsed.invoices), parsed.lines.table,
@@ -172,12 +178,14 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
                 tables.append(f.table)
                 invoices.extend(f.invoices)
         timings["read"] = time.perf_counter() - t0
-        result = audit_parsed(services, invoices, concat(tables), options, timings, partitions)
+        result = audit_parsed(services, invoices, concat(tables), options, timings, partitions,
+                              records.records)
     result.errors = errors + result.errors
     result.notes = notes + result.notes
     result.files = [str(f) for f in files]
     result.inventory_file = str(inventory)
     result.inventory_columns = inv.columns
+    result.record_paths = {kind: str(path) for kind, path in record_paths.items() if path}
     return result
 
 

@@ -4,7 +4,8 @@ the cluster's workers (`reconcile audit ... --scheduler tcp://HOST:PORT`).
     client                          workers
     ------                          -------
     list the files                  read each file (one task per file) -> Arrow table
-    read the inventory, broadcast   (line counts back to the client: line ids assigned)
+    read the inventory, the         (line counts back to the client: line ids assigned)
+    records; broadcast them
                                     split each file's table into P account partitions
                                     concatenate partition p's pieces, audit_partition
     gather the partitions, merge
@@ -18,9 +19,9 @@ in a process of its own on the client, and shipped to the cluster if it reads.
 
 Workers need this package installed (the same version) and the invoice files at the same
 absolute path as the client, which lists them (a shared folder); relative paths are made
-absolute on the client, so the reports name files by their absolute path. The inventory is
-read only on the client. Importing this module imports Dask: nothing else in the package
-does.
+absolute on the client, so the reports name files by their absolute path. The inventory and
+the contracts, orders and payments files are read only on the client. Importing this module
+imports Dask: nothing else in the package does.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ from reconcile.audit import (_gc_paused, _read_alone, _read_quickly, _unreadable
                              collect_files)
 from reconcile.core.lines import Lines, concat
 from reconcile.core.models import InputError, Invoice, Service
+from reconcile.core.records import NO_RECORDS, Records
 from reconcile.core.result import AuditOptions, AuditResult
+from reconcile.expected import services_from_orders
 from reconcile.parsers.columns import load_mapping
 from reconcile.partitions import (PartitionResult, audit_partition, merge, number_bills,
                                   partition_count, split_by_account)
@@ -81,11 +84,11 @@ def split_file(read: FileRead, first_line_id: int, partitions: int, first_bill: 
 
 
 def audit_pieces(services: list[Service], pieces: list[tuple[list[Invoice], pa.Table]],
-                 options: AuditOptions) -> PartitionResult:
+                 options: AuditOptions, records: Records = NO_RECORDS) -> PartitionResult:
     """Task: one account partition from its pieces (in file order), audited."""
     with _gc_paused(collect=False):
         bills = [inv for invoices, _ in pieces for inv in invoices]
-        return audit_partition(services, bills, concat(t for _, t in pieces), options)
+        return audit_partition(services, bills, concat(t for _, t in pieces), options, records)
 
 
 def run_audit_on_dask(invoice_paths: Iterable[Path], inventory: Path,
@@ -93,7 +96,8 @@ def run_audit_on_dask(invoice_paths: Iterable[Path], inventory: Path,
                       sheet: str | None = None, options: AuditOptions | None = None,
                       pdf_password: str | None = None, pdf_engine: str = "pdfium",
                       partitions: int | None = None,
-                      timings: dict[str, float] | None = None) -> AuditResult:
+                      timings: dict[str, float] | None = None, contracts: Path | None = None,
+                      orders: Path | None = None, payments: Path | None = None) -> AuditResult:
     """run_audit on a Dask cluster: a distributed.Client, or a scheduler's address (a client
     is opened and closed here). `partitions` (P) defaults to the cluster's worker threads, or
     more when the batch is big (reconcile.partitions.PARTITION_LINES per partition)."""
@@ -104,7 +108,8 @@ def run_audit_on_dask(invoice_paths: Iterable[Path], inventory: Path,
     try:
         with _gc_paused():
             return _audit(client, [_absolute(p) for p in invoice_paths], inventory, columns,
-                          sheet, options, pdf_password, pdf_engine, partitions, timings)
+                          sheet, options, pdf_password, pdf_engine, partitions, timings,
+                          {"contracts": contracts, "orders": orders, "payments": payments})
     finally:
         if own:
             client.close()
@@ -121,13 +126,15 @@ def _absolute(path) -> Path:
 
 
 def _audit(client: Client, invoice_paths: list[Path], inventory: Path, columns, sheet,
-           options: AuditOptions, pdf_password, pdf_engine, partitions, timings) -> AuditResult:
+           options: AuditOptions, pdf_password, pdf_engine, partitions, timings,
+           record_paths: dict[str, Path | None]) -> AuditResult:
     from reconcile.parsers.inventory import read_inventory, require_services, set_aside
+    from reconcile.parsers.records import read_records
 
     t0 = time.perf_counter()
     mapping = load_mapping(columns)
     files, errors = collect_files(invoice_paths)
-    files, set_aside_notes = set_aside(files, [inventory])
+    files, set_aside_notes = set_aside(files, {"inventory": inventory, **record_paths})
     # the workers start reading at once; the inventory is read here meanwhile
     kwargs = dict(overrides=mapping["invoice"], pdf_password=pdf_password, pdf_engine=pdf_engine)
     reads = [client.submit(read_file, f, pure=False, **kwargs) for f in files]
@@ -136,6 +143,9 @@ def _audit(client: Client, invoice_paths: list[Path], inventory: Path, columns, 
     services, inv_errors, inv_notes = inv
     errors = inv_errors + errors
     notes = set_aside_notes + [f"{inventory}: {n}" for n in inv_notes]
+    given = read_records(record_paths, mapping)
+    records, errors, notes = given.records, errors + given.errors, notes + given.notes
+    services = services + services_from_orders(services, records.orders)
 
     # a file's summary is None when its task failed (gather copes with data a death lost)
     got = client.gather(dict(enumerate(summaries)), errors="skip")
@@ -168,7 +178,8 @@ def _audit(client: Client, invoice_paths: list[Path], inventory: Path, columns, 
             bill_count += bills
     timings["read"] = time.perf_counter() - t0
     # broadcast once the reads are done: a worker a damaged file killed took no copy with it
-    [services_on_workers] = client.scatter([services], broadcast=True, hash=False)
+    [services_on_workers, records_on_workers] = client.scatter([services, records],
+                                                               broadcast=True, hash=False)
 
     n = partitions or max(partition_count(line_count), sum(client.nthreads().values()), 1)
     n = n if line_count else 1  # (merge cannot unify the columns of P empty partitions)
@@ -178,16 +189,18 @@ def _audit(client: Client, invoice_paths: list[Path], inventory: Path, columns, 
     pieces = [[client.submit(operator.getitem, s, p, pure=False) for s in splits]
               for p in range(n)]
     del splits
-    audits = [client.submit(audit_pieces, services_on_workers, pieces[p], options, pure=False)
+    audits = [client.submit(audit_pieces, services_on_workers, pieces[p], options,
+                            records_on_workers, pure=False)
               for p in range(n)]
     del pieces
     done: list[PartitionResult] = client.gather(audits)
     for key in ("match", "rules"):
         timings[key] = sum(d.seconds.get(key, 0.0) for d in done)
-    result = merge(services, done, options)
+    result = merge(services, done, options, records)
     result.errors = errors + result.errors
     result.notes = notes + result.notes
     result.files = [str(f) for f in files]
     result.inventory_file = str(inventory)
     result.inventory_columns = inv.columns
+    result.record_paths = {kind: str(path) for kind, path in record_paths.items() if path}
     return result
