@@ -50,7 +50,7 @@ INVOICE_FIELDS: dict[str, list[str]] = {
     "invoice_number": ["invoice number", "invoice", "invoice no", "bill number", "invoice #",
                        "invoice id", "bill no", "invoice num"],
     "invoice_date": ["invoice date", "bill date", "billing date", "statement date", "bill cycle date"],
-    "due_date": ["due date", "date due", "payment due date"],
+    "due_date": ["due date", "date due", "payment due date", "payment due"],
     "service_id": INVENTORY_FIELDS["service_id"],
     "description": ["description", "charge description", "item description", "charge", "product",
                     "service description", "charge name"],
@@ -64,8 +64,15 @@ INVOICE_FIELDS: dict[str, list[str]] = {
     "unit_price": ["unit price", "rate", "unit rate", "price", "unit cost"],
     "amount": ["amount", "charge amount", "total", "charge total", "amount billed", "billed amount",
                "net amount", "extended amount", "cost", "line total"],
-    "invoice_total": ["invoice total", "invoice amount", "total current charges", "current charges",
-                      "total due", "amount due", "invoice total amount", "total amount due"],
+    "invoice_total": ["invoice total", "invoice amount", "invoice total amount"],
+    # the account summary (parsers/invoice_summary.py): current charges are this bill's own
+    # charges, the amount due adds what was carried from the last bill
+    "previous_balance": ["previous balance", "balance forward", "prior balance"],
+    "payments": ["payments received", "payments", "payment received", "payments applied"],
+    "adjustments": ["adjustments", "total adjustments"],
+    "current_charges": ["current charges", "total current charges", "new charges",
+                        "total new charges"],
+    "amount_due": ["amount due", "total amount due", "balance due", "total due"],
 }
 INVOICE_REQUIRED = ("account", "invoice_number", "amount")
 

@@ -34,14 +34,14 @@ FINDING_COLUMNS = ["id", "rule", "category", "severity", "carrier", "account", "
                    "line_ids"]
 INVOICE_COLUMNS = ["carrier", "account", "invoice_number", "invoice_date", "due_date", "source",
                    "pages", "lines", "lines_total", "stated_total", "total_where", "previous_balance",
-                   "payments", "adjustments", "amount_due", "unreadable_rows", "self_check_failed",
-                   "findings", "amount_at_issue", "copies_set_aside"]
+                   "payments", "adjustments", "current_charges", "amount_due", "unreadable_rows",
+                   "self_check_failed", "findings", "amount_at_issue", "copies_set_aside"]
 # columns written from numbers, dates or our own words: never neutralised (the rest are text)
 FINDING_NUMBERS = {"invoice_date", "period_start", "period_end", "billed_amount", "expected_amount",
                    "amount_at_issue"}
 INVOICE_NUMBERS = {"invoice_date", "due_date", "pages", "lines", "lines_total", "stated_total",
-                   "previous_balance", "payments", "adjustments", "amount_due", "unreadable_rows",
-                   "findings", "amount_at_issue"}
+                   "previous_balance", "payments", "adjustments", "current_charges", "amount_due",
+                   "unreadable_rows", "findings", "amount_at_issue"}
 BOM = "\ufeff"
 # what a spreadsheet takes for the start of a formula (OWASP), and their full-width forms
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
