@@ -1,15 +1,13 @@
 """`reconcile audit ... --contracts --orders --payments --as-of`: the files reach the rules,
-are never read as invoices, and are named in every report; --as-of is checked by click."""
+are never read as invoices, and are named in every report (--as-of's checks: test_cli_options)."""
 
 from __future__ import annotations
 
 import json
 from datetime import date
 
-import pytest
 from click.testing import CliRunner
 
-import reconcile.audit
 from reconcile.cli import main
 from fixtures.tables import write_csv, write_xlsx
 
@@ -116,47 +114,3 @@ def test_a_records_file_that_cannot_be_read_leaves_the_audit_going(tmp_path):
     assert data["summary"]["files"] == 1 and data["summary"]["files_read"] == 1
     (error,) = json.loads((out / "errors.json").read_text())
     assert error["file"].endswith("orders.csv") and error["effect"] == "file skipped"
-
-
-# --- --as-of ----------------------------------------------------------------------------------
-
-@pytest.fixture
-def argv(tmp_path, monkeypatch):
-    (tmp_path / "inventory.csv").write_text("Circuit ID\nA1\n")
-    (tmp_path / "bill.csv").write_text("Account,Invoice,Amount\n1,2,3.00\n")
-    seen = {}
-
-    def run_audit(paths, inventory, options=None, **kwargs):
-        seen.update(options=options, **kwargs)
-        raise ValueError("stop here: the options were accepted")
-
-    monkeypatch.setattr(reconcile.audit, "run_audit", run_audit)
-    return seen, ["audit", str(tmp_path / "bill.csv"), "--inventory",
-                  str(tmp_path / "inventory.csv"), "--out", str(tmp_path / "out")]
-
-
-@pytest.mark.parametrize("value", ["2025-13-01", "yesterday", "", "31/12/2025", "1800-01-01"])
-def test_an_as_of_that_is_no_date_is_one_message_and_exit_2(argv, value):
-    seen, args = argv
-    res = CliRunner().invoke(main, [*args, "--as-of", value])
-    assert res.exit_code == 2 and "Traceback" not in res.output and not seen
-    (line,) = [ln for ln in res.output.splitlines() if ln.startswith("Error:")]
-    assert "'--as-of'" in line and "is not a date (e.g. 2025-06-30)" in line
-
-
-@pytest.mark.parametrize("value, day", [("2025-06-30", date(2025, 6, 30)),
-                                        ("06/30/2025", date(2025, 6, 30)),
-                                        ("Jun 30, 2025", date(2025, 6, 30)),
-                                        (None, date.today())])
-def test_as_of_reaches_the_audit(argv, value, day):
-    seen, args = argv
-    res = CliRunner().invoke(main, [*args, *(["--as-of", value] if value else [])])
-    assert "stop here" in res.output
-    assert seen["options"].as_of == day
-    assert {seen[k] for k in ("contracts", "orders", "payments")} == {None}
-
-
-def test_a_records_option_naming_no_file_is_a_usage_error(argv, tmp_path):
-    seen, args = argv
-    res = CliRunner().invoke(main, [*args, "--contracts", str(tmp_path / "missing.xlsx")])
-    assert res.exit_code == 2 and "'--contracts'" in res.output and not seen
