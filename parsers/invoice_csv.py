@@ -545,11 +545,12 @@ class _RowReader:
         if inv is None:
             self.error(row_no, f"{label!r} comes before any invoice line", effect="value ignored")
             return
-        self.summary(row_no, inv, name, self.raw(cells, "amount"), f"{label!r} row {row_no}")
+        raw = self.raw(cells, "amount" if self.g(texts, "amount") else "invoice_total")
+        self.summary(row_no, inv, name, raw, f"{label!r} row {row_no}")
 
     def summary(self, row_no, inv: Invoice, name: str, raw, where: str) -> None:
-        try:
-            value = (parse_date if name == "due_date" else parse_money)(raw)
+        try:  # once per distinct value: a summary column repeats on every row
+            value = self.date(raw) if name == "due_date" else self.money(raw)
         except ValueError as e:
             self.error(row_no, f"{name.replace('_', ' ')}: {e}", effect="value ignored")
             return

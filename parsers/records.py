@@ -118,8 +118,13 @@ def read_record_file(kind: str, path: Path, overrides: dict[str, str] | None = N
         if head.startswith(b"%PDF") or head.startswith(b"\xd0\xcf\x11\xe0"):
             return unreadable(f"a PDF or an old Excel (.xls) file: give the {kind} as CSV or XLSX")
         scorer = header_scorer(spec.fields, set((overrides or {}).values()))
-        table = open_table(path, scorer, sheet=sheet or (_sheet_named(path, kind) if workbook
-                                                        else None), workbook=workbook)
+        named = None if sheet or not workbook else _sheet_named(path, kind)
+        try:
+            table = open_table(path, scorer, sheet=sheet or named, workbook=workbook)
+        except TableError:
+            if named is None:
+                raise
+            table = open_table(path, scorer, workbook=workbook)  # that sheet holds no header
     except TableError as e:
         hint = "" if str(e) == "file is empty" else (
             f"; name its columns in --columns MAPPING.yaml under '{kind}:'")

@@ -8,48 +8,8 @@ from datetime import date
 
 from click.testing import CliRunner
 
+from fixtures.records_scenario import NEW, A, scenario
 from reconcile.cli import main
-from fixtures.tables import write_csv, write_xlsx
-
-A, B, NEW = "12.HCGS.123456..LY", "47.KQGN.900211..LY", "99.ABCD.000001..LY"
-BAN = "8310-4471-22"
-
-
-def scenario(tmp_path):
-    """A tiny batch: two circuits in the inventory at 450.00 and 310.00. The contract renewed
-    A at 400.00 from 2025-01-01 (the bill still charges 450.00: 50.00 over); a completed install
-    order for a third circuit the inventory never got; a payment. The three files sit in the
-    invoice folder, as they often do. The bill carries last month's balance, paid."""
-    bills = tmp_path / "bills"
-    bills.mkdir()
-    write_csv(tmp_path / "inventory.csv", [
-        ["Circuit ID", "BAN", "Vendor", "MRC", "Install Date"],
-        [A, BAN, "Lumen", "450.00", "2024-01-01"], [B, BAN, "Lumen", "310.00", "2024-01-01"]])
-    write_xlsx(bills / "contracts.xlsx", {"Terms": [
-        ["Provider", "Billing Account", "Circuit", "Contracted MRC", "Contract Start",
-         "Contract End", "At Term End", "MTM %"],
-        ["Lumen", BAN, A, 450.0, date(2024, 1, 1), date(2024, 12, 31), "Auto-Renew", None],
-        ["Lumen", BAN, A, 400.0, date(2025, 1, 1), date(2027, 12, 31), "Month-to-Month", 1.25],
-        ["Lumen", BAN, "", 999.0, date(2025, 1, 1), date(2027, 12, 31), "", None]]})  # bad row
-    write_csv(bills / "orders.csv", [
-        ["Order No", "BAN", "Vendor", "Circuit ID", "Type", "Order Status", "Request Date",
-         "Desired Due Date", "Completion Date", "Install Charge", "New MRC"],
-        ["PON-7", BAN, "Lumen", NEW, "Connect", "Closed", "2025-01-10", "2025-03-01",
-         "2025-03-01", "0", "200.00"]])
-    write_csv(bills / "payments.csv", [["Account Number", "Payment Date", "Amount", "Payment ID"],
-                                       [BAN, "2025-03-20", "960.00", "ACH-1"]])
-    write_csv(bills / "bill.csv", [
-        ["Account", "Invoice", "Bill Date", "Circuit ID", "Description", "Type", "Period Start",
-         "Period End", "Amount"],
-        [BAN, "88231", "2025-04-01", "", "Balance Forward", "", "", "", "960.00"],
-        [BAN, "88231", "2025-04-01", "", "Payments Received - Thank You", "", "", "", "-960.00"],
-        [BAN, "88231", "2025-04-01", A, "MPLS port", "MRC", "2025-04-01", "2025-04-30", "450.00"],
-        [BAN, "88231", "2025-04-01", B, "DIA 50M", "MRC", "2025-04-01", "2025-04-30", "310.00"],
-        [BAN, "88231", "2025-04-01", NEW, "DIA 100M", "MRC", "2025-04-01", "2025-04-30", "200.00"],
-        [BAN, "88231", "2025-04-01", "", "Total Current Charges", "", "", "", "960.00"],
-        [BAN, "88231", "2025-04-01", "", "Total Amount Due", "", "", "", "960.00"],
-        [BAN, "88231", "2025-04-01", "", "Payment Due", "", "", "", "04/25/2025"]])
-    return bills
 
 
 def test_the_three_files_reach_the_rules_and_every_report(tmp_path):
