@@ -7,9 +7,10 @@ blank, or raises ValueError with a reason a person can act on.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
-from reconcile.core.values import parse_money
+from reconcile.core.values import parse_date, parse_money
 from reconcile.parsers.columns import norm_header
 from reconcile.parsers.tabular import cell_text
 
@@ -41,6 +42,18 @@ def percent(fraction_below: Decimal):
         return value
 
     return parse
+
+
+# what a contract's end date says when the term has none: read as no end date
+_NO_END = {"mtm", "m2m", "monthtomonth", "evergreen", "autorenew", "none", "na", "open",
+           "ongoing"}
+
+
+def end_date(cell) -> date | None:
+    """A term's end date; blank or a word for no end ('MTM', 'Evergreen', 'N/A'): None."""
+    if norm_header(cell_text(cell)) in _NO_END:
+        return None
+    return parse_date(cell)
 
 
 def days(cell) -> int | None:

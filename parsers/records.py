@@ -24,7 +24,7 @@ from reconcile.core.values import parse_date, parse_money
 from reconcile.parsers.columns import (CONTRACT_FIELDS, ORDER_FIELDS, PAYMENT_FIELDS,
                                        map_columns, missing_column_reason, norm_header)
 from reconcile.parsers.record_values import (ACTIONS, AFTER_TERM, STATUSES, choice, days,
-                                             percent, text, yes_no)
+                                             end_date, percent, text, yes_no)
 from reconcile.parsers.tabular import (TableError, cell_text, header_scorer, looks_like_workbook,
                                        open_table)
 
@@ -67,7 +67,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("contracts", CONTRACT_FIELDS, {
         "carrier": text, "account": text, "service_id": text, "product": text,
         "monthly_rate": parse_money, "one_time_rate": parse_money,
-        "discount_pct": percent(Decimal(1)), "term_start": parse_date, "term_end": parse_date,
+        "discount_pct": percent(Decimal(1)), "term_start": parse_date, "term_end": end_date,
         "after_term": choice(AFTER_TERM), "mtm_rate_pct": percent(Decimal(10)),
         "dispute_window_days": days, "late_fee_pct": percent(Decimal("0.1")),
         "nrc_waived": yes_no, "notice_days": days},

@@ -91,10 +91,11 @@ def test_bad_contract_rows_are_one_error_each_and_the_rest_is_used(tmp_path):
         ["Lumen", "A3", "", "four hundred", "2024-13-01", "2024-12-31", "forever", "maybe"],
         ["Lumen", "", "", "100.00", "", "", "", ""],
         ["Lumen", "A4", "", "100.00", "2025-01-01", "2024-01-01", "", ""],
-        ["Lumen", "A5", "", "310.00", "", "", "", ""],
+        ["Lumen", "A5", "", "310.00", "", "MTM", "", ""],  # a term with no end date
     ])
     got = read_record_file("contracts", path)
-    assert [c.service_id for c in got.records] == ["A1", "A5"]
+    assert [(c.service_id, c.term_end) for c in got.records] == [("A1", date(2024, 12, 31)),
+                                                                 ("A5", None)]
     assert [(e.file, e.row, e.effect) for e in got.errors] == [
         (str(path), n, "row skipped") for n in (3, 4, 5, 6)]
     reasons = [e.reason for e in got.errors]
