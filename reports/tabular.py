@@ -122,7 +122,8 @@ def summary_record(result: AuditResult) -> dict:
                         for g in unchecked(result)],
         "paths_relative_to": result.paths_relative_to or ".",
         # the files read beside the invoices, and the date the audit speaks from
-        "inputs": {"inventory": result.inventory_file, **dict(result.records.files)},
+        "inputs": {**({"inventory": result.inventory_file} if result.inventory_file else {}),
+                   **dict(result.records.files)},
         "records_read": {kind: len(getattr(result.records, kind))
                          for kind, _ in result.records.files},
         "as_of": result.options.as_of.isoformat(),
