@@ -210,7 +210,13 @@ def read_records(paths: dict[str, Path | None], mapping: dict[str, dict[str, str
     for kind, path in paths.items():
         if path is None:
             continue
-        f = read_record_file(kind, Path(path), mapping.get(kind))
+        try:
+            f = read_record_file(kind, Path(path), mapping.get(kind))
+        except Exception as e:  # noqa: BLE001 - a reader's bug on one file: not the batch's end
+            f = RecordFile(kind, str(path), errors=[InputError(
+                file=str(path), effect="file skipped", reason=(
+                    f"{kind}: the reader failed on this file ({type(e).__name__}: {e}); please "
+                    f"report it with the file"))])
         errors += f.errors
         notes += f.notes
         if f.read:

@@ -247,3 +247,17 @@ def test_a_mapping_section_with_an_unknown_field_is_refused(tmp_path, text, mess
     mapping.write_text(text)
     with pytest.raises(ValueError, match=message):
         load_mapping(mapping)
+
+
+def test_a_reader_failure_is_the_file_s_error_not_the_batch_s_end(tmp_path, monkeypatch):
+    import reconcile.parsers.records as records
+
+    def broken(kind, path, overrides=None, sheet=None):
+        raise TypeError("a bug")
+
+    path = write_csv(tmp_path / "payments.csv", [["Account", "Paid On", "Amount"], ["1", "2025-01-01", "5"]])
+    monkeypatch.setattr(records, "read_record_file", broken)
+    got = records.read_records({"payments": path})
+    assert got.records.given == frozenset()
+    (error,) = got.errors
+    assert error.effect == "file skipped" and "TypeError: a bug" in error.reason
