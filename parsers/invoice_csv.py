@@ -194,6 +194,7 @@ class _RowReader:
         # account summary columns repeated on every row of an invoice
         self.summary_cols = [(name, pos[name]) for name in SUMMARY_FIELDS
                              if name in pos and name != "due_date"]
+        self.summary_seen: tuple = (None, None)  # the last invoice's summary cells, read
 
     def s(self, text: str) -> str:
         # the same account/description repeats on thousands of rows: keep one copy
@@ -326,9 +327,8 @@ class _RowReader:
                                    f"rows of invoice {number}", effect="value ignored")
             elif total is not None:
                 inv.stated_total, inv.total_where = total, f"column on row {row_no}"
-        for name, i in self.summary_cols:
-            if texts[i]:
-                self.summary(row_no, inv, name, cells[i], f"column on row {row_no}")
+        if self.summary_cols:
+            self.summary_columns(row_no, cells, texts, inv)
         if self.melt_cols:
             self.melt_row(row_no, cells, texts, inv)
             return
@@ -547,6 +547,17 @@ class _RowReader:
             return
         raw = self.raw(cells, "amount" if self.g(texts, "amount") else "invoice_total")
         self.summary(row_no, inv, name, raw, f"{label!r} row {row_no}")
+
+    def summary_columns(self, row_no, cells, texts, inv: Invoice) -> None:
+        """The summary columns of a row: read when they differ from the row before's (they
+        repeat on every row of an invoice)."""
+        values = [texts[i] for _, i in self.summary_cols]
+        if inv is self.summary_seen[0] and values == self.summary_seen[1]:
+            return
+        self.summary_seen = (inv, values)
+        for name, i in self.summary_cols:
+            if texts[i]:
+                self.summary(row_no, inv, name, cells[i], f"column on row {row_no}")
 
     def summary(self, row_no, inv: Invoice, name: str, raw, where: str) -> None:
         try:  # once per distinct value: a summary column repeats on every row
