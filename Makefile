@@ -38,10 +38,12 @@ test: $(TSTAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
-# The value parsers' property tests, long: `make test` runs them with 200 examples each.
+# The property tests of the value parsers and of the CSV/XLSX/PDF readers, long: `make test`
+# runs them with 200 examples each (the workbook and PDF ones with a tenth of that).
 FUZZ_EXAMPLES ?= 20000
 fuzz: $(TSTAMP)
-	RECONCILE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q tests/test_fuzz_values.py
+	RECONCILE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q tests/test_fuzz_values.py \
+	  tests/test_fuzz_readers.py tests/test_fuzz_pdf.py
 
 # The HTML report is checked in headless Chromium (Debian's package; Playwright drives it).
 browser:

@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Iterable
 
 from reconcile.parsers.columns import (INVENTORY_FIELDS, INVENTORY_REQUIRED, INVOICE_FIELDS,
                                        _alias_index, closest_alias, map_columns, norm_header)
-from reconcile.parsers.tabular import TableError, cell_text, header_scorer, open_table
+from reconcile.parsers.limits import DEFAULT_LIMITS, LimitExceeded, Limits
+from reconcile.parsers.tabular import (BadRow, TableError, cell_text, header_scorer, open_table,
+                                       peek)
 from reconcile.core.models import InputError, Service
-from reconcile.core.values import parse_date, parse_money
+from reconcile.core.values import COMMA, decimal_convention, parse_date, parse_money
 
 _OPEN_ENDED = {"MTM", "M2M", "MONTHTOMONTH", "NONE", "NA", "N/A", "EVERGREEN", "AUTORENEW"}
 # columns only a bill has: an inventory that names none of its own but these is an invoice export
@@ -95,8 +98,19 @@ def _sha256(path: Path) -> str:
 
 
 def read_inventory(path: Path, overrides: dict[str, str] | None = None,
-                   sheet: str | None = None) -> Inventory:
-    """Services, problems (file/row/reason), and notes on how the file was read."""
+                   sheet: str | None = None, limits: Limits = DEFAULT_LIMITS) -> Inventory:
+    """Services, problems (file/row/reason), and notes on how the file was read. An inventory
+    past one of `limits`, or whose rows break off, gives no service (the reason says why)."""
+    try:
+        return _read_inventory(path, overrides, sheet, limits)
+    except (TableError, LimitExceeded) as e:  # found while reading the rows
+        src = str(path)
+        return Inventory([], [InputError(file=src, reason=f"inventory: {e}", effect="file skipped")],
+                         [], problem=f"{src}: {e}")
+
+
+def _read_inventory(path: Path, overrides: dict[str, str] | None, sheet: str | None,
+                    limits: Limits) -> Inventory:
     src = str(path)
 
     def unusable(problem: str, notes=()) -> Inventory:
@@ -108,9 +122,11 @@ def read_inventory(path: Path, overrides: dict[str, str] | None = None,
     if kind:
         return unusable(kind)
     try:
-        table = open_table(path, _inventory_scorer(overrides), sheet=sheet)
+        table = open_table(path, _inventory_scorer(overrides), sheet=sheet, limits=limits)
     except TableError as e:
         return unusable(_table_problem(e, sheet))
+    except LimitExceeded as e:
+        return unusable(str(e))
     except OSError as e:
         return unusable(f"cannot open ({e.strerror})")
     where = f"sheet {table.sheet!r}: " if table.sheet else ""
@@ -138,7 +154,18 @@ def read_inventory(path: Path, overrides: dict[str, str] | None = None,
     used = set(pos.values())
     extra_cols = [(i, h) for i, h in enumerate(table.headers) if i not in used and h]
     services: list[Service] = []
-    for row_no, cells in table.rows:
+    head, rows = peek(table.rows, 2000)
+    i = pos.get("monthly_rate")
+    decimal = decimal_convention((c[i] for _, c in head if i is not None and i < len(c)),
+                                 table.delimiter)
+    money = partial(parse_money, decimal=decimal)
+    if decimal == COMMA:
+        table.notes.append("rates are written with a decimal comma (1.234,50 is 1234.50), as its "
+                           "values show")
+    for row_no, cells in rows:
+        if cells.__class__ is BadRow:
+            errors.append(InputError(file=src, row=row_no, reason=cells.reason))
+            continue
         if not any(cell_text(c) for c in cells):
             continue
 
@@ -152,7 +179,7 @@ def read_inventory(path: Path, overrides: dict[str, str] | None = None,
             errors.append(InputError(file=src, row=row_no, reason="service ID is blank"))
             continue
         values: dict = {}
-        for name, parse in (("monthly_rate", parse_money), ("install_date", parse_date),
+        for name, parse in (("monthly_rate", money), ("install_date", parse_date),
                             ("disconnect_date", parse_date)):
             try:
                 values[name] = parse(get(name))

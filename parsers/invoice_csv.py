@@ -20,16 +20,19 @@ from reconcile.parsers.dialect import Dialect, all_signature_headers, find_diale
 from reconcile.parsers.invoice_summary import FIELDS as SUMMARY_FIELDS
 from reconcile.parsers.invoice_summary import set_summary, summary_label
 from reconcile.parsers.line_columns import FileLines
-from reconcile.parsers.readers import ParsedInvoices, ReadOptions, file_digest, register_reader
+from reconcile.parsers.readers import (ParsedInvoices, ReadOptions, file_digest, register_reader,
+                                       source_name)
 from reconcile.parsers.selfcheck import Section, check_invoice
-from reconcile.parsers.tabular import (TEXT_SUFFIXES, WORKBOOK_SUFFIXES, TableError, cell_text,
-                                       header_scorer, looks_like_text, looks_like_workbook, open_table)
+from reconcile.parsers.limits import DEFAULT_LIMITS, LimitExceeded, Limits
+from reconcile.parsers.tabular import (TEXT_SUFFIXES, WORKBOOK_SUFFIXES, BadRow, TableError,
+                                       cell_text, header_scorer, looks_like_text,
+                                       looks_like_workbook, open_table, peek)
 from reconcile.parsers.columns import (INVOICE_FIELDS, INVOICE_REQUIRED, map_columns,
                                missing_column_reason, norm_header)
 from reconcile.core.lines import money_ok
 from reconcile.core.models import ChargeType, InputError, Invoice
-from reconcile.core.values import (parse_date, parse_money, parse_period,
-                               parse_yearless_period)
+from reconcile.core.values import (COMMA, POINT, UNDECIDED, decimal_convention, parse_date,
+                                   parse_money, parse_period, parse_yearless_period)
 
 _TOTAL_WORDS = {"total", "invoicetotal", "grandtotal", "totalcharges", "totaldue", "totalamountdue",
                 "totalcurrentcharges", "amountdue", "totalinvoice", "invoicetotals"}
@@ -45,29 +48,33 @@ class _Charge(NamedTuple):
 
 @register_reader("delimited text", suffixes=TEXT_SUFFIXES, sniff=looks_like_text, broad=True)
 def read_text_table(path: Path, options: ReadOptions) -> ParsedInvoices:
-    return read_invoice_table(path, options.columns, workbook=False)
+    return read_invoice_table(path, options.columns, workbook=False, limits=options.limits)
 
 
 @register_reader("Excel workbook", suffixes=WORKBOOK_SUFFIXES, sniff=looks_like_workbook)
 def read_workbook(path: Path, options: ReadOptions) -> ParsedInvoices:
-    return read_invoice_table(path, options.columns, workbook=True)
+    return read_invoice_table(path, options.columns, workbook=True, limits=options.limits)
 
 
 def read_invoice_table(path: Path, overrides: dict[str, str] | None = None,
-                       workbook: bool | None = None) -> ParsedInvoices:
-    """A carrier export, a workbook or delimited text (as `workbook` says, else as named)."""
-    src = str(path)
+                       workbook: bool | None = None, limits: Limits = DEFAULT_LIMITS) -> ParsedInvoices:
+    """A carrier export, a workbook or delimited text (as `workbook` says, else as named). A
+    file past one of `limits`, or whose rows break off (a damaged sheet), is one error and
+    gives no line: its lines read so far are dropped, not audited as if they were all."""
+    src = source_name(path)
     out = ParsedInvoices()
     extra = all_signature_headers() | set((overrides or {}).values())
     try:
         out.file_hash = file_digest(path)
-        table = open_table(path, header_scorer(INVOICE_FIELDS, extra), workbook=workbook)
-    except TableError as e:
+        table = open_table(path, header_scorer(INVOICE_FIELDS, extra), workbook=workbook,
+                           limits=limits)
+    except (TableError, LimitExceeded) as e:
         out.errors.append(InputError(file=src, reason=str(e), effect="file skipped"))
         return out
     except OSError as e:
         out.errors.append(InputError(file=src, reason=f"cannot open ({e.strerror})", effect="file skipped"))
         return out
+    notes_before = len(table.notes)
     out.notes.extend(f"{src}: {n}" for n in table.notes)
     dialect = find_dialect(table.headers)
     mapping = dict(dialect.columns) if dialect else {}
@@ -99,8 +106,20 @@ def read_invoice_table(path: Path, overrides: dict[str, str] | None = None,
                      if norm_header(h) in normed]
     skip_cols = [(normed[norm_header(h)], vals) for h, vals in dialect.skip_rows.items()
                  if norm_header(h) in normed] if dialect else []
-    reader = _RowReader(src, cmap.positions, dialect, melt_cols, out, skip_cols)
-    reader.read(table.rows, typed=not table.delimiter)  # delimited text: every cell is text
+    money_cols = [cmap.positions[n] for n in _MONEY_FIELDS if n in cmap.positions]
+    money_cols += [i for i, _h, _t in melt_cols]
+    try:
+        head, rows = peek(table.rows, DECIMAL_SAMPLE_ROWS)
+        decimal = decimal_convention((cells[i] for _, cells in head for i in money_cols
+                                      if i < len(cells)), table.delimiter)
+        if decimal != POINT:
+            out.notes.append(f"{src}: {_DECIMAL_NOTE[decimal]}")
+        reader = _RowReader(src, cmap.positions, dialect, melt_cols, out, skip_cols, decimal)
+        reader.read(rows, typed=not table.delimiter)  # delimited text: every cell is text
+    except (TableError, LimitExceeded) as e:
+        return ParsedInvoices(errors=[InputError(file=src, reason=str(e), effect="file skipped")],
+                              notes=out.notes, file_hash=out.file_hash)
+    out.notes.extend(f"{src}: {n}" for n in table.notes[notes_before:])  # found while reading
     if reader.skipped_rows:
         out.notes.append(f"{src}: skipped {reader.skipped_rows} row(s) the {dialect.name} dialect "
                          f"marks as not charges (skip_rows)")
@@ -135,11 +154,11 @@ def _key(raw):
     return raw if type(raw) is str else (type(raw), raw)
 
 
-def _money_of(key) -> tuple:
+def _money_of(key, decimal: str = POINT) -> tuple:
     """(value, why it can't be read, why the line table can't hold it)."""
     raw = key if type(key) is str else key[1]
     try:
-        value = parse_money(raw)
+        value = parse_money(raw, decimal)
     except ValueError as e:
         return None, str(e), None
     return value, None, (money_ok(value) if value is not None else None)
@@ -158,6 +177,14 @@ def _label_kind(text: str) -> int:
             | (4 if summary_label(text) else 0))
 
 
+_MONEY_FIELDS = ("amount", "invoice_total", "quantity", "unit_price")
+DECIMAL_SAMPLE_ROWS = 2000  # rows whose amounts decide the file's decimal mark
+_DECIMAL_NOTE = {
+    COMMA: "amounts are written with a decimal comma (1.234,50 is 1234.50), as its values show",
+    UNDECIDED: "its amounts do not show whether ',' or '.' is the decimal mark (a semicolon-"
+               "delimited export may use either): an amount such as 1.234 or 1,234 is reported, "
+               "not guessed",
+}
 _LABELS = ("account", "invoice_number", "service_id", "description", "charge_type")
 _FIELD_NAMES = tuple(INVOICE_FIELDS)
 
@@ -167,8 +194,9 @@ class _RowReader:
     types, TOTAL and subtotal labels) is done once per distinct text (`_Memo`)."""
 
     def __init__(self, src, pos, dialect: Dialect | None, melt_cols, out: ParsedInvoices,
-                 skip_cols=()):
+                 skip_cols=(), decimal: str = POINT):
         self.src, self.pos, self.dialect, self.melt_cols, self.out = src, pos, dialect, melt_cols, out
+        self.decimal = decimal  # the file's decimal mark (decimal_convention)
         self.lines = FileLines(src, out.file_hash)  # the file's lines, column by column
         self.skip_cols = list(skip_cols)  # (position, normed values): rows that aren't charges
         self.skipped_rows = self.skipped_zero = 0
@@ -184,7 +212,7 @@ class _RowReader:
         self.width = 1 + max([*pos.values(), *(i for i, _h, _t in melt_cols),
                               *(i for i, _v in self.skip_cols)], default=-1)
         self.at = {name: pos.get(name, -1) for name in (*_FIELD_NAMES, *pos)}
-        self._money = _Memo(_money_of)
+        self._money = _Memo(partial(_money_of, decimal=decimal))
         self._dates = _Memo(_date_of)
         self._labels = _Memo(_label_kind)
         self._types = _Memo(lambda k: self.charge_type(*k))
@@ -206,13 +234,19 @@ class _RowReader:
         at = self.at
         i_acct, i_num, i_sid, i_desc, i_type = (at[n] for n in _LABELS)
         strip = str.strip
+        out = self.out
         for row_no, cells in rows:
+            if cells.__class__ is BadRow:
+                out.rows_read += 1
+                self.error(row_no, cells.reason)
+                continue
             if typed:
                 texts = [c.strip() if c.__class__ is str else cell_text(c) for c in cells]
             else:
                 texts = list(map(strip, cells))
             if not any(texts):
                 continue
+            out.rows_read += 1
             if len(texts) < width:
                 texts.extend([""] * (width - len(texts)))
             texts.append("")
@@ -287,18 +321,25 @@ class _RowReader:
         True when it was one (and has been dealt with)."""
         if any(norm_header(texts[i]) in vals for i, vals in self.skip_cols):
             self.skipped_rows += 1
+            self.out.summary_rows.append(row_no)
             return True
         labels = [self.g(texts, n) for n in _LABELS]
         summary = self.summary_field(texts, labels)
         if summary:
             self.summary_row(row_no, cells, texts, summary)
+            self.out.summary_rows.append(row_no)
             return True
         if any(self._labels[x] & 1 for x in labels) and not self._is_service(self.g(texts, "service_id")):
             self.total_row(row_no, cells, texts)
+            self.out.summary_rows.append(row_no)
             return True
         subtotal = next((x for x in labels if self._labels[x] & 2), "")
+        sid = self.g(texts, "service_id")
+        if subtotal and sid and not self._labels[sid] and self.g(texts, "amount"):
+            return False  # "Subtotal fee" billed to a service: a charge, not a summary
         if subtotal:
             self.subtotal_row(row_no, cells, texts, subtotal)
+            self.out.summary_rows.append(row_no)
             return True
         return False
 
@@ -340,6 +381,7 @@ class _RowReader:
             raise ValueError(f"amount {texts[i]!r} is not an amount")
         if self.dialect and self.dialect.skip_zero and amount == 0:
             self.skipped_zero += 1
+            self.out.summary_rows.append(row_no)
             self.zero_rated(inv, texts[at["service_id"]])  # not a line, but the number is on the bill
             return
         description = texts[at["description"]]
@@ -377,6 +419,7 @@ class _RowReader:
             self.lines.add(inv, row_no, service_id, description, ctype, amount, start, end,
                            part=i + 1)
         if len(inv.line_ids) == before:  # every charge of the row is 0.00
+            self.out.summary_rows.append(row_no)
             self.zero_rated(inv, service_id)
 
     def zero_rated(self, inv: Invoice, service_id: str) -> None:
@@ -483,7 +526,7 @@ class _RowReader:
                                   f"to check")
             return
         try:
-            printed = parse_money(self.raw(cells, "amount")) if g("amount") else None
+            printed = parse_money(self.raw(cells, "amount"), self.decimal) if g("amount") else None
         except ValueError as e:
             self.error(row_no, f"subtotal: {e}", effect="value ignored")
             return
@@ -513,9 +556,9 @@ class _RowReader:
 
     def total_row(self, row_no, cells, texts) -> None:
         g = partial(self.g, texts)
-        amount = parse_money(self.raw(cells, "amount")) if g("amount") else None
+        amount = parse_money(self.raw(cells, "amount"), self.decimal) if g("amount") else None
         if amount is None and g("invoice_total"):
-            amount = parse_money(self.raw(cells, "invoice_total"))
+            amount = parse_money(self.raw(cells, "invoice_total"), self.decimal)
         if amount is None:
             raise ValueError("TOTAL row has no amount")
         inv = self.row_invoice(cells, texts)

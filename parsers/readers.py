@@ -31,6 +31,7 @@ from typing import Callable
 
 from reconcile.core.lines import Lines
 from reconcile.core.models import InputError, Invoice
+from reconcile.parsers.limits import LimitExceeded, Limits, check_file_size
 
 SNIFF_BYTES = 8192
 
@@ -42,6 +43,7 @@ class ReadOptions:
     columns: dict[str, str] = field(default_factory=dict)  # invoice field -> header (--columns)
     password: str | None = None  # encrypted PDFs
     pdf_engine: str = "pdfium"
+    limits: Limits = field(default_factory=Limits)  # how much of a file is read (--limit)
 
 
 @dataclass
@@ -59,6 +61,11 @@ class ParsedInvoices:
     errors: list[InputError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     file_hash: str = ""
+    # a table's rows after its header, each a line, a summary row or an error: the count of
+    # rows with anything in them, and the rows that were summaries (TOTAL, subtotal, rows a
+    # dialect skips), so a test can hold rows in = lines + summaries + rows reported
+    rows_read: int = 0
+    summary_rows: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.lines = Lines.of(self.lines)
@@ -166,6 +173,10 @@ def read_invoices(path: Path, options: ReadOptions = ReadOptions()) -> ParsedInv
         reader = choose_reader(path)
     except NoReader as e:
         return ParsedInvoices(errors=[InputError(file=str(path), reason=str(e), effect="file skipped")])
+    try:
+        check_file_size(path, options.limits)
+    except LimitExceeded as e:
+        return ParsedInvoices(errors=[InputError(file=str(path), reason=str(e), effect="file skipped")])
     parsed = reader.read(path, options)
     parsed.lines = Lines.of(parsed.lines)  # no cost for a table; records become one
     suffix = path.suffix.lower()
@@ -173,6 +184,18 @@ def read_invoices(path: Path, options: ReadOptions = ReadOptions()) -> ParsedInv
         named = f"named {suffix}" if suffix else "without an extension"
         parsed.notes.append(f"{path}: {named}, read as {reader.name} by its content")
     return parsed
+
+
+def source_name(path: Path) -> str:
+    """The file's name as its lines, invoices and errors carry it: the path, with the bytes of a
+    name that is not valid UTF-8 (lone surrogates in Python) escaped as \\udcXX, so Arrow and
+    the reports can hold it (the same name everywhere, so lines still meet their invoices)."""
+    name = str(path)
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "backslashreplace").decode("utf-8")
+    return name
 
 
 def file_digest(path: Path) -> str:

@@ -3,24 +3,31 @@
 Carrier portal exports come tab-, pipe- or semicolon-delimited, in UTF-8, UTF-8 with BOM or
 Windows-1252, with title lines above the header, sometimes a second header row in French
 (Bell), and quoted newlines. This module finds the header and hands back rows with the
-file's own row numbers so every error can name them.
+file's own row numbers so every error can name them. Text files are split into records by
+parsers/csv_records.py (a quote that never closes costs one row); a workbook's zip is checked
+against the limits (parsers/limits.py) before it is opened, and its sheets are read by the
+cells they hold. A file past a limit raises LimitExceeded, as soon as it is seen.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
-import sys
+import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
+from itertools import chain, islice
 from datetime import date, datetime
 from pathlib import Path
 from typing import Iterator
 
 from reconcile.parsers.columns import norm_header
-from reconcile.core.values import parse_date, parse_money
-
-csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+from reconcile.parsers.csv_records import BadRow, records
+from reconcile.parsers.limits import (DEFAULT_LIMITS, LimitExceeded, Limits, check_file_size,
+                                      check_zip)
+from reconcile.core.values import COMMA, parse_date, parse_money
 
 DELIMITERS = [",", "\t", "|", ";"]
 SNIFF_BYTES = 256 * 1024
@@ -51,9 +58,25 @@ class Table:
     notes: list[str] = field(default_factory=list)
 
 
+# the bytes of UTF-8's multi-byte characters: a file holding them is UTF-8, even when a few
+# bytes elsewhere are not (a line pasted from a Windows-1252 file)
+_UTF8_CHARS = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+_HIGH_BYTE = re.compile(rb"[\x80-\xff]")
+
+
+def _cp1252_fallback(e: UnicodeDecodeError):
+    """Bytes of a UTF-8 line that are not UTF-8, read as Windows-1252 (the usual mix)."""
+    return e.object[e.start:e.end].decode("cp1252", "replace"), e.end
+
+
+codecs.register_error("reconcile-cp1252", _cp1252_fallback)
+
+
 def detect_encoding(sample: bytes) -> str:
-    """UTF-8 (with or without BOM) when it decodes, else Windows-1252 (a superset of Latin-1's
-    printable range, which is what Excel on Windows writes)."""
+    """UTF-8 (with or without BOM) when it decodes or when most of its non-ASCII bytes are
+    UTF-8 characters (a mixed file: the rest is read line by line as Windows-1252, with a
+    note), else Windows-1252 (a superset of Latin-1's printable range, which is what Excel on
+    Windows writes)."""
     if sample.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
     if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -65,6 +88,10 @@ def detect_encoding(sample: bytes) -> str:
         # a multi-byte character cut by the sample boundary is still UTF-8
         if e.start >= len(sample) - 3 and len(sample) >= SNIFF_BYTES:
             return "utf-8"
+    utf8 = _UTF8_CHARS.findall(sample)
+    stray = len(_HIGH_BYTE.findall(sample)) - sum(map(len, utf8))  # high bytes of no character
+    if utf8 and len(utf8) >= stray:
+        return "utf-8"
     try:
         sample.decode("cp1252")
         return "cp1252"
@@ -74,10 +101,15 @@ def detect_encoding(sample: bytes) -> str:
 
 def detect_delimiter(text: str) -> str:
     """The delimiter that splits the most leading lines into the same number (>1) of fields."""
+    return _delimiter_and_width(text)[0]
+
+
+def _delimiter_and_width(text: str) -> tuple[str, int]:
+    """The delimiter, and the number of fields most leading lines have with it (0: none)."""
     lines = [ln for ln in text.splitlines()[:60] if ln.strip()]
     if not lines:
-        return ","
-    best, best_score = ",", (-1, -1)
+        return ",", 0
+    best, best_score = (",", 0), (-1, -1)
     for d in DELIMITERS:
         try:
             counts = [len(r) for r in csv.reader(lines, delimiter=d)]
@@ -88,38 +120,32 @@ def detect_delimiter(text: str) -> str:
             continue
         score = (freq, modal)
         if score > best_score:
-            best, best_score = d, score
+            best, best_score = (d, modal), score
     return best
 
 
-def read_csv(path: Path, score_header, min_score: int = 2) -> Table:
+def read_csv(path: Path, score_header, min_score: int = 2, limits: Limits = DEFAULT_LIMITS) -> Table:
     """Open a delimited text file and find its header with `score_header(cells) -> int`."""
-    raw = path.read_bytes()[:SNIFF_BYTES] if path.stat().st_size else b""
+    with open(path, "rb") as fh:
+        raw = fh.read(SNIFF_BYTES)
     if not raw.strip():
         raise TableError("file is empty")
     encoding = detect_encoding(raw)
     sample = raw.decode(encoding, errors="replace")
-    delimiter = detect_delimiter(sample)
-    fh = open(path, encoding=encoding, errors="replace", newline="")
-    reader = csv.reader(fh, delimiter=delimiter)
-
-    def numbered() -> Iterator[tuple[int, list[str]]]:
-        start = 1
-        try:
-            for cells in reader:
-                yield start, cells
-                start = reader.line_num + 1
-        except csv.Error as e:
-            raise TableError(f"CSV is malformed near row {reader.line_num}: {e}") from None
-        finally:
-            fh.close()
-
-    it = numbered()
+    delimiter, width = _delimiter_and_width(sample)
+    text = encoding == "utf-16"  # lines split by the decoder: \n is two bytes
+    fh = open(path, encoding=encoding, errors="replace", newline="") if text else open(path, "rb")
+    notes: list[str] = []
+    it = records(fh, encoding, text, delimiter, width, limits, notes)
     head: list[tuple[int, list[str]]] = []
-    for item in it:
-        head.append(item)
-        if len(head) >= HEADER_SEARCH_ROWS:
-            break
+    try:
+        for item in it:
+            head.append(item)
+            if len(head) >= HEADER_SEARCH_ROWS:
+                break
+    except BaseException:
+        fh.close()
+        raise
     header_at = _pick_header(head, score_header, min_score)
     if header_at is None:
         fh.close()
@@ -128,7 +154,6 @@ def read_csv(path: Path, score_header, min_score: int = 2) -> Table:
                          + ", ".join(repr(c) for c in first[:12]), first_rows={"": first})
     row_no, headers = head[header_at]
     rest = head[header_at + 1:]
-    notes: list[str] = []
     if header_at:
         notes.append(f"skipped {header_at} title line(s) above the header at row {row_no}")
     if rest and _is_second_header(rest[0][1], headers, [c for _, c in rest[1:6]], score_header,
@@ -166,14 +191,20 @@ def _first_row(head) -> list[str]:
 
 
 def _is_typed(text: str) -> bool:
-    """A number, an amount or a date: a value, never a header name."""
-    for parse in (parse_money, parse_date):
+    """A number, an amount (with either decimal mark) or a date: a value, never a header name."""
+    for parse in (parse_money, partial(parse_money, decimal=COMMA), parse_date):
         try:
             if parse(text) is not None:
                 return True
         except ValueError:
             pass
     return False
+
+
+def peek(rows: Iterator, n: int) -> tuple[list, Iterator]:
+    """The first `n` of `rows`, and all of them (those first) to read on."""
+    head = list(islice(rows, n))
+    return head, chain(head, rows)
 
 
 def _is_second_header(cells: list, headers: list, below: list[list], score_header,
@@ -200,11 +231,15 @@ def _is_second_header(cells: list, headers: list, below: list[list], score_heade
     return len(typed_cols) >= 2 and len(labelled) * 2 >= len(typed_cols)
 
 
-def read_xlsx(path: Path, score_header, min_score: int = 2, sheet: str | None = None) -> Table:
+def read_xlsx(path: Path, score_header, min_score: int = 2, sheet: str | None = None,
+              limits: Limits = DEFAULT_LIMITS) -> Table:
     """Open a workbook and find the sheet and row holding the header. Without `sheet`, the first
-    sheet whose header is recognised wins, so data on the second sheet is still found."""
+    sheet whose header is recognised wins, so data on the second sheet is still found. The zip
+    is checked against `limits` before anything is decompressed, and a sheet is read by the
+    cells it holds, not by the dimension it declares (see `_sheet_rows`)."""
     import openpyxl
 
+    check_zip(path, limits)
     fh = open(path, "rb")  # a handle, not the name: openpyxl refuses a workbook named .csv
     try:
         wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
@@ -223,13 +258,18 @@ def read_xlsx(path: Path, score_header, min_score: int = 2, sheet: str | None = 
     tried: list[str] = []
     first_rows: dict[str, list[str]] = {}
     for name in [sheet] if sheet else names:
-        ws = wb[name]
-        it = ((i, list(r)) for i, r in enumerate(ws.iter_rows(values_only=True), start=1))
+        it = _sheet_rows(wb[name], limits)
         head = []
-        for item in it:
-            head.append(item)
-            if len(head) >= HEADER_SEARCH_ROWS:
-                break
+        try:
+            for item in it:
+                head.append(item)
+                if len(head) >= HEADER_SEARCH_ROWS:
+                    break
+        except Exception as e:
+            close()
+            if isinstance(e, LimitExceeded):
+                raise LimitExceeded(f"sheet {name!r}: {e}") from None
+            raise TableError(f"sheet {name!r} is damaged ({type(e).__name__}: {e})") from None
         text_head = [(n, [_cell_str(c) for c in cells]) for n, cells in head]
         at = _pick_header(text_head, score_header, min_score)
         if at is None:
@@ -241,16 +281,56 @@ def read_xlsx(path: Path, score_header, min_score: int = 2, sheet: str | None = 
         notes = []
         if tried:
             notes.append(f"sheet(s) {tried} hold no recognised header; read sheet {name!r}")
+        if at:
+            notes.append(f"skipped {at} title line(s) above the header at row {row_no}")
 
-        def rows(rest=rest, it=it):
-            yield from rest
-            yield from it
-            close()
+        def rows(rest=rest, it=it, name=name):
+            try:
+                yield from rest
+                yield from it
+            except LimitExceeded as e:
+                raise LimitExceeded(f"sheet {name!r}: {e}") from None
+            except (TableError, MemoryError):
+                raise
+            except Exception as e:  # the XML breaks off further down the sheet
+                raise TableError(f"sheet {name!r} is damaged after the rows read "
+                                 f"({type(e).__name__}: {e})") from None
+            finally:
+                close()
 
         return Table(path, [h.strip() for h in headers], row_no, rows(), sheet=name, notes=notes)
     close()
     raise TableError(f"no sheet has a recognised header row (sheets looked at: {tried or names})",
                      sheets=names, first_rows=first_rows)
+
+
+def _sheet_rows(ws, limits: Limits) -> Iterator[tuple[int, list]]:
+    """(row number, values) of the rows a sheet holds, each as wide as its last cell. openpyxl's
+    iter_rows pads every row to the declared dimension and yields every row up to it: a 2 KB
+    sheet declaring A1:XFD1048576 would be 17 billion cells. Here a missing row is not
+    yielded, and a row wider than `limits.columns` or more rows than `limits.rows` stop the
+    read with the limit named. (openpyxl's own row parser, the one iter_rows uses.)"""
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    wb = ws.parent
+    count = 0
+    with ws._get_source() as src:
+        parser = WorkSheetParser(src, ws._shared_strings, data_only=True, epoch=wb.epoch,
+                                 date_formats=wb._date_formats,
+                                 timedelta_formats=wb._timedelta_formats)
+        for idx, row in parser.parse():
+            if not row:
+                continue
+            count += 1
+            if count > limits.rows:
+                raise limits.past("rows", f"the sheet has more than {limits.rows:,} rows")
+            width = max(c["column"] for c in row)
+            if width > limits.columns:
+                raise limits.past("columns", f"row {idx} has a cell in column {width:,}")
+            values = [None] * width
+            for c in row:
+                values[c["column"] - 1] = c["value"]
+            yield idx, values
 
 
 def _cell_str(c) -> str:
@@ -280,13 +360,15 @@ TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 
 
 def open_table(path: Path, score_header, min_score: int = 2, sheet: str | None = None,
-               workbook: bool | None = None) -> Table:
-    """A workbook or delimited text, as `workbook` says (when sniffed) or else as named."""
+               workbook: bool | None = None, limits: Limits = DEFAULT_LIMITS) -> Table:
+    """A workbook or delimited text, as `workbook` says (when sniffed) or else as named. Past
+    one of `limits` (checked before the work, and while rows are read): LimitExceeded."""
     if workbook is None:
         workbook = path.suffix.lower() in WORKBOOK_SUFFIXES
+    check_file_size(path, limits)
     if workbook:
-        return read_xlsx(path, score_header, min_score, sheet)
-    return read_csv(path, score_header, min_score)
+        return read_xlsx(path, score_header, min_score, sheet, limits)
+    return read_csv(path, score_header, min_score, limits)
 
 
 # bytes text files don't hold (\x1a: the end-of-file mark old Windows tools write)
@@ -331,5 +413,5 @@ def header_scorer(fields: dict[str, list[str]], extra: set[str] | None = None):
     return score
 
 
-__all__ = ["Table", "TableError", "open_table", "cell_text", "header_scorer", "looks_like_text",
-           "looks_like_workbook", "io"]
+__all__ = ["Table", "TableError", "BadRow", "LimitExceeded", "open_table", "cell_text",
+           "header_scorer", "looks_like_text", "looks_like_workbook", "io"]

@@ -28,6 +28,7 @@ from reconcile.partitions import audit_partition, merge, partition_count, split_
 from reconcile.parsers.readers import (NoReader, ParsedInvoices, Reader, ReadOptions,
                                        choose_reader, read_invoices)
 from reconcile.core.models import InputError, Invoice, Service
+from reconcile.parsers.limits import Limits
 from reconcile.core.records import NO_RECORDS, Records
 from reconcile.core.result import AuditOptions, AuditResult
 from reconcile.expected import services_from_orders
@@ -126,8 +127,8 @@ def _special_kind(mode: int) -> str:
 
 
 def read_invoice_file(path: Path, overrides: dict[str, str], pdf_password: str | None = None,
-                      pdf_engine: str = "pdfium") -> ParsedInvoices:
-    return read_invoices(path, ReadOptions(overrides, pdf_password, pdf_engine))
+                      pdf_engine: str = "pdfium", limits: Limits | None = None) -> ParsedInvoices:
+    return read_invoices(path, ReadOptions(overrides, pdf_password, pdf_engine, limits or Limits()))
 
 
 def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | None = None,
@@ -135,11 +136,14 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
               progress: Callable[[Iterable[Path]], Iterable[Path]] | None = None,
               pdf_password: str | None = None, pdf_engine: str = "pdfium",
               workers: int | None = None, timings: dict[str, float] | None = None,
-              partitions: int | None = None, contracts: Path | None = None,
-              orders: Path | None = None, payments: Path | None = None) -> AuditResult:
+               partitions: int | None = None, limits: Limits | None = None,
+               contracts: Path | None = None, orders: Path | None = None,
+               payments: Path | None = None) -> AuditResult:
     """Read the inventory, the contracts, orders and payments files given, and every invoice
     file, then audit. PDFs are read by a pool of `workers` processes (default: one per core)
     when there are enough of them to gain from it; other files in this process, meanwhile.
+    `limits`: how much of one file is read (reconcile.parsers.limits; a file past them is an
+    error and not read).
     `timings`, when given, receives the seconds spent reading, matching and in the rules."""
     from reconcile.parsers.inventory import read_inventory, require_services, set_aside
     from reconcile.parsers.records import read_records
@@ -154,11 +158,13 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
         files, notes = set_aside(files, {"inventory": inventory, **record_paths})
         invoices: list[Invoice] = []
         tables = []
+        limits = limits or Limits()
         read = partial(_read_quickly, overrides=mapping["invoice"], pdf_password=pdf_password,
-                       pdf_engine=pdf_engine)
+                       pdf_engine=pdf_engine, limits=limits)
         with _FileReader(read, files, workers, chosen) as parsed_files:
             # a pool starts on the invoices at once; the inventory is read meanwhile
-            inv = require_services(read_inventory(Path(inventory), mapping["inventory"], sheet))
+            inv = require_services(read_inventory(Path(inventory), mapping["inventory"], sheet,
+                                                  limits))
             services, inv_errors, inv_notes = inv
             errors = inv_errors + errors
             notes.extend(f"{inventory}: {n}" for n in inv_notes)

@@ -4,10 +4,12 @@
                     [--payments FILE] [--as-of DATE] [--columns MAPPING.yaml] [--out DIR]
                     [--scheduler tcp://HOST:8786]
     reconcile demo [--out DIR]
+    reconcile summary [DIR]
 
 Exit status: 0 audited (with or without findings); 1 audited, but some input could not be read
 (the rest was audited and reported, errors.json lists what was not); 2 usage error: nothing was
-audited and no report written (a missing path, an inventory that gives no service, a bad option).
+audited and no report written (a missing path, an inventory that gives no service, a bad option);
+3 audited, but the reports could not be written (the previous ones are left as they were).
 """
 
 from __future__ import annotations
@@ -65,6 +67,16 @@ def _as_of(ctx, param, value):
     return day
 
 
+def _limits(ctx, param, value):
+    """--limit NAME=VALUE (repeatable) -> Limits (reconcile/parsers/limits.py)."""
+    from reconcile.parsers.limits import parse_limits
+
+    try:
+        return parse_limits(value or ())
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
 def _out_dir(ctx, param, value):
     """--out checked and locked before the audit starts, held until the command ends
     (reconcile/reports/outputs.py): a usage error when it cannot take the reports or another
@@ -104,15 +116,35 @@ def _audit_options(f):
                      help="Money differences at or below this are not findings (0 up to 1,000,000).")(f)
     f = click.option("--match-threshold", default=90.0, show_default=True, type=click.FloatRange(0, 100),
                      callback=_threshold, help="Fuzzy match score (0-100) needed to tie a line to a service.")(f)
+    return _answer_options(f)
+
+
+def _answer_options(f):
+    """What the CIO's answer covers (reconcile/reports/answer.py)."""
+    f = click.option("--months", default=18, show_default=True, type=click.IntRange(1, 600),
+                     help="The answer covers the bills of this many months up to --as-of.")(f)
+    f = click.option("--dispute-window-days", default=60, show_default=True,
+                     type=click.IntRange(0, 3650),
+                     help="Days after a bill's date to dispute it, where no contract says.")(f)
+    f = click.option("--all-disputes", is_flag=True,
+                     help="Dispute packets for findings past their deadline too (marked).")(f)
     return f
 
 
+def _answer_settings(months: int, dispute_window_days: int, all_disputes: bool) -> dict:
+    return {"months": months, "dispute_window_days": dispute_window_days,
+            "all_disputes": all_disputes}
+
+
+EXIT_NOT_WRITTEN = 3
 EXIT_STATUS = """\b
 Exit status:
   0  audited (with or without findings)
   1  audited, but some input could not be read (listed in errors.json)
   2  usage error: nothing audited, no report written (a missing path,
-     an inventory that gives no service, a bad option)"""
+     an inventory that gives no service, a bad option)
+  3  audited, but the reports could not be written (disk full, the
+     folder gone): the previous reports are left as they were"""
 
 
 _RECORD_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -146,9 +178,14 @@ _RECORD_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
               help="Audit on the Dask cluster whose scheduler is at ADDRESS (tcp://HOST:8786); "
                    "its workers need this package and the invoice files at the same path. "
                    "Needs the dask extra.")
+@click.option("--limit", "limits", multiple=True, callback=_limits, metavar="NAME=VALUE",
+              help="Raise a limit on what one file may hold (repeatable): file-size=512MB, "
+                   "unzipped=1GB, zip-ratio=100, rows=2000000, columns=1000, field-size=100000 "
+                   "(the defaults). A file past one is an error and not read.")
 @_audit_options
 def audit(invoice_paths, inventory, columns, sheet, contracts, orders, payments, as_of, out_dir,
-          password, pdf_engine, jobs, scheduler, tolerance, match_threshold):
+          password, pdf_engine, jobs, scheduler, limits, tolerance, match_threshold, months,
+          dispute_window_days, all_disputes):
     """Audit INVOICE_PATH... (files or folders) against --inventory.
 
     The inventory is the list of circuits and numbers you keep (CSV or XLSX, one row each);
@@ -158,14 +195,15 @@ def audit(invoice_paths, inventory, columns, sheet, contracts, orders, payments,
         if p.is_dir() and not any(c.is_file() for c in p.rglob("*")):
             raise click.BadParameter(f"{str(p)!r} is an empty folder: no invoice to audit",
                                      param_hint="INVOICE_PATH")
-    options = AuditOptions(tolerance=tolerance, match_threshold=match_threshold, as_of=as_of)
+    options = AuditOptions(tolerance=tolerance, match_threshold=match_threshold, as_of=as_of,
+                           **_answer_settings(months, dispute_window_days, all_disputes))
     if scheduler:
         source = click.get_current_context().get_parameter_source("scheduler")
         via = " (DASK_SCHEDULER_ADDRESS)" if source == ParameterSource.ENVIRONMENT else ""
         click.echo(f"Auditing on the Dask cluster at {scheduler}{via}", err=True)
     records = {"contracts": contracts, "orders": orders, "payments": payments}
     sys.exit(_run(list(invoice_paths), inventory, columns, sheet, out_dir, options, password,
-                  pdf_engine, jobs, scheduler, records))
+                  pdf_engine, jobs, scheduler, limits, records))
 
 
 @main.command(epilog=EXIT_STATUS)
@@ -176,7 +214,8 @@ def demo(out_dir):
     """Audit the bundled sample (several carriers, 14 months, planted errors)."""
     inventory, invoices = sample_paths()
     click.echo(f"Auditing the bundled sample in {SAMPLE_DIR}", err=True)
-    sys.exit(_run(invoices, inventory, None, None, out_dir, AuditOptions(), None, "pdfium"))
+    options = AuditOptions(as_of=reconcile.sample.AS_OF)
+    sys.exit(_run(invoices, inventory, None, None, out_dir, options, None, "pdfium"))
 
 
 def sample_paths() -> tuple[Path, list[Path]]:
@@ -192,7 +231,8 @@ def sample_paths() -> tuple[Path, list[Path]]:
 
 
 def _run(invoice_paths, inventory, columns, sheet, out_dir, options, password, pdf_engine,
-         jobs=None, scheduler=None, records: dict[str, Path | None] | None = None) -> int:
+         jobs=None, scheduler=None, limits=None,
+         records: dict[str, Path | None] | None = None) -> int:
     from reconcile.audit import run_audit
     from reconcile.reports.console import for_people, summary_text
     from reconcile.reports.outputs import write_all
@@ -202,17 +242,24 @@ def _run(invoice_paths, inventory, columns, sheet, out_dir, options, password, p
         if scheduler:
             result = _run_on_dask(scheduler, invoice_paths, inventory, columns=columns,
                                   sheet=sheet, options=options, pdf_password=password,
-                                  pdf_engine=pdf_engine, **records)
+                                  pdf_engine=pdf_engine, limits=limits, **records)
         else:
             result = run_audit(invoice_paths, inventory, columns=columns, sheet=sheet,
                                options=options, progress=_progress, pdf_password=password,
-                               pdf_engine=pdf_engine, workers=jobs, **records)
+                               pdf_engine=pdf_engine, workers=jobs, limits=limits, **records)
     except (ValueError, _NoCluster) as e:  # a bad --columns mapping, an inventory that gives
         # no service (InventoryUnusable), or --scheduler: the user's command, not the data
         click.echo(f"Error: {e}\nNothing was audited; no report was written.", err=True)
         return 2
     for_people(result, [*invoice_paths, inventory, *(p for p in records.values() if p)])
-    write_all(result, out_dir)
+    try:
+        write_all(result, out_dir)
+    except OSError as e:  # disk full, the folder taken away mid-run: the audit's work is lost
+        where = f" ({e.filename})" if e.filename else ""
+        click.echo(f"Error: the audit ran, but its reports could not be written into {out_dir}: "
+                   f"{e.strerror or e}{where}. The reports there before (if any) are as they were; "
+                   f"make room or fix the folder and run again.", err=True)
+        return EXIT_NOT_WRITTEN
     click.echo(summary_text(result, str(out_dir)))
     return 1 if result.errors else 0
 
@@ -239,6 +286,24 @@ def _run_on_dask(address: str, invoice_paths, inventory, **kwargs):
         return run_audit_on_dask(invoice_paths, inventory, client, **kwargs)
     finally:
         client.close()
+
+
+@main.command()
+@click.argument("run_dir", default="reconcile-report", required=False,
+                type=click.Path(file_okay=False, path_type=Path))
+def summary(run_dir):
+    """Print the answer of a past run again, from its folder (RUN_DIR/summary.json)."""
+    from reconcile.reports.answer import answer_text
+
+    path = run_dir / "summary.json"
+    try:
+        text = answer_text(path)
+    except FileNotFoundError:
+        raise click.UsageError(f"{str(path)!r} not found: audit first, or name the folder "
+                               f"--out wrote") from None
+    except ValueError as e:
+        raise click.UsageError(f"{str(path)!r} cannot be read: {e}") from None
+    click.echo(text)
 
 
 if __name__ == "__main__":  # pragma: no cover

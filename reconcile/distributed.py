@@ -45,6 +45,7 @@ from reconcile.core.records import NO_RECORDS, Records
 from reconcile.core.result import AuditOptions, AuditResult
 from reconcile.expected import services_from_orders
 from reconcile.parsers.columns import load_mapping
+from reconcile.parsers.limits import Limits
 from reconcile.partitions import (PartitionResult, audit_partition, merge, number_bills,
                                   partition_count, split_by_account)
 
@@ -60,11 +61,11 @@ class FileRead:
 
 
 def read_file(path: Path, overrides: dict[str, str], pdf_password: str | None,
-              pdf_engine: str) -> FileRead:
+              pdf_engine: str, limits: Limits | None = None) -> FileRead:
     """Task: one invoice file -> its lines as an Arrow table (the local run's reader and its
     wrapper, so a reader's exception is this file's error)."""
     return _file_read(_read_quickly(path, overrides=overrides, pdf_password=pdf_password,
-                                    pdf_engine=pdf_engine))
+                                    pdf_engine=pdf_engine, limits=limits))
 
 
 def file_summary(read: FileRead) -> tuple[int, int, list[InputError], list[str]]:
@@ -96,7 +97,8 @@ def run_audit_on_dask(invoice_paths: Iterable[Path], inventory: Path,
                       sheet: str | None = None, options: AuditOptions | None = None,
                       pdf_password: str | None = None, pdf_engine: str = "pdfium",
                       partitions: int | None = None,
-                      timings: dict[str, float] | None = None, contracts: Path | None = None,
+                      timings: dict[str, float] | None = None,
+                      limits: Limits | None = None, contracts: Path | None = None,
                       orders: Path | None = None, payments: Path | None = None) -> AuditResult:
     """run_audit on a Dask cluster: a distributed.Client, or a scheduler's address (a client
     is opened and closed here). `partitions` (P) defaults to the cluster's worker threads, or
@@ -109,6 +111,7 @@ def run_audit_on_dask(invoice_paths: Iterable[Path], inventory: Path,
         with _gc_paused():
             return _audit(client, [_absolute(p) for p in invoice_paths], inventory, columns,
                           sheet, options, pdf_password, pdf_engine, partitions, timings,
+                          limits or Limits(),
                           {"contracts": contracts, "orders": orders, "payments": payments})
     finally:
         if own:
@@ -127,7 +130,7 @@ def _absolute(path) -> Path:
 
 def _audit(client: Client, invoice_paths: list[Path], inventory: Path, columns, sheet,
            options: AuditOptions, pdf_password, pdf_engine, partitions, timings,
-           record_paths: dict[str, Path | None]) -> AuditResult:
+           limits: Limits, record_paths: dict[str, Path | None]) -> AuditResult:
     from reconcile.parsers.inventory import read_inventory, require_services, set_aside
     from reconcile.parsers.records import read_records
 
@@ -136,10 +139,11 @@ def _audit(client: Client, invoice_paths: list[Path], inventory: Path, columns, 
     files, errors = collect_files(invoice_paths)
     files, set_aside_notes = set_aside(files, {"inventory": inventory, **record_paths})
     # the workers start reading at once; the inventory is read here meanwhile
-    kwargs = dict(overrides=mapping["invoice"], pdf_password=pdf_password, pdf_engine=pdf_engine)
+    kwargs = dict(overrides=mapping["invoice"], pdf_password=pdf_password, pdf_engine=pdf_engine,
+                  limits=limits)
     reads = [client.submit(read_file, f, pure=False, **kwargs) for f in files]
     summaries = [client.submit(file_summary, r, pure=False) for r in reads]
-    inv = require_services(read_inventory(Path(inventory), mapping["inventory"], sheet))
+    inv = require_services(read_inventory(Path(inventory), mapping["inventory"], sheet, limits))
     services, inv_errors, inv_notes = inv
     errors = inv_errors + errors
     notes = set_aside_notes + [f"{inventory}: {n}" for n in inv_notes]

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 from reconcile.core.models import Category
 from reconcile.core.result import AuditResult
 from reconcile.core.values import money
+from reconcile.reports.answer import answer, answer_lines
 from reconcile.rules import RULES, NotChecked, not_checked
 
 NOTES_IN_CONSOLE = 5
@@ -91,7 +92,7 @@ def summary_text(result: AuditResult, out_dir: str) -> str:
     unread = read.files - read.files_read
     files = (f"Read {read.files_read:,} of {read.files:,} file(s)" if unread
              else f"Read {read.files:,} file(s)")
-    lines = [
+    lines = answer_lines(answer(result)) + [
         f"{files}: {read.bills:,} bill(s), {read.lines:,} line(s), {money(read.billed)} billed, "
         f"against {len(result.services):,} inventory service(s).",
     ]

@@ -50,7 +50,7 @@ def _example(ex: Example) -> dict:
               "rows": [[_cell(row.get(c)) for c in tables[kind]["columns"]]
                        for row in tables[kind]["rows"]]}
              for kind in TABLES if kind in tables]
-    expected = [[x.rule, x.service_id or "–", x.invoice_number, f"{x.at_issue:.2f}"]
+    expected = [[x.rule, x.service_id or "–", x.invoice_number or "–", f"{x.at_issue:.2f}"]
                 for x in ex.expected]
     return {"name": ex.name, "is_finding": ex.is_finding, "tables": shown, "expected": expected}
 

@@ -32,6 +32,7 @@ from pydantic import BaseModel
 
 from reconcile.core.models import Finding
 from reconcile.core.result import AuditResult
+from reconcile.reports.answer import answer
 from reconcile.reports.console import unchecked
 from reconcile.core.values import CENT, money
 
@@ -82,6 +83,9 @@ def render_html(result: AuditResult, *, generated_at: datetime | None = None) ->
             for rule, (n, amt) in sorted(by_rule.items(), key=lambda kv: -kv[1][1])
         ],
         chart=_bar_chart(by_rule),
+        answer=(a := answer(result)),
+        money_of=lambda text: _money(Decimal(text)),
+        month_chart=_month_chart(a["by_month"]),
         accounts=[
             {"carrier": c, "account": a, "count": n, "at_issue": _money(amt), "billed": _money(billed)}
             for (c, a), (n, amt, billed) in sorted(accounts.items(), key=lambda kv: -kv[1][1])
@@ -104,7 +108,9 @@ def render_html(result: AuditResult, *, generated_at: datetime | None = None) ->
 def write_html(result: AuditResult, path: pathlib.Path, *, generated_at: datetime | None = None) -> None:
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(result, generated_at=generated_at), encoding="utf-8")
+    # a file name that is not valid UTF-8 is written with its bytes escaped, as in the CSVs
+    path.write_text(render_html(result, generated_at=generated_at), encoding="utf-8",
+                    errors="backslashreplace")
 
 
 def script_json(data: object) -> Markup:
@@ -470,3 +476,24 @@ def _bar_chart(by_rule: dict[str, tuple[int, Decimal]]) -> dict | None:
                      "label": label, "rule": rule, "value": f"{_money(amt)} ({n})"})
     return {"bars": bars, "width": label_w + bar_area + value_w, "height": len(rows) * row_h + 4,
             "label_x": label_w - 8, "bar_x": label_w}
+
+
+def _month_chart(by_month: list[dict]) -> dict | None:
+    """Geometry for an inline-SVG column chart: billed and at issue, bill month by month."""
+    if not by_month:
+        return None
+    top = max(Decimal(m["billed"]) for m in by_month)
+    if top <= 0:
+        return None
+    col_w, gap, plot_h, base = 26, 8, 140, 160
+    cols = []
+    for i, m in enumerate(by_month):
+        billed, issue = Decimal(m["billed"]), Decimal(m["at_issue"])
+        h_b = (max(billed, Decimal(0)) / top * plot_h).quantize(Decimal("0.1"))
+        h_i = (max(issue, Decimal(0)) / top * plot_h).quantize(Decimal("0.1"))
+        x = 50 + i * (col_w + gap)
+        cols.append({"x": x, "w": col_w, "billed_y": str(base - h_b), "billed_h": str(h_b),
+                     "issue_y": str(base - h_i), "issue_h": str(h_i), "label": m["month"][2:],
+                     "title": f"{m['month']}: billed {_money(billed)}, at issue {_money(issue)}"})
+    return {"cols": cols, "width": 60 + len(cols) * (col_w + gap), "height": base + 24,
+            "base": base, "top": _money(top)}

@@ -31,13 +31,17 @@ from typing import Callable, Iterator
 from filelock import FileLock, Timeout
 
 from reconcile.core.result import AuditResult
+from reconcile.reports.answer import write_summary_json
+from reconcile.reports.disputes import write_disputes
+from reconcile.reports.excel import write_findings_xlsx
 from reconcile.reports.glossary import write_glossary
 from reconcile.reports.html import GLOSSARY_FILE, write_html
 from reconcile.reports.parquet import write_lines_parquet
 from reconcile.reports.tabular import (write_errors_json, write_findings_csv, write_findings_json,
                                        write_invoices_csv, write_lines_csv)
 
-REPORT_FILES = ("report.html", GLOSSARY_FILE, "findings.json", "findings.csv", "lines.csv",
+REPORT_FILES = ("report.html", GLOSSARY_FILE, "summary.json", "findings.json", "findings.xlsx",
+                "disputes", "findings.csv", "lines.csv",
                 "lines.parquet", "invoices.csv", "errors.json")
 
 
@@ -68,6 +72,9 @@ def write_all(result: AuditResult, out_dir: Path) -> dict[str, Path]:
 
 def _write_into(result: AuditResult, folder: Path) -> None:
     paths = {name: folder / name for name in REPORT_FILES}
+    answer = write_summary_json(result, paths["summary.json"])
+    write_findings_xlsx(result, answer, paths["findings.xlsx"])
+    write_disputes(result, paths["disputes"])
     write_findings_json(result, paths["findings.json"])
     write_findings_csv(result, paths["findings.csv"])
     write_lines_csv(result, paths["lines.csv"])

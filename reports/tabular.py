@@ -83,6 +83,13 @@ def _number_cell(value) -> str:
     return safe_text(_plain(value))
 
 
+def _write_json(data, path: Path) -> None:
+    """JSON in UTF-8; a file name that is not valid UTF-8 (its undecodable bytes are lone
+    surrogates in Python) is written as a \\udcXX escape, as the CSVs write it, not a crash."""
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8",
+                    errors="backslashreplace")
+
+
 def _csv_file(path: Path):
     """A CSV file as Excel reads it: UTF-8 with a byte-order mark ('utf-8-sig' writes it); a
     file name that is not valid UTF-8 is written with its bytes escaped, not a crash."""
@@ -133,7 +140,7 @@ def summary_record(result: AuditResult) -> dict:
 def write_findings_json(result: AuditResult, path: Path) -> None:
     data = {"summary": summary_record(result),
             "findings": [finding_record(f) for f in result.findings]}
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    _write_json(data, path)
 
 
 def write_findings_csv(result: AuditResult, path: Path) -> None:
@@ -283,4 +290,4 @@ def _num(v):
 
 def write_errors_json(result: AuditResult, path: Path) -> None:
     data = [e.model_dump(exclude_none=True) for e in result.errors]
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    _write_json(data, path)

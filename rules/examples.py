@@ -40,7 +40,7 @@ yes/no flag. A line starting with `|` goes on with the record above it; a line s
         [| description <text>]
     payment | <account> | paid <date> | amount <m> [| reference <r>] [| invoice <number>]
     as-of | <date>          (the date the audit speaks from; default 2025-12-31 in examples)
-    expect | <rule id> | <service id or -> | <invoice number> | <money at issue>
+    expect | <rule id> | <service id or -> | <invoice number or -> | <money at issue>
     expect | nothing
 
 A line belongs to the invoice record above it; its type is read like a bill's (MRC, NRC, usage,
@@ -183,7 +183,8 @@ def _example(is_finding: bool, name: str, body: list[str]) -> Example:
                     raise ValueError("write `expect | <rule> | <service id or -> | <invoice> | "
                                      "<money at issue>` or `expect | nothing`")
                 rule, sid, invoice, amount = parts
-                expected.append(Expected(rule, "" if sid == "-" else sid, invoice, _amount(amount)))
+                expected.append(Expected(rule, "" if sid == "-" else sid,
+                                         "" if invoice == "-" else invoice, _amount(amount)))
             else:
                 records.append(_record(text))
         except ValueError as e:

@@ -250,7 +250,9 @@ def test_a_rule_the_inventory_cannot_feed_is_said_not_checked(tmp_path):
                    "--out", tmp_path / "out")
         assert f"Not checked: rate-above-contract {reason}" in res.output, res.output
         summary = json.loads((tmp_path / "out" / "findings.json").read_text())["summary"]
-        assert [g["text"] for g in summary["not_checked"]] == [
+        # besides the rules that need a file not given (payments: late-fee, ...)
+        assert [g["text"] for g in summary["not_checked"]
+                if not g["text"].endswith("file given)")] == [
             f"not checked: rate-above-contract {reason}"]
         assert f"not checked: rate-above-contract {reason}".replace("'", "&#39;") in \
             (tmp_path / "out" / "report.html").read_text()

@@ -221,3 +221,17 @@ def test_contracts_orders_and_payments_on_the_cluster_as_locally(client, tmp_pat
     assert [f.rule for f in remote.findings] == ["rate-above-contract"]  # the renewal's rate
     assert remote.records == local.records and remote.record_paths == local.record_paths
     assert [str(e) for e in remote.errors] == [str(e) for e in local.errors]
+
+
+def test_limits_reach_the_workers(client, tmp_path):
+    from reconcile.distributed import run_audit_on_dask
+    from reconcile.parsers.limits import Limits
+
+    bill = tmp_path / "bill.csv"
+    bill.write_text("Account Number,Invoice No,Bill Date,Circuit ID,Charge Description,Charge Amount\n"
+                    + "".join(f"8310,F-7,2025-03-01,CKT-{i},Port,1.00\n" for i in range(5)))
+    inventory = tmp_path / "inventory.csv"
+    inventory.write_text("Circuit ID,BAN\nCKT-1,8310\n")
+    result = run_audit_on_dask([bill], inventory, client, limits=Limits(rows=3))
+    (err,) = [e for e in result.errors if e.file.endswith("bill.csv")]
+    assert "past the rows limit (3)" in err.reason and not len(result.lines)

@@ -23,6 +23,9 @@ from reconcile.audit import run_audit
 from reconcile.cli import main
 from reconcile.rules import RULE_IDS
 
+ISSUE_3_RULES = {"rate-above-contract", "billed-after-disconnect", "billed-before-install",
+                 "duplicate-charge", "unknown-service", "missing-from-bill", "invoice-total-mismatch"}
+
 
 def _assert_exact(truth, findings, what: str) -> None:
     s, diff = score(truth, findings), differences(truth, findings)
@@ -52,7 +55,8 @@ def test_cli_writes_the_same_findings_and_exits_0(tmp_path):
 def test_scenario_plants_every_rule_several_times_among_legitimate_patterns():
     sc = build(1)
     counts = Counter(t["rule"] for t in sc.truth)
-    assert set(counts) == set(RULE_IDS) and min(counts.values()) >= 3, counts
+    # issue 3's seven rules; issue 11's are planted by the 24-month scenarios
+    assert set(counts) == set(RULE_IDS) & ISSUE_3_RULES and min(counts.values()) >= 3, counts
     patterns = Counter(p["pattern"] for p in sc.legit)
     assert patterns["installed-mid-month"] >= 5 and patterns["disconnected-mid-month"] >= 4
     assert patterns["late-fee"] and patterns["sla-credit"] and patterns["disconnected-after-bill-run"]

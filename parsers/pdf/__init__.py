@@ -21,7 +21,8 @@ from reconcile.parsers.pdf.lines import page_lines
 from reconcile.parsers.pdf.reader import Draft, PdfReader
 from reconcile.parsers.pdf.text_layer import PDF_HEADER_WITHIN, PdfOpenError, open_pages
 from reconcile.parsers.line_columns import FileLines
-from reconcile.parsers.readers import ParsedInvoices, ReadOptions, file_digest, register_reader
+from reconcile.parsers.readers import (ParsedInvoices, ReadOptions, file_digest, register_reader,
+                                       source_name)
 from reconcile.parsers.selfcheck import Section, check_invoice
 from reconcile.core.lines import money_ok
 from reconcile.core.models import ChargeType, InputError, Invoice
@@ -41,7 +42,7 @@ def read_pdf_file(path: Path, options: ReadOptions) -> ParsedInvoices:
 
 
 def read_pdf_invoices(path: Path, password: str | None = None, engine: str = "pdfium") -> ParsedInvoices:
-    src = str(path)
+    src = source_name(path)
     try:
         return _read(Path(path), src, password, engine)
     except Exception as e:  # a bad file, or a reader bug, must never stop the batch

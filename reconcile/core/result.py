@@ -32,6 +32,9 @@ class AuditOptions:
     match_margin: float = 3.0  # the best fuzzy candidate must beat the next by this much
     # the date the audit speaks from: deadlines, "ends within 90 days" (default: today)
     as_of: date = field(default_factory=date.today)
+    months: int = 18  # the answer covers the bills of this many months up to as_of
+    dispute_window_days: int = 60  # days after a bill's date to dispute it, unless a contract says
+    all_disputes: bool = False  # dispute packets for expired deadlines too (marked)
 
 
 @dataclass

@@ -10,16 +10,88 @@ import calendar
 import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Iterable
 
 from reconcile.core.lines import MAX_AMOUNT, MONEY_SCALE
 
 CENT = Decimal("0.01")
 
-_MONEY_STRIP = str.maketrans("", "", "$€£ ,\u00a0\t")
+_MONEY_STRIP = str.maketrans("", "", "$€£ \u00a0\u202f\t")
+
+# The decimal mark of a file's amounts (`decimal_convention`): a point (1,234.50), a comma
+# (1.234,50), or undecided: nothing in the file's values says, and a hint (a semicolon
+# delimiter, as European exports use) makes a point doubtful.
+POINT, COMMA, UNDECIDED = ".", ",", "?"
+_GROUPED = {POINT: re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d*)?"),
+            COMMA: re.compile(r"\d{1,3}(?:\.\d{3})+(?:,\d*)?")}
+_ONE_GROUP = re.compile(r"\d{1,3}[.,]\d{3}")  # 1.234 or 1,234: either mark could be meant
+_SEPARATORS = re.compile(r"^[^.,]*?(\d*)([.,])(\d*)[^.,]*$")
 
 
-def parse_money(text: object) -> Decimal | None:
+def decimal_convention(texts: Iterable[object], delimiter: str = "") -> str:
+    """The decimal mark of a file's amounts (POINT, COMMA or UNDECIDED), decided once per file
+    from its amount texts (a sample is enough) and its delimiter, never per cell: `1.234,50`,
+    `763,00` and `1.234.567` say comma; `1,234.50`, `12.50` and `1,234,567` say point;
+    `1.234`, `1,234` and `1234` say nothing. The marks the values show most win (the values
+    of the other kind are then errors, not guesses); with none, a semicolon-delimited file is
+    UNDECIDED (`1.234` is refused as ambiguous, `12,50` and `12.50` are read by their shape),
+    any other POINT. Pass what `parse_money(text, decimal)` should use for the file."""
+    votes = {POINT: 0, COMMA: 0}
+    for text in texts:
+        mark = _mark_of(text) if isinstance(text, str) else None
+        if mark:
+            votes[mark] += 1
+    if votes[COMMA] > votes[POINT]:
+        return COMMA
+    if votes[POINT] or delimiter != ";":
+        return POINT
+    return UNDECIDED
+
+
+def _mark_of(text: str) -> str | None:
+    """The decimal mark one amount's text shows by its shape alone (None: it shows none)."""
+    if "." in text and "," in text:
+        return POINT if text.rfind(".") > text.rfind(",") else COMMA
+    for mark in (".", ","):
+        n = text.count(mark)
+        if n > 1:
+            return COMMA if mark == "." else POINT  # 1.234.567: the dots group
+        if n == 1:
+            m = _SEPARATORS.match(text)
+            if m and m.group(1) and m.group(3) and len(m.group(3)) != 3:
+                return POINT if mark == "." else COMMA
+    return None
+
+
+def _with_point(s: str, decimal: str, text: object) -> str:
+    """The number `s` (signs and currency gone) written with a point and no group marks, as
+    `decimal` says the file writes it; ValueError when it is written the other way or could
+    be either."""
+    if "," not in s and "." not in s:
+        return s
+    if decimal == UNDECIDED:
+        if _ONE_GROUP.fullmatch(s):
+            raise ValueError(f"{str(text)!r} is ambiguous: this file's amounts do not show whether "
+                             f"'.' or ',' is the decimal mark")
+        decimal = _mark_of(s) or POINT
+    group = "," if decimal == POINT else "."
+    if group in s:
+        if not _GROUPED[decimal].fullmatch(s):
+            raise ValueError(f"{str(text)!r} is not an amount as this file writes them "
+                             f"({_EXAMPLE[decimal]}: {_NAME[decimal]})")
+        s = s.replace(group, "")
+    return s.replace(",", ".") if decimal == COMMA else s
+
+
+_EXAMPLE = {POINT: "1,234.50", COMMA: "1.234,50"}
+_NAME = {POINT: "a decimal point", COMMA: "a decimal comma"}
+
+
+def parse_money(text: object, decimal: str = POINT) -> Decimal | None:
     """`$1,234.50`, `(12.00)`, `-12.00`, `12.00CR`, `12.00-`, Excel numbers -> Decimal; blank -> None.
+    `decimal`: the file's decimal mark (`decimal_convention`); with COMMA `1.234,50` is 1234.50.
+    Text written with the other mark (`763,00` in a file of points) is refused, never read as
+    another number.
 
     What is not money is refused with ValueError: NaN, infinity, an amount at or beyond
     `MAX_AMOUNT` (1e26 is no bill's) and more than `MONEY_SCALE` decimal places."""
@@ -55,7 +127,7 @@ def parse_money(text: object) -> Decimal | None:
         negative, s = not negative, s[1:]
     elif s.startswith("+"):
         s = s[1:]
-    s = s.lstrip("$")
+    s = _with_point(s.lstrip("$"), decimal, text)
     try:
         value = Decimal(s)
     except InvalidOperation:

@@ -1,0 +1,120 @@
+"""findings.xlsx, for finance: a Summary sheet (the CIO's answer), then Findings, Invoices and
+Lines. The Lines sheet holds the first LINES_IN_WORKBOOK lines (a workbook of a million rows
+is of no use to a person; lines.csv and lines.parquet have them all) and says so."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from reconcile.core.result import AuditResult
+from reconcile.reports.workbook import Book
+
+LINES_IN_WORKBOOK = 25_000
+
+FINDINGS = [("id", "text"), ("rule", "text"), ("category", "text"), ("severity", "text"),
+            ("carrier", "text"), ("account", "text"), ("invoice_number", "text"),
+            ("invoice_date", "date"), ("service_id", "text"), ("matched_service_id", "text"),
+            ("description", "text"), ("period_start", "date"), ("period_end", "date"),
+            ("billed_amount", "money"), ("expected_amount", "money"),
+            ("amount_at_issue", "money"), ("explanation", "text")]
+INVOICES = [("carrier", "text"), ("account", "text"), ("invoice_number", "text"),
+            ("invoice_date", "date"), ("due_date", "date"), ("source", "text"),
+            ("previous_balance", "money"), ("payments", "money"), ("current_charges", "money"),
+            ("amount_due", "money"), ("stated_total", "money"), ("lines", "int"),
+            ("lines_total", "money"), ("findings", "int"), ("amount_at_issue", "money")]
+LINES = [("line_key", "text"), ("source", "text"), ("row", "int"), ("page", "int"),
+         ("carrier", "text"), ("account", "text"), ("invoice_number", "text"),
+         ("invoice_date", "date"), ("service_id", "text"), ("description", "text"),
+         ("charge_type", "text"), ("period_start", "date"), ("period_end", "date"),
+         ("quantity", "number"), ("unit_price", "money"), ("amount", "money"),
+         ("matched_service_id", "text"), ("findings", "text")]
+
+
+def write_findings_xlsx(result: AuditResult, answer: dict, path: Path) -> None:
+    wb = Book(path)
+    wb.add_sheet("Summary", [("figure", "text"), ("detail", "text"), ("amount", "money")],
+              _summary_rows(result, answer))
+    wb.add_sheet("Findings", FINDINGS,
+              ([getattr(f, c) if k != "text" else _text(getattr(f, c)) for c, k in FINDINGS]
+               for f in result.findings))
+    wb.add_sheet("Invoices", INVOICES, _invoice_rows(result))
+    wb.add_sheet("Lines", LINES, _line_rows(result))
+    wb.close()
+
+
+def _summary_rows(result: AuditResult, a: dict):
+    yield [a["sentence"], "", None]
+    yield ["As of", a["as_of"], None]
+    yield ["Bills from", f"{a['period_from']} to {a['period_to']} ({a['bills']} bills)", None]
+    yield ["Billed", "", Decimal(a["billed_total"])]
+    yield ["At issue (overcharges)", "", Decimal(a["at_issue_total"])]
+    yield ["Unverified (services not in the inventory)", "", Decimal(a["unverified_total"])]
+    yield ["Claimable now", f"{a['claimable_now']['count']} finding(s), first deadline "
+           f"{a['claimable_now']['earliest_deadline'] or '-'}", Decimal(a["claimable_now"]["total"])]
+    yield ["Past the dispute window", f"{a['outside_window']['count']} finding(s)",
+           Decimal(a["outside_window"]["total"])]
+    yield ["Recurring every month until fixed", "", Decimal(a["recurring_monthly"])]
+    yield ["Savings a month on the advice", "", Decimal(a["savings_monthly"])]
+    for r in a["claimable_now"]["by_account"]:
+        yield [f"Claimable: {r['carrier']} {r['account']}",
+               f"{r['count']} finding(s), by {r['earliest_deadline']}", Decimal(r["total"])]
+    if len(result.lines) > LINES_IN_WORKBOOK:
+        yield [f"The Lines sheet holds the first {LINES_IN_WORKBOOK:,} of {len(result.lines):,} "
+               f"lines; lines.csv and lines.parquet hold them all.", "", None]
+
+
+def _invoice_rows(result: AuditResult):
+    at_issue: dict[tuple, list] = {}
+    for f in result.findings:
+        acc = at_issue.setdefault((f.carrier, f.account, f.invoice_number), [0, Decimal(0)])
+        acc[0] += 1
+        acc[1] += f.amount_at_issue
+    t = result.lines.table
+    counts: dict[int, tuple[int, Decimal]] = {}
+    if "invoice" in t.column_names and t.num_rows:
+        sums = t.select(["invoice", "amount"]).group_by("invoice").aggregate(
+            [("amount", "count"), ("amount", "sum")])
+        counts = {r["invoice"]: (r["amount_count"], r["amount_sum"]) for r in sums.to_pylist()}
+    for k, inv in enumerate(result.invoices):
+        n, amount = at_issue.get(inv.key, (0, Decimal(0)))
+        lines, total = counts.get(k, (0, Decimal(0)))
+        yield [_text(inv.carrier), _text(inv.account), _text(inv.invoice_number),
+               inv.invoice_date, inv.due_date, inv.source, inv.previous_balance, inv.payments,
+               inv.current_charges, inv.amount_due, inv.stated_total, lines, total, n, amount]
+
+
+def _line_rows(result: AuditResult):
+    t = result.lines.table
+    n = min(t.num_rows, LINES_IN_WORKBOOK)
+    if not n:
+        return
+    part = t.slice(0, n)
+    names = [c for c, _ in LINES if c in part.column_names]
+    services = [s.service_id for s in result.services]
+    svc = part.column("service").to_pylist() if "service" in part.column_names else [None] * n
+    ids = part.column("line_id").to_pylist() if "line_id" in part.column_names else list(range(n))
+    flagged: dict[int, str] = {}
+    for f in result.findings:
+        for i in f.line_ids:
+            flagged[i] = f"{flagged.get(i, '')} {f.id}".strip()
+    cols = {c: part.column(c if c != "line_key" else "key").to_pylist()
+            for c in names + (["line_key"] if "key" in part.column_names else [])}
+    for r in range(n):
+        row = []
+        for c, _ in LINES:
+            if c == "matched_service_id":
+                row.append(services[svc[r]] if svc[r] is not None else "")
+            elif c == "findings":
+                row.append(flagged.get(ids[r], ""))
+            else:
+                v = cols.get(c, [None] * n)[r]
+                row.append(_text(v) if isinstance(v, str) else v)
+        yield row
+
+
+def _text(v) -> str:
+    if v is None:
+        return ""
+    return v.value if hasattr(v, "value") else str(v)
+

@@ -1,0 +1,104 @@
+"""Dispute packets (reports/disputes.py) and findings.xlsx (reports/excel.py): one packet per
+carrier x account x rule with claimable money, totals to the cent, sheets finance can use."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+from decimal import Decimal
+
+import pypdfium2 as pdfium
+from openpyxl import load_workbook
+
+from reconcile.audit import audit_parsed
+from reconcile.core.result import AuditOptions
+from reconcile.reports.outputs import write_all
+from reconcile.rules.examples import parse_examples
+
+# Account 0042 (leading zero) overbilled 50.00 on each of three monthly bills; a charge for a
+# circuit nobody has, its description a formula; contract window 30 days for the account.
+BILLS = """Not a finding: packets::
+
+    service | C-1 | account 0042 | carrier Acme | rate 450.00
+    contract | C-1 | account 0042 | carrier Acme | rate 450.00 | dispute-window 30
+    invoice | I-4 | account 0042 | carrier Acme | billed 2025-04-01
+    line | C-1 | MRC | 2025-04-01..2025-04-30 | 500.00 | Port
+    invoice | I-5 | account 0042 | carrier Acme | billed 2025-05-01
+    line | C-1 | MRC | 2025-05-01..2025-05-31 | 500.00 | Port
+    invoice | I-6 | account 0042 | carrier Acme | billed 2025-06-01
+    line | C-1 | MRC | 2025-06-01..2025-06-30 | 500.00 | Port
+    line | ZZ-999 | MRC | 2025-06-01..2025-06-30 | 80.00 | =HYPERLINK("http://x")
+    expect | nothing
+"""
+
+
+def _run(tmp_path, **options):
+    [ex] = parse_examples(BILLS)
+    given = ex.inputs()
+    result = audit_parsed(given.services, given.invoices, given.lines,
+                          AuditOptions(as_of=date(2025, 6, 10), **options), records=given.records)
+    write_all(result, tmp_path / "run")
+    return tmp_path / "run"
+
+
+def _index(run):
+    with (run / "disputes" / "index.csv").open(encoding="utf-8-sig") as fh:
+        return {r["rule"]: r for r in csv.DictReader(fh)}
+
+
+def test_one_packet_per_account_and_rule_with_claimable_money_only(tmp_path):
+    run = _run(tmp_path)
+    index = _index(run)
+    # the 30-day window leaves May (deadline 31 May) and April out; June's 50.00 is claimable
+    assert index["rate-above-contract"]["total"] == "50.00"
+    assert index["rate-above-contract"]["findings"] == "1"
+    assert index["rate-above-contract"]["earliest_deadline"] == "2025-07-01"
+    assert index["unknown-service"]["total"] == "80.00"
+    assert set(index) == {"rate-above-contract", "unknown-service"}
+    folder = run / "disputes" / index["rate-above-contract"]["folder"]
+    with (folder / "claim.csv").open(encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh))
+    assert sum(Decimal(r["amount_disputed"]) for r in rows) == Decimal("50.00")
+    assert rows[0]["account"] == "0042" and rows[0]["invoice_number"] == "I-6"
+    text = pdfium.PdfDocument(folder / "letter.pdf")[0].get_textpage().get_text_range()
+    assert "$50.00" in text and "0042" in text and "01 July 2025" in text
+
+
+def test_all_disputes_adds_expired_packets_marked(tmp_path):
+    index = _index(_run(tmp_path, all_disputes=True))
+    assert index["rate-above-contract"]["total"] == "150.00"
+    assert index["rate-above-contract"]["expired"] == "yes"
+
+
+def test_unknown_services_are_asked_about_and_carrier_text_never_runs(tmp_path):
+    run = _run(tmp_path)
+    folder = run / "disputes" / _index(run)["unknown-service"]["folder"]
+    text = pdfium.PdfDocument(folder / "letter.pdf")[0].get_textpage().get_text_range()
+    assert "identify the services" in text
+    sheet = load_workbook(folder / "claim.xlsx")["Claim"]
+    charge = sheet.cell(row=2, column=5)
+    assert charge.value.startswith("=HYPERLINK") and charge.data_type == "s"
+    with (folder / "claim.csv").open(encoding="utf-8-sig") as fh:
+        assert next(csv.DictReader(fh))["charge"].startswith("'=HYPERLINK")
+
+
+def test_findings_workbook_keeps_ids_text_money_numbers_dates_dates(tmp_path):
+    wb = load_workbook(_run(tmp_path) / "findings.xlsx")
+    assert wb.sheetnames == ["Summary", "Findings", "Invoices", "Lines"]
+    findings = wb["Findings"]
+    assert findings.freeze_panes == "A2" and findings.auto_filter.ref
+    head = [c.value for c in findings[1]]
+    rows = [dict(zip(head, (c.value for c in r))) for r in findings.iter_rows(min_row=2)]
+    rate = [r for r in rows if r["rule"] == "rate-above-contract"]
+    assert len(rate) == 3 and all(r["account"] == "0042" for r in rate)
+    assert sum(Decimal(str(r["amount_at_issue"])) for r in rate) == Decimal("150.00")
+    cell = findings.cell(row=2, column=head.index("amount_at_issue") + 1)
+    assert cell.data_type == "n" and "$" in cell.number_format
+    assert findings.cell(row=2, column=head.index("invoice_date") + 1).is_date
+    lines = wb["Lines"]
+    descriptions = [r[9].value for r in lines.iter_rows(min_row=2)]
+    formula = [c for r in lines.iter_rows(min_row=2) for c in r if
+               isinstance(c.value, str) and c.value.startswith("=")]
+    assert formula and all(c.data_type == "s" for c in formula), descriptions
+    summary = wb["Summary"]
+    assert summary["A2"].value.startswith("Over the 18 months to 10 Jun 2025")

@@ -1,0 +1,203 @@
+"""Limits on what one file may hold, checked before the work: a file past one is one error
+naming the file and the limit, it is not read, and the batch goes on. Hostile files are built
+here, small: a workbook declaring a sheet of 17 billion cells, a zip bomb, a runaway field."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from reconcile.audit import run_audit
+from reconcile.cli import main
+from reconcile.parsers.inventory import read_inventory
+from reconcile.parsers.invoice_csv import read_invoice_table
+from reconcile.parsers.limits import Limits, parse_limits
+
+HEADER = ["Account Number", "Invoice No", "Bill Date", "Circuit ID", "Charge Description", "Type",
+          "Charge Amount"]
+ROW = ["111-222", "A1", "04/01/2025", "CKT-{n}", "MPLS port", "MRC", "450.00"]
+INVENTORY = "Circuit ID,BAN,Vendor,MRC\nCKT-1,111-222,Lumen,450.00\n"
+
+
+def rows(n: int) -> list[list[str]]:
+    return [[c.format(n=i) for c in ROW] for i in range(1, n + 1)]
+
+
+def csv_text(n: int) -> str:
+    return "\n".join(",".join(r) for r in [HEADER, *rows(n)]) + "\n"
+
+
+def workbook_bytes(n: int = 3) -> bytes:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for r in [HEADER, *rows(n)]:
+        ws.append(r)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def rewrite_member(data: bytes, name: str, edit, extra: dict[str, bytes] | None = None) -> bytes:
+    """The workbook with member `name` passed through `edit` (and `extra` members added)."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            body = src.read(info)
+            out.writestr(info.filename, edit(body) if info.filename == name else body)
+        for extra_name, body in (extra or {}).items():
+            out.writestr(extra_name, body)
+    return buf.getvalue()
+
+
+SHEET = "xl/worksheets/sheet1.xml"
+
+
+def declare_whole_sheet(body: bytes, last_cell: bool) -> bytes:
+    """The sheet claims A1:XFD1048576; with `last_cell` it also holds a cell there."""
+    body = re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:XFD1048576"/>', body)
+    if last_cell:
+        body = body.replace(b"</sheetData>", b'<row r="1048576"><c r="XFD1048576" t="inlineStr">'
+                                              b"<is><t>x</t></is></c></row></sheetData>")
+    return body
+
+
+@pytest.fixture
+def inventory(tmp_path) -> Path:
+    p = tmp_path / "inventory.csv"
+    p.write_text(INVENTORY)
+    return p
+
+
+def audit_beside_good(tmp_path, inventory, name: str, content: bytes, **kw):
+    folder = tmp_path / "bills"
+    folder.mkdir()
+    (folder / name).write_bytes(content)
+    (folder / "good.csv").write_text(csv_text(1))
+    result = run_audit([folder], inventory, **kw)
+    assert any(Path(ln.source).name == "good.csv" for ln in result.lines), "the good file is audited"
+    return result, [e for e in result.errors if Path(e.file).name == name]
+
+
+def test_a_workbook_that_declares_a_whole_sheet_but_holds_three_rows_is_read_as_three_rows(tmp_path):
+    path = tmp_path / "claims.xlsx"
+    data = rewrite_member(workbook_bytes(3), SHEET, lambda b: declare_whole_sheet(b, False))
+    path.write_bytes(data)
+    assert len(data) < 10_000
+    parsed = read_invoice_table(path)
+    assert not parsed.errors
+    assert sorted(parsed.lines.table.column("service_id").to_pylist()) == ["CKT-1", "CKT-2", "CKT-3"]
+
+
+def test_a_2kb_workbook_with_a_cell_in_the_last_column_and_row_is_refused_by_the_columns_limit(
+        tmp_path, inventory):
+    data = rewrite_member(workbook_bytes(3), SHEET, lambda b: declare_whole_sheet(b, True))
+    result, (err,) = audit_beside_good(tmp_path, inventory, "bomb.xlsx", data)
+    assert "past the columns limit (1,000)" in err.reason and "column 16,384" in err.reason
+    assert "--limit columns=" in err.reason and err.effect == "file skipped"
+    assert not any(Path(ln.source).name == "bomb.xlsx" for ln in result.lines)
+
+
+def test_the_columns_limit_raised_lets_a_wide_row_be_read(tmp_path):
+    path = tmp_path / "wide.xlsx"
+    path.write_bytes(rewrite_member(workbook_bytes(2), SHEET, lambda b: declare_whole_sheet(b, True)))
+    parsed = read_invoice_table(path, limits=Limits(columns=16_384))
+    assert parsed.lines.table.num_rows == 2
+    (err,) = parsed.errors  # the far cell's row is no charge row, and is said to be none
+    assert err.row == 1_048_576 and err.reason == "account is blank"
+
+
+def test_a_zip_bomb_member_is_refused_before_it_is_decompressed(tmp_path, inventory):
+    bomb = b"<x>" + b" " * 30_000_000 + b"</x>"  # 30 MB that deflates to ~30 KB
+    data = rewrite_member(workbook_bytes(1), SHEET, lambda b: b, {"xl/media/pad.xml": bomb})
+    assert len(data) < 100_000
+    result, (err,) = audit_beside_good(tmp_path, inventory, "bomb.xlsx", data)
+    assert "past the zip-ratio limit (100)" in err.reason and "'xl/media/pad.xml'" in err.reason
+
+
+def test_the_unzipped_limit_names_the_workbook_and_can_be_raised(tmp_path):
+    path = tmp_path / "book.xlsx"
+    path.write_bytes(workbook_bytes(3))
+    parsed = read_invoice_table(path, limits=Limits(unzipped=1000))
+    (err,) = parsed.errors
+    assert err.file == str(path) and "past the unzipped limit (1,000 bytes)" in err.reason
+    assert not parsed.lines.table.num_rows
+    assert read_invoice_table(path, limits=Limits(unzipped=10 << 20)).lines.table.num_rows == 3
+
+
+def test_a_file_past_the_rows_limit_gives_no_line_and_one_error(tmp_path, inventory):
+    result, (err,) = audit_beside_good(tmp_path, inventory, "long.csv", csv_text(12).encode(),
+                                       limits=Limits(rows=10))
+    assert "more than 10 rows, past the rows limit (10)" in err.reason
+    assert not any(Path(ln.source).name == "long.csv" for ln in result.lines)
+    path = tmp_path / "bills" / "long.csv"
+    assert read_invoice_table(path, limits=Limits(rows=13)).lines.table.num_rows == 12
+
+
+def test_a_field_past_the_field_size_limit_is_one_error_naming_the_row(tmp_path, inventory):
+    text = csv_text(3).replace("MPLS port", "x" * 200_000, 1)
+    result, (err,) = audit_beside_good(tmp_path, inventory, "field.csv", text.encode())
+    assert "row 2 has a cell longer than that, past the field-size limit (100,000)" in err.reason
+
+
+def test_a_file_past_the_file_size_limit_is_not_opened(tmp_path, inventory):
+    result, (err,) = audit_beside_good(tmp_path, inventory, "big.csv", csv_text(40).encode(),
+                                       limits=Limits(file_size=1000))
+    assert "past the file-size limit (1,000 bytes)" in err.reason
+
+
+def test_an_inventory_past_a_limit_says_so(tmp_path):
+    path = tmp_path / "inventory.xlsx"
+    path.write_bytes(rewrite_member(workbook_bytes(1), SHEET, lambda b: declare_whole_sheet(b, True)))
+    inv = read_inventory(path)
+    assert not inv.services and "past the columns limit" in inv.problem
+
+
+def test_parse_limits_reads_units_and_refuses_unknown_names():
+    got = parse_limits(["file-size=2GB", "rows=5,000,000", "field_size=1M"])
+    assert (got.file_size, got.rows, got.field_size) == (2 << 30, 5_000_000, 1 << 20)
+    for bad in ["speed=3", "rows", "rows=-1", "rows=0", "rows=1.5"]:
+        with pytest.raises(ValueError):
+            parse_limits([bad])
+
+
+def test_cli_limit_option_raises_a_limit_and_a_bad_one_is_a_usage_error(tmp_path, inventory):
+    bill = tmp_path / "bill.csv"
+    bill.write_text(csv_text(5))
+    out = tmp_path / "out"
+    runner = CliRunner()
+    res = runner.invoke(main, ["audit", str(bill), "--inventory", str(inventory), "--out", str(out),
+                               "--limit", "rows=3"])
+    assert res.exit_code == 1, res.output
+    errors = json.loads((out / "errors.json").read_text())
+    (err,) = [e for e in errors if "bill.csv" in e["file"]]
+    assert "past the rows limit (3)" in err["reason"]
+    res = runner.invoke(main, ["audit", str(bill), "--inventory", str(inventory), "--out", str(out),
+                               "--limit", "rows=3", "--limit", "rows=10"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(main, ["audit", str(bill), "--inventory", str(inventory), "--out", str(out),
+                               "--limit", "speed=3"])
+    assert res.exit_code == 2 and "NAME one of file-size" in res.output
+
+
+def test_a_sheet_whose_xml_breaks_off_is_one_error_and_gives_no_line(tmp_path, inventory):
+    def cut(body: bytes) -> bytes:
+        return body[:body.index(b'<row r="55"')] + b'<row r="55"><c r="A55" t="inlineStr"><is><t>x'
+
+    data = rewrite_member(workbook_bytes(60), SHEET, cut)
+    parsed = read_invoice_table(_written(tmp_path / "cut.xlsx", data))
+    (err,) = parsed.errors
+    assert err.effect == "file skipped" and "damaged" in err.reason and "sheet 'Sheet'" in err.reason
+    assert not parsed.lines.table.num_rows
+
+
+def _written(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
