@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from reconcile.core.values import parse_date, parse_money
+from reconcile.core.values import POINT, parse_date, parse_money
 from reconcile.parsers.columns import norm_header
 from reconcile.parsers.tabular import cell_text
 
@@ -19,18 +19,22 @@ def text(cell) -> str:
     return cell_text(cell)
 
 
+def money(cell, decimal: str = POINT) -> Decimal | None:
+    return parse_money(cell, decimal)
+
+
 def percent(fraction_below: Decimal):
     """A percent: `10%`, `10`, or a fraction (`0.1`, what Excel stores for a cell shown as
     10%). A number without `%` below `fraction_below` is a fraction: no contract means a
     0.1 % discount or a month-to-month ceiling of 1.25 % of the rate."""
 
-    def parse(cell) -> Decimal | None:
+    def parse(cell, decimal: str = POINT) -> Decimal | None:
         raw = cell_text(cell)
         if not raw:
             return None
         signed = raw.endswith("%")
         try:
-            value = parse_money(raw.rstrip("%").strip() if signed else cell)
+            value = parse_money(raw.rstrip("%").strip() if signed else cell, decimal)
         except ValueError:
             raise ValueError(f"not a percent: {raw!r} (expected e.g. 10% or 10)") from None
         if value is None:

@@ -14,19 +14,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
 from reconcile.core.models import Contract, InputError, Order, Payment
 from reconcile.core.records import KINDS as RECORD_KINDS
 from reconcile.core.records import Records
-from reconcile.core.values import parse_date, parse_money
+from reconcile.core.values import COMMA, decimal_convention, parse_date
 from reconcile.parsers.columns import (CONTRACT_FIELDS, ORDER_FIELDS, PAYMENT_FIELDS,
                                        map_columns, missing_column_reason, norm_header)
+from reconcile.parsers.limits import (DEFAULT_LIMITS, LimitExceeded, Limits, check_file_size,
+                                      check_zip)
 from reconcile.parsers.record_values import (ACTIONS, AFTER_TERM, STATUSES, choice, days,
-                                             end_date, percent, text, yes_no)
-from reconcile.parsers.tabular import (TableError, cell_text, header_scorer, looks_like_workbook,
-                                       open_table)
+                                             end_date, money, percent, text, yes_no)
+from reconcile.parsers.tabular import (BadRow, TableError, cell_text, header_scorer,
+                                       looks_like_workbook, open_table, peek)
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class Kind:
     columns: tuple[tuple[str, ...], ...]  # the file needs a column for one field of each group
     needed: tuple[str, ...]  # a row without a value for these is skipped
     build: Callable[[dict], object]  # the row's values -> its record (ValueError: why not)
+    decimals: tuple[str, ...] = ()  # numbers written with the file's decimal mark
 
 
 def _contract(v: dict) -> Contract:
@@ -66,23 +70,26 @@ def _payment(v: dict) -> Payment:
 KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("contracts", CONTRACT_FIELDS, {
         "carrier": text, "account": text, "service_id": text, "product": text,
-        "monthly_rate": parse_money, "one_time_rate": parse_money,
+        "monthly_rate": money, "one_time_rate": money,
         "discount_pct": percent(Decimal(1)), "term_start": parse_date, "term_end": end_date,
         "after_term": choice(AFTER_TERM), "mtm_rate_pct": percent(Decimal(10)),
         "dispute_window_days": days, "late_fee_pct": percent(Decimal("0.1")),
         "nrc_waived": yes_no, "notice_days": days},
-        columns=(("carrier",), ("service_id", "product")), needed=("carrier",), build=_contract),
+        columns=(("carrier",), ("service_id", "product")), needed=("carrier",), build=_contract,
+        decimals=("monthly_rate", "one_time_rate", "discount_pct", "mtm_rate_pct",
+                  "late_fee_pct")),
     Kind("orders", ORDER_FIELDS, {
         "order_id": text, "carrier": text, "account": text, "service_id": text,
         "action": choice(ACTIONS), "status": choice(STATUSES), "order_date": parse_date,
         "due_date": parse_date, "foc_date": parse_date, "completed_date": parse_date,
-        "quoted_nrc": parse_money, "new_rate": parse_money, "description": text},
-        columns=(("service_id",), ("action",)), needed=("service_id", "action"), build=_order),
+        "quoted_nrc": money, "new_rate": money, "description": text},
+        columns=(("service_id",), ("action",)), needed=("service_id", "action"), build=_order,
+        decimals=("quoted_nrc", "new_rate")),
     Kind("payments", PAYMENT_FIELDS, {
-        "account": text, "payment_date": parse_date, "amount": parse_money, "reference": text,
+        "account": text, "payment_date": parse_date, "amount": money, "reference": text,
         "invoice_number": text},
         columns=(("account",), ("payment_date",), ("amount",)),
-        needed=("account", "payment_date", "amount"), build=_payment),
+        needed=("account", "payment_date", "amount"), build=_payment, decimals=("amount",)),
 )}
 assert tuple(KINDS) == RECORD_KINDS
 
@@ -101,52 +108,69 @@ class RecordFile:
 
 
 def read_record_file(kind: str, path: Path, overrides: dict[str, str] | None = None,
-                     sheet: str | None = None) -> RecordFile:
+                     sheet: str | None = None, limits: Limits = DEFAULT_LIMITS) -> RecordFile:
     """One contracts, orders or payments file (`kind`): records, errors naming file and row,
-    notes on how it was read."""
-    spec, src = KINDS[kind], str(path)
-    out = RecordFile(kind, src)
+    notes on how it was read. A file past one of `limits`, or whose rows break off, is not
+    read (one error)."""
+    out = RecordFile(kind, str(path))
+    try:
+        return _read(out, path, overrides, sheet, limits)
+    except (TableError, LimitExceeded) as e:  # found while reading the rows
+        return _unreadable(out, str(e))
 
-    def unreadable(reason: str) -> RecordFile:
-        out.errors.append(InputError(file=src, reason=f"{kind}: {reason}", effect="file skipped"))
-        return out
 
+def _unreadable(out: RecordFile, reason: str) -> RecordFile:
+    out.records, out.read = [], False
+    out.errors.append(InputError(file=out.path, reason=f"{out.kind}: {reason}",
+                                 effect="file skipped"))
+    return out
+
+
+def _read(out: RecordFile, path: Path, overrides: dict[str, str] | None, sheet: str | None,
+          limits: Limits) -> RecordFile:
+    spec, src, kind = KINDS[out.kind], out.path, out.kind
     try:
         with open(path, "rb") as fh:
             head = fh.read(8)
-        workbook = looks_like_workbook(head, path)
         if head.startswith(b"%PDF") or head.startswith(b"\xd0\xcf\x11\xe0"):
-            return unreadable(f"a PDF or an old Excel (.xls) file: give the {kind} as CSV or XLSX")
+            return _unreadable(out, f"a PDF or an old Excel (.xls) file: give the {kind} as CSV "
+                                    f"or XLSX")
+        workbook = looks_like_workbook(head, path)
         scorer = header_scorer(spec.fields, set((overrides or {}).values()))
-        named = None if sheet or not workbook else _sheet_named(path, kind)
+        named = None if sheet or not workbook else _sheet_named(path, kind, limits)
         try:
-            table = open_table(path, scorer, sheet=sheet or named, workbook=workbook)
+            table = open_table(path, scorer, sheet=sheet or named, workbook=workbook,
+                               limits=limits)
         except TableError:
             if named is None:
                 raise
-            table = open_table(path, scorer, workbook=workbook)  # that sheet holds no header
+            table = open_table(path, scorer, workbook=workbook, limits=limits)  # no header there
     except TableError as e:
         hint = "" if str(e) == "file is empty" else (
             f"; name its columns in --columns MAPPING.yaml under '{kind}:'")
-        return unreadable(f"{e}{hint}")
+        return _unreadable(out, f"{e}{hint}")
     except OSError as e:
-        return unreadable(f"cannot open ({e.strerror or e})")
+        return _unreadable(out, f"cannot open ({e.strerror or e})")
     out.notes.extend(f"{src}: {n}" for n in table.notes)
     cmap = map_columns(table.headers, spec.fields, overrides)
     for group in spec.columns:
         if not any(name in cmap.positions for name in group):
-            return unreadable(missing_column_reason(cmap, spec.fields, group[0], kind))
+            return _unreadable(out, missing_column_reason(cmap, spec.fields, group[0], kind))
     for header, cols in cmap.duplicates:
         out.errors.append(InputError(file=src, row=table.header_row, reason=(
             f"columns {[c + 1 for c in cols]} are all named {header!r}; using column "
             f"{cols[0] + 1}"), effect="value ignored"))
     out.read = True
     out.columns = {name: table.headers[i] for name, i in cmap.positions.items()}
+    parsers = _parsers(spec, cmap.positions, table, out)
     for row_no, cells in table.rows:
+        if cells.__class__ is BadRow:
+            out.errors.append(InputError(file=src, row=row_no, reason=f"{kind}: {cells.reason}"))
+            continue
         if not any(cell_text(c) for c in cells):
             continue
         try:
-            out.records.append(_record(spec, cmap.positions, cells, src, row_no))
+            out.records.append(_record(spec, parsers, cmap.positions, cells, src, row_no))
         except ValueError as e:
             out.errors.append(InputError(file=src, row=row_no, reason=f"{kind}: {e}"))
     if not out.records and not out.errors:
@@ -154,11 +178,26 @@ def read_record_file(kind: str, path: Path, overrides: dict[str, str] | None = N
     return out
 
 
-def _record(spec: Kind, positions: dict[str, int], cells: list, src: str, row_no: int):
+def _parsers(spec: Kind, positions: dict[str, int], table, out: RecordFile) -> dict:
+    """The kind's value parsers, its numbers read with the file's decimal mark (decided once,
+    from the numbers of its first rows: `1.234,50` in one file, `1,234.50` in another)."""
+    cols = [positions[n] for n in spec.decimals if n in positions]
+    head, table.rows = peek(table.rows, 2000)
+    decimal = decimal_convention((c[i] for _, c in head for i in cols if i < len(c)),
+                                 table.delimiter)
+    if decimal == COMMA:
+        out.notes.append(f"{out.path}: numbers are written with a decimal comma (1.234,50 is "
+                         f"1234.50), as its values show")
+    return {name: partial(parse, decimal=decimal) if name in spec.decimals else parse
+            for name, parse in spec.values.items()}
+
+
+def _record(spec: Kind, parsers: dict, positions: dict[str, int], cells: list, src: str,
+            row_no: int):
     """The row's record, or ValueError naming every value that could not be read."""
     values: dict = {"source": src, "row": row_no}
     problems = []
-    for name, parse in spec.values.items():
+    for name, parse in parsers.items():
         i = positions.get(name)
         try:
             values[name] = parse(cells[i] if i is not None and i < len(cells) else None)
@@ -173,11 +212,13 @@ def _record(spec: Kind, positions: dict[str, int], cells: list, src: str, row_no
     return spec.build(values)
 
 
-def _sheet_named(path: Path, kind: str) -> str | None:
+def _sheet_named(path: Path, kind: str, limits: Limits) -> str | None:
     """The workbook's sheet named after the kind ('Contracts', 'Order'), so one workbook can
     hold the inventory and the records on sheets of their own; None when there is none."""
     import openpyxl
 
+    check_file_size(path, limits)
+    check_zip(path, limits)  # before openpyxl inflates anything
     try:
         with open(path, "rb") as fh:
             wb = openpyxl.load_workbook(fh, read_only=True)
@@ -198,8 +239,8 @@ class RecordsRead:
     notes: list[str]
 
 
-def read_records(paths: dict[str, Path | None], mapping: dict[str, dict[str, str]] | None = None
-                 ) -> RecordsRead:
+def read_records(paths: dict[str, Path | None], mapping: dict[str, dict[str, str]] | None = None,
+                 limits: Limits = DEFAULT_LIMITS) -> RecordsRead:
     """Every file given (kind -> path, None when not given). A kind counts as given when its
     file could be read, even with no rows or some bad ones."""
     mapping = mapping or {}
@@ -211,7 +252,7 @@ def read_records(paths: dict[str, Path | None], mapping: dict[str, dict[str, str
         if path is None:
             continue
         try:
-            f = read_record_file(kind, Path(path), mapping.get(kind))
+            f = read_record_file(kind, Path(path), mapping.get(kind), limits=limits)
         except Exception as e:  # noqa: BLE001 - a reader's bug on one file: not the batch's end
             f = RecordFile(kind, str(path), errors=[InputError(
                 file=str(path), effect="file skipped", reason=(

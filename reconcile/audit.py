@@ -168,7 +168,7 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
             services, inv_errors, inv_notes = inv
             errors = inv_errors + errors
             notes.extend(f"{inventory}: {n}" for n in inv_notes)
-            records = read_records(record_paths, mapping)
+            records = read_records(record_paths, mapping, limits)
             errors += records.errors
             notes += records.notes
             read_files: list[FileBills] = []

@@ -147,7 +147,7 @@ def _audit(client: Client, invoice_paths: list[Path], inventory: Path, columns, 
     services, inv_errors, inv_notes = inv
     errors = inv_errors + errors
     notes = set_aside_notes + [f"{inventory}: {n}" for n in inv_notes]
-    given = read_records(record_paths, mapping)
+    given = read_records(record_paths, mapping, limits)
     records, errors, notes = given.records, errors + given.errors, notes + given.notes
     services = services + services_from_orders(services, records.orders)
 

@@ -252,7 +252,7 @@ def test_a_mapping_section_with_an_unknown_field_is_refused(tmp_path, text, mess
 def test_a_reader_failure_is_the_file_s_error_not_the_batch_s_end(tmp_path, monkeypatch):
     import reconcile.parsers.records as records
 
-    def broken(kind, path, overrides=None, sheet=None):
+    def broken(*args, **kwargs):
         raise TypeError("a bug")
 
     path = write_csv(tmp_path / "payments.csv", [["Account", "Paid On", "Amount"], ["1", "2025-01-01", "5"]])
@@ -261,3 +261,39 @@ def test_a_reader_failure_is_the_file_s_error_not_the_batch_s_end(tmp_path, monk
     assert got.records.given == frozenset()
     (error,) = got.errors
     assert error.effect == "file skipped" and "TypeError: a bug" in error.reason
+
+
+def test_a_decimal_comma_file_is_read_by_its_own_mark(tmp_path):
+    """A European export (semicolons, 1.234,50): its rates, percents and amounts as it means
+    them, decided once for the file, never 1,5 % read as 15 %."""
+    path = tmp_path / "contracts.csv"
+    path.write_text("Vendor;Circuit ID;MRC;Discount %;Late Fee %\n"
+                    "Lumen;A1;1.234,50;12,5%;1,5\n"
+                    "Lumen;A2;450,00;;\n", encoding="utf-8")
+    got = read_record_file("contracts", path)
+    assert not got.errors
+    assert [(c.monthly_rate, c.discount_pct, c.late_fee_pct) for c in got.records] == [
+        (Decimal("1234.50"), Decimal("12.5"), Decimal("1.5")), (Decimal("450.00"), None, None)]
+    assert any("decimal comma" in n for n in got.notes)
+
+
+def test_a_row_csv_cannot_split_is_that_row_s_error(tmp_path):
+    path = tmp_path / "payments.csv"
+    path.write_text('Account,Paid On,Amount,Reference\n'
+                    '8310,2025-01-01,5.00,ok\n'
+                    '8310,2025-02-01,6.00,"never closed\n'
+                    '8310,2025-03-01,7.00,ok\n')
+    got = read_record_file("payments", path)
+    assert got.read and got.records[0].amount == Decimal("5.00")
+    assert [e.row for e in got.errors] == [3] and got.errors[0].effect == "row skipped"
+
+
+def test_a_file_past_a_limit_is_one_error_and_not_given(tmp_path):
+    from reconcile.parsers.limits import Limits
+
+    path = write_csv(tmp_path / "orders.csv", [["Circuit ID", "Action"],
+                                               *[[f"C{i}", "install"] for i in range(10)]])
+    got = read_records({"orders": path}, limits=Limits(rows=5))
+    assert got.records.given == frozenset() and got.records.orders == ()
+    (error,) = got.errors
+    assert error.effect == "file skipped" and "rows limit (5)" in error.reason
