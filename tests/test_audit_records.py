@@ -74,3 +74,33 @@ def test_a_records_file_that_cannot_be_read_leaves_the_audit_going(tmp_path):
     assert data["summary"]["files"] == 1 and data["summary"]["files_read"] == 1
     (error,) = json.loads((out / "errors.json").read_text())
     assert error["file"].endswith("orders.csv") and error["effect"] == "file skipped"
+
+
+def test_a_payments_file_and_the_bills_summary_rows_reach_payment_not_applied(tmp_path):
+    """Paid 450.00 on 2025-03-10 (payments.csv); the April bill's summary rows say nothing was
+    received and carry the 450.00 forward: the payment was not applied."""
+    from fixtures.tables import write_csv
+
+    write_csv(tmp_path / "inventory.csv", [["Circuit ID", "BAN", "MRC", "Install Date"],
+                                           [A, "8310", "450.00", "2024-01-01"]])
+    write_csv(tmp_path / "payments.csv", [["BAN", "Paid On", "Amount", "Check Number"],
+                                          ["8310", "03/10/2025", "$450.00", "1001"]])
+    rows = [["Account", "Invoice", "Bill Date", "Circuit ID", "Description", "Type",
+             "Period Start", "Period End", "Amount"]]
+    for number, day, end, paid, due in (("88100", "2025-03-01", "2025-03-31", "-450.00", "450.00"),
+                                        ("88231", "2025-04-01", "2025-04-30", "0.00", "900.00")):
+        bill = ["8310", number, day, ""]
+        rows += [[*bill, "Balance Forward", "", "", "", "450.00"],
+                 [*bill, "Payments Received", "", "", "", paid],
+                 ["8310", number, day, A, "MPLS port", "MRC", day, end, "450.00"],
+                 [*bill, "Total Current Charges", "", "", "", "450.00"],
+                 [*bill, "Total Amount Due", "", "", "", due]]
+    write_csv(tmp_path / "bills.csv", rows)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["audit", str(tmp_path / "bills.csv"), "--inventory",
+                                    str(tmp_path / "inventory.csv"), "--payments",
+                                    str(tmp_path / "payments.csv"), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    found = json.loads((out / "findings.json").read_text())["findings"]
+    assert [(f["rule"], f["invoice_number"], f["amount_at_issue"]) for f in found] == [
+        ("payment-not-applied", "88231", "450.00")]
