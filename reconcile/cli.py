@@ -218,6 +218,27 @@ def demo(out_dir):
     sys.exit(_run(invoices, inventory, None, None, out_dir, options, None, "pdfium"))
 
 
+@main.command()
+@click.argument("invoice_number")
+@click.option("--run", "run_dir", default="reconcile-report", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="The audit's --out folder to read (no new audit is run).")
+@click.option("--account", help="The account, when the invoice number is on several.")
+@click.option("--html", "as_html", is_flag=True,
+              help="Also write the page RUN/bills/<invoice>.html (when the audit did not).")
+def explain(invoice_number, run_dir, account, as_html):
+    """Every line of bill INVOICE_NUMBER in plain words: what it is, what it should have
+    cost, whether it is right; then the bill's arithmetic. Exit 2 when the run folder or the
+    invoice is not found (the nearest numbers are named) or the number is on several accounts."""
+    from reconcile.reports.bill_page import explain_command
+
+    text, error = explain_command(run_dir, invoice_number, account, as_html)
+    if error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(2)
+    click.echo(text, nl=False)
+
+
 def sample_paths() -> tuple[Path, list[Path]]:
     inventory = next((SAMPLE_DIR / n for n in ("inventory.xlsx", "inventory.csv")
                       if (SAMPLE_DIR / n).exists()), None)

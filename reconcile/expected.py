@@ -8,6 +8,8 @@ inventory row directly:
     plan = expected.plan(service_index)        # when it bills, at which terms
     plan.active_on(day), plan.starts, plan.stops
     expected.recurring(service_index, start, end)  # the charge for a period, or None
+    expected.orders_done(service_index, account, bill_date)  # what explains a one-time charge
+    expected.one_time(service_index, account, description, bill_date)  # the most it may be
 
 A plan is built from the inventory row, the service's circuit contract rows and its orders:
 billing from its start date to its stop date (the first day not billed), at the term in force
@@ -34,6 +36,7 @@ from reconcile.core.values import CENT
 
 
 NOTICE_DAYS = 30  # a disconnect needs this much notice unless the contract says (seed 003)
+ORDER_WINDOW = timedelta(days=90)  # a one-time charge follows its order within this (issue 11)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,8 @@ class Plan:
     stops_from: str
     terms: tuple[Term, ...]  # in start order; contract rows when there are any
     orders: tuple[Order, ...] = ()  # every order for the service, cancelled ones included
+    start_order: Order | None = None  # the order that gave `starts`, when one did
+    stop_order: Order | None = None  # the order that gave `stops`, when one did
 
     def active_on(self, day: date) -> bool:
         """Installed by `day` (or install date unknown) and not stopped on or before it."""
@@ -108,6 +113,18 @@ class ExpectedCharge:
         return max(self.accepted)
 
 
+@dataclass(frozen=True, slots=True)
+class OneTimeLimit:
+    """The most a one-time charge may be, and what says so: a waiver (0.00) beats the order's
+    quoted NRC, which beats the contract's one-time rate."""
+
+    amount: Decimal
+    basis: str  # "waived", "quoted" or "contract"
+    source: str  # where a person checks it
+    order: Order | None = None
+    contract: Contract | None = None
+
+
 def plan_for(service: Service, contracts: list[Contract] = (), orders: list[Order] = ()
              ) -> Plan:
     """The plan of one service from its inventory row, its circuit contract rows and its
@@ -124,17 +141,17 @@ def plan_for(service: Service, contracts: list[Contract] = (), orders: list[Orde
     else:
         terms = ()
     live = [o for o in orders if o.status != "cancelled"]
-    starts, starts_from = service.install_date, f"install date, {where}"
+    starts, starts_from, start_order = service.install_date, f"install date, {where}", None
     if starts is None:
-        starts, starts_from = _order_date(live, "install")
-    stops, stops_from = service.disconnect_date, f"disconnect date, {where}"
+        starts, starts_from, start_order = _order_date(live, "install")
+    stops, stops_from, stop_order = service.disconnect_date, f"disconnect date, {where}", None
     if stops is None:
-        stops, stops_from = _order_date(live, "disconnect")
+        stops, stops_from, stop_order = _order_date(live, "disconnect")
     if stops is None:
-        stops, stops_from = _pending_stop(live, terms)
+        stops, stops_from, stop_order = _pending_stop(live, terms)
     return Plan(service=service, starts=starts, starts_from=starts_from if starts else "",
                 stops=stops, stops_from=stops_from if stops else "", terms=terms,
-                orders=tuple(orders))
+                orders=tuple(orders), start_order=start_order, stop_order=stop_order)
 
 
 def _contract_term(c: Contract, service: Service) -> Term | None:
@@ -145,27 +162,29 @@ def _contract_term(c: Contract, service: Service) -> Term | None:
                 source=f"contract, {c.where}", after_term=c.after_term or "hold", contract=c)
 
 
-def _order_date(orders: list[Order], action: str) -> tuple[date | None, str]:
+def _order_date(orders: list[Order], action: str) -> tuple[date | None, str, Order | None]:
+    """The completion date of the latest completed order of this action, its source, the order."""
     done = [o for o in orders if o.action == action and o.status == "completed"
             and o.completed_date is not None]
     if not done:
-        return None, ""
+        return None, "", None
     o = max(done, key=lambda o: o.completed_date)
-    return o.completed_date, f"completed {action} order {o.order_id}, {o.where}"
+    return o.completed_date, f"completed {action} order {o.order_id}, {o.where}", o
 
 
-def _pending_stop(orders: list[Order], terms: tuple[Term, ...]) -> tuple[date | None, str]:
+def _pending_stop(orders: list[Order], terms: tuple[Term, ...]
+                  ) -> tuple[date | None, str, Order | None]:
     pending = [o for o in orders if o.action == "disconnect" and o.status == "pending"
                and (o.due_date or o.order_date)]
     if not pending:
-        return None, ""
+        return None, "", None
     o = min(pending, key=lambda o: o.order_date or o.due_date)
     notice = next((t.contract.notice_days for t in reversed(terms)
                    if t.contract and t.contract.notice_days is not None), NOTICE_DAYS)
     candidates = [d for d in (o.due_date, o.order_date and o.order_date + timedelta(notice))
                   if d is not None]
     return max(candidates), (f"pending disconnect order {o.order_id}, {o.where}: the later of "
-                             f"its due date and {notice} days' notice")
+                             f"its due date and {notice} days' notice"), o
 
 
 def services_from_orders(services: list[Service], orders) -> list[Service]:
@@ -228,6 +247,69 @@ class ExpectedBill:
             "stops": pa.array(stops, pa.date32()),
             "min_rate": pa.array(rates, pa.decimal128(38, 6)),
         })
+
+    def orders_done(self, service_index: int, account: str, bill_date: date
+                    ) -> tuple[Order | None, list[Order]]:
+        """The install or change order of the service, on the bill's account, completed within
+        [bill date - 90 days, bill date] (the latest), and the cancelled ones of the service;
+        a one-time charge without the first is unexplained. A completed order with no
+        completion date counts from its due date."""
+        done, cancelled = None, []
+        for o in self._orders_of(service_index, account):
+            if o.action not in ("install", "change"):
+                continue
+            if o.status == "cancelled":
+                cancelled.append(o)
+                continue
+            day = o.completed_date or o.due_date
+            if o.status == "completed" and day is not None \
+                    and bill_date - ORDER_WINDOW <= day <= bill_date:
+                if done is None or day > (done.completed_date or done.due_date):
+                    done = o
+        return done, cancelled
+
+    def one_time(self, service_index: int, account: str, carrier: str, description: str,
+                 bill_date: date) -> OneTimeLimit | None:
+        """The most a one-time charge on the service may be on a bill of this date: 0.00 when
+        the contract in force waives one-time charges; else the quoted NRC of the install or
+        change order that explains it (completed in the 90 days before the bill: orders_done);
+        else the contract's one-time rate (the circuit's row in force, then a product row for
+        the line's description). None when nothing says."""
+        contracts = self._contracts_on(service_index, account, carrier, description, bill_date)
+        waived = next((c for c in contracts if c.nrc_waived), None)
+        if waived is not None:
+            return OneTimeLimit(Decimal(0), "waived", f"contract, {waived.where}",
+                                contract=waived)
+        quoted, _ = self.orders_done(service_index, account, bill_date)
+        if quoted is not None and quoted.quoted_nrc is not None:
+            return OneTimeLimit(quoted.quoted_nrc, "quoted",
+                                f"order {quoted.order_id}, {quoted.where}", order=quoted)
+        rated = next((c for c in contracts if c.one_time_rate is not None), None)
+        if rated is not None:
+            return OneTimeLimit(rated.one_time_rate, "contract", f"contract, {rated.where}",
+                                contract=rated)
+        return None
+
+    def _orders_of(self, service_index: int, account: str) -> list[Order]:
+        """The service's orders on this account (an order naming no account: any)."""
+        acct = account_key(account) if account else ""
+        return [o for o in self.plan(service_index).orders
+                if not o.account or not acct or account_key(o.account) == acct]
+
+    def _contracts_on(self, service_index: int, account: str, carrier: str, description: str,
+                      day: date) -> list[Contract]:
+        """The contract rows that price the service on `day`: its circuit row in force, then
+        the product row in force for the line's description (a circuit row before a product
+        row)."""
+        out = []
+        term = self.plan(service_index).term_on(day)
+        if term is not None and term.contract is not None:
+            out.append(term.contract)
+        products = [c for c in self.product_terms(account, carrier, description)
+                    if c.term_start is None or c.term_start <= day]
+        if products:
+            out.append(products[-1])
+        return out
 
     def recurring(self, service_index: int, start: date, end: date) -> ExpectedCharge | None:
         """The recurring charge expected for [start, end], by the term in force at its start;

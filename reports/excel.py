@@ -1,16 +1,20 @@
 """findings.xlsx, for finance: a Summary sheet (the CIO's answer), then Findings, Invoices and
-Lines. The Lines sheet holds the first LINES_IN_WORKBOOK lines (a workbook of a million rows
-is of no use to a person; lines.csv and lines.parquet have them all) and says so."""
+Lines. The Lines sheet holds a batch's lines up to LINES_IN_WORKBOOK; of a bigger batch, only
+the lines findings are about (a workbook of a million rows is of no use to a person;
+lines.csv and lines.parquet have them all), and the Summary sheet says so."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
+
 from reconcile.core.result import AuditResult
 from reconcile.reports.workbook import Book
 
-LINES_IN_WORKBOOK = 25_000
+LINES_IN_WORKBOOK = 10_000
 
 FINDINGS = [("id", "text"), ("rule", "text"), ("category", "text"), ("severity", "text"),
             ("carrier", "text"), ("account", "text"), ("invoice_number", "text"),
@@ -60,8 +64,9 @@ def _summary_rows(result: AuditResult, a: dict):
         yield [f"Claimable: {r['carrier']} {r['account']}",
                f"{r['count']} finding(s), by {r['earliest_deadline']}", Decimal(r["total"])]
     if len(result.lines) > LINES_IN_WORKBOOK:
-        yield [f"The Lines sheet holds the first {LINES_IN_WORKBOOK:,} of {len(result.lines):,} "
-               f"lines; lines.csv and lines.parquet hold them all.", "", None]
+        yield [f"The Lines sheet holds only the lines findings are about (up to "
+               f"{LINES_IN_WORKBOOK:,}) of the {len(result.lines):,}; lines.csv and "
+               f"lines.parquet hold them all.", "", None]
 
 
 def _invoice_rows(result: AuditResult):
@@ -85,32 +90,42 @@ def _invoice_rows(result: AuditResult):
 
 
 def _line_rows(result: AuditResult):
+    """The lines of a batch up to LINES_IN_WORKBOOK; of a bigger batch, only the lines
+    findings are about (up to as many), in batch order."""
     t = result.lines.table
-    n = min(t.num_rows, LINES_IN_WORKBOOK)
-    if not n:
+    if not t.num_rows:
         return
-    part = t.slice(0, n)
-    names = [c for c, _ in LINES if c in part.column_names]
-    services = [s.service_id for s in result.services]
-    svc = part.column("service").to_pylist() if "service" in part.column_names else [None] * n
-    ids = part.column("line_id").to_pylist() if "line_id" in part.column_names else list(range(n))
     flagged: dict[int, str] = {}
     for f in result.findings:
         for i in f.line_ids:
             flagged[i] = f"{flagged.get(i, '')} {f.id}".strip()
-    cols = {c: part.column(c if c != "line_key" else "key").to_pylist()
-            for c in names + (["line_key"] if "key" in part.column_names else [])}
+    if t.num_rows <= LINES_IN_WORKBOOK:
+        part = t
+    else:
+        ids = t.column("line_id").to_numpy() if "line_id" in t.column_names else \
+            np.arange(t.num_rows)
+        chosen = np.isin(ids, np.fromiter(flagged, np.int64, len(flagged)))
+        rows = np.flatnonzero(chosen)[:LINES_IN_WORKBOOK]
+        part = t.take(pa.array(rows))
+    n = part.num_rows
+    services = [s.service_id for s in result.services]
+    cols = {c: part.column("key" if c == "line_key" else c).to_pylist() for c, _ in LINES
+            if ("key" if c == "line_key" else c) in part.column_names}
+    svc = part.column("service").to_pylist() if "service" in part.column_names else [None] * n
+    ids = part.column("line_id").to_pylist() if "line_id" in part.column_names else list(range(n))
+    blank = [None] * n
+    getters = []
+    for c, _ in LINES:
+        if c == "matched_service_id":
+            getters.append(lambda r: services[svc[r]] if svc[r] is not None else "")
+        elif c == "findings":
+            getters.append(lambda r: flagged.get(ids[r], ""))
+        else:
+            values = cols.get(c, blank)
+            getters.append(lambda r, values=values: _text(values[r]) if isinstance(values[r], str)
+                           else values[r])
     for r in range(n):
-        row = []
-        for c, _ in LINES:
-            if c == "matched_service_id":
-                row.append(services[svc[r]] if svc[r] is not None else "")
-            elif c == "findings":
-                row.append(flagged.get(ids[r], ""))
-            else:
-                v = cols.get(c, [None] * n)[r]
-                row.append(_text(v) if isinstance(v, str) else v)
-        yield row
+        yield [get(r) for get in getters]
 
 
 def _text(v) -> str:

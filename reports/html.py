@@ -33,7 +33,9 @@ from pydantic import BaseModel
 from reconcile.core.models import Finding
 from reconcile.core.result import AuditResult
 from reconcile.reports.answer import answer
+from reconcile.reports.bill_page import BILLS_DIR, BillPages
 from reconcile.reports.console import unchecked
+from reconcile.reports.history import finding_services, history_data, history_services
 from reconcile.core.values import CENT, money
 
 GLOSSARY_FILE = "rules.html"  # the rule glossary beside the report (reports/glossary.py)
@@ -57,8 +59,10 @@ JINJA = jinja2.Environment(
 _SCRIPT = (_TEMPLATES / "report.js").read_text(encoding="utf-8")
 
 
-def render_html(result: AuditResult, *, generated_at: datetime | None = None) -> str:
-    """The whole report as one HTML document (inline CSS, JS and data, no network)."""
+def render_html(result: AuditResult, *, generated_at: datetime | None = None,
+                bill_pages: BillPages | None = None) -> str:
+    """The whole report as one HTML document (inline CSS, JS and data, no network).
+    `bill_pages`: the bills/ pages written beside it, which its invoices link to."""
     generated_at = generated_at or datetime.now().astimezone()
     findings = sorted(result.findings, key=lambda f: -f.amount_at_issue)  # stable for ties
     by_rule = result.by_rule()
@@ -67,8 +71,19 @@ def render_html(result: AuditResult, *, generated_at: datetime | None = None) ->
     findings_cols = findings_data(findings, strings)
     lines = lines_data(result, findings, strings)
     line_methods = lines.pop("methods")
+    pages = bill_pages or BillPages()
+    findings_cols["bill"] = [strings(_page_of(pages, (f.carrier, f.account, f.invoice_number)))
+                             for f in findings]
+    lines["bill"] = [strings(_page_of(pages, k)) for k in lines.pop("keys")]
+    of_finding = finding_services(result, findings)
+    history = history_data(result, history_services(of_finding, lines["serviceIndex"]))
+    row_of = {h["index"]: k for k, h in enumerate(history["services"])}
+    findings_cols["hist"] = [row_of.get(i, -1) for i in of_finding]
+    lines["hist"] = [row_of.get(i, -1) for i in lines.pop("serviceIndex")]
+    del lines["lineId"]
     data = {"glossary": GLOSSARY_FILE, "pageRows": PAGE_ROWS, "findings": findings_cols,
-            "lines": lines, "s": rank_strings(strings, findings_cols, lines)}
+            "lines": lines, "history": history, "bills": BILLS_DIR,
+            "s": rank_strings(strings, findings_cols, lines)}
     return JINJA.get_template("report.html.j2").render(
         not_checked=[str(n) for n in unchecked(result)],
         total_unverified=_money(result.total_unverified) if result.total_unverified else "",
@@ -100,17 +115,25 @@ def render_html(result: AuditResult, *, generated_at: datetime | None = None) ->
         lines_open=len(result.lines) <= LINES_OPEN_UP_TO,
         page_rows=PAGE_ROWS,
         glossary=GLOSSARY_FILE,
+        bills_left=pages.left,
+        bills_written=len(pages.written),
         data=script_json(data),
         script=Markup(_SCRIPT),
     )
 
 
-def write_html(result: AuditResult, path: pathlib.Path, *, generated_at: datetime | None = None) -> None:
+def write_html(result: AuditResult, path: pathlib.Path, *, generated_at: datetime | None = None,
+               bill_pages: BillPages | None = None) -> None:
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # a file name that is not valid UTF-8 is written with its bytes escaped, as in the CSVs
-    path.write_text(render_html(result, generated_at=generated_at), encoding="utf-8",
-                    errors="backslashreplace")
+# a file name that is not valid UTF-8 is written with its bytes escaped, as in the CSVs
+    path.write_text(render_html(result, generated_at=generated_at, bill_pages=bill_pages),
+                    encoding="utf-8", errors="backslashreplace")
+
+
+def _page_of(pages: BillPages, key: tuple[str, str, str]) -> str:
+    """The bill's page under bills/, "" when none was written."""
+    return pages.names.get(key, "") if key in pages.written else ""
 
 
 def script_json(data: object) -> Markup:
@@ -136,7 +159,7 @@ class Strings:
 
 
 LINE_REFS = ("source", "account", "invoice", "service", "description", "charge", "start", "end",
-             "amount", "matched", "method", "score", "reason", "findings")
+             "amount", "matched", "method", "score", "reason", "findings", "bill")
 
 
 def rank_strings(strings: Strings, findings: dict, lines: dict) -> list[str]:
@@ -144,7 +167,7 @@ def rank_strings(strings: Strings, findings: dict, lines: dict) -> list[str]:
     the indices written most often become the shortest (an account on 5,000 findings is "7",
     not "183274"). Returns the table; strings nothing refers to are left out."""
     values = strings.values()
-    places = [(findings, name) for name in FINDING_FIELDS] + [(lines, name) for name in LINE_REFS]
+    places = [(findings, name) for name in (*FINDING_FIELDS, "bill")] + [(lines, name) for name in LINE_REFS]
     arrays = [np.asarray(d[name], np.int64) for d, name in places]
     tokens = np.asarray(findings["tokens"], np.int64)
     shapes = [np.asarray(keys, np.int64) for keys in findings["shapes"]]
@@ -379,6 +402,10 @@ def lines_data(result: AuditResult, findings: list[Finding], s: Strings) -> dict
         "reason": _codes(reason, s),
         "findings": _finding_ids_on(ids, findings, s),
         "methods": sorted({m for m in method_words if m}),
+        # popped by render_html: the page's bill links and service histories are made from them
+        "keys": list(zip(*(part.column(c).to_pylist() for c in ("carrier", "account", "invoice_number")))),
+        "serviceIndex": service.fill_null(-1).to_pylist() if n else [],
+        "lineId": ids.tolist(),
     }
     _add_nearest(result, out, ids, method_words, s)
     return out

@@ -34,15 +34,18 @@ from reconcile.core.result import AuditResult
 from reconcile.reports.answer import write_summary_json
 from reconcile.reports.disputes import write_disputes
 from reconcile.reports.excel import write_findings_xlsx
+from reconcile.reports.bill_page import BILLS_DIR, write_bill_pages
 from reconcile.reports.glossary import write_glossary
 from reconcile.reports.html import GLOSSARY_FILE, write_html
 from reconcile.reports.parquet import write_lines_parquet
+from reconcile.reports.run_folder import (RECORDS_FILE, SERVICES_FILE, write_records_json,
+                                          write_services_parquet)
 from reconcile.reports.tabular import (write_errors_json, write_findings_csv, write_findings_json,
                                        write_invoices_csv, write_lines_csv)
 
 REPORT_FILES = ("report.html", GLOSSARY_FILE, "summary.json", "findings.json", "findings.xlsx",
-                "disputes", "findings.csv", "lines.csv",
-                "lines.parquet", "invoices.csv", "errors.json")
+                "disputes", "findings.csv", "lines.csv", "lines.parquet", "invoices.csv",
+                "errors.json", SERVICES_FILE, RECORDS_FILE, BILLS_DIR)
 
 
 class OutputError(ValueError):
@@ -81,7 +84,10 @@ def _write_into(result: AuditResult, folder: Path) -> None:
     write_lines_parquet(result, paths["lines.parquet"])
     write_invoices_csv(result, paths["invoices.csv"])
     write_errors_json(result, paths["errors.json"])
-    write_html(result, paths["report.html"])
+    write_services_parquet(result, paths[SERVICES_FILE])  # what `reconcile explain` reads back
+    write_records_json(result, paths[RECORDS_FILE])
+    pages = write_bill_pages(result, paths[BILLS_DIR])  # bills/<invoice>.html, linked from the report
+    write_html(result, paths["report.html"], bill_pages=pages)
     write_glossary(paths[GLOSSARY_FILE])  # the report links each finding's rule here
 
 
@@ -228,6 +234,9 @@ def _folder_mode(out: Path) -> int:
 def _sync_folder(folder: Path) -> None:
     """The files on disk before they are put in place, so a crash cannot show them empty."""
     for f in folder.iterdir():
+        if f.is_dir():  # bills/, disputes/
+            _sync_folder(f)
+            continue
         fd = os.open(f, os.O_RDONLY)
         try:
             os.fsync(fd)

@@ -21,12 +21,19 @@ PIPELINE_COLUMNS = ("line_id", "invoice", "match_method", "match_score", "match_
 
 def lines_parquet_table(result: AuditResult) -> pa.Table:
     t = result.lines.table
+    if "line_id" not in t.column_names:  # a hand-built result: positions, as lines.csv has them
+        t = t.append_column("line_id", pa.array(range(t.num_rows), pa.int64()))
     keep = [c for c in ("line_id", *COLUMNS, *PIPELINE_COLUMNS[1:]) if c in t.column_names]
     out = t.select(keep)
     services = pa.array([s.service_id for s in result.services] or [""], pa.string())
     if "service" in t.column_names:
-        matched = services.take(t.column("service").combine_chunks())
-        out = out.append_column("matched_service_id", matched)
+        index = t.column("service").combine_chunks()
+    else:  # a hand-built result: matches as records
+        matched = result.matches if len(result.matches) == len(t) else [None] * len(t)
+        index = pa.array([m.service if m else None for m in matched], pa.int32())
+    out = out.append_column("matched_service_id", services.take(index))
+    # the inventory row (services.parquet `index`) each line matched, for `reconcile explain`
+    out = out.append_column("service_index", index)
     flagged: dict[int, list[str]] = {}
     for f in result.findings:
         for i in f.line_ids:

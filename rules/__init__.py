@@ -12,6 +12,7 @@ rules skip it, so rules run by (PRECEDENCE, RULE_ID), lowest first, in tiers:
     10  the line is not ours at all (a service not in the inventory)
     20  the line is for a time the service did not exist (before install, after disconnect)
     30  the line repeats a charge already billed (duplicates)
+    40  the line has no reason to be billed at all (a one-time charge nobody ordered)
     50  the line's amount: only lines nobody has explained yet (rate above contract)
     80  what is not on the bill (no line money; claims nothing)
     90  the invoice as a whole (its arithmetic)

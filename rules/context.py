@@ -177,5 +177,10 @@ def noun(service_id: str) -> str:
     return ("Phone number " if is_phone_key(service_key(service_id)) else "Circuit ") + service_id
 
 
+def order_evidence(order) -> dict:
+    """{'order': <the order row>} when a date came from an order, else nothing."""
+    return {} if order is None else {"order": order.evidence()}
+
+
 def on_invoice(ln: InvoiceLine) -> str:
     return f"invoice {ln.invoice_number} (account {ln.account})"

@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 
 from reconcile.rules import RULES
-from reconcile.rules.registry import INVENTORY_WORDS, RECORD_WORDS
+from reconcile.rules.registry import INVENTORY_WORDS, need_words
 
 START, END = "<!-- rules:start -->", "<!-- rules:end -->"
 NEEDS_START, NEEDS_END = "<!-- needs:start -->", "<!-- needs:end -->"
@@ -28,12 +28,11 @@ def rule_table(rules=RULES) -> str:
 
 
 def needs_table(rules=RULES) -> str:
-    """One row per rule: the inventory columns (or files) it needs, and what happens without
-    them."""
-    rows = ["| rule | needs of the inventory (besides the service ID) | without it |",
+    """One row per rule: the inventory columns it needs, and what happens without them."""
+    rows = ["| rule | needs of the inventory (besides the service ID) or files | without it |",
             "|---|---|---|"]
     for r in rules:
-        needs = [INVENTORY_WORDS.get(n) or RECORD_WORDS[n] for n in r.needs]
+        needs = [need_words(n) for n in r.needs]
         limited = [(INVENTORY_WORDS[n], what) for n, what in r.limited_without]
         wanted = needs + [w for w, _ in limited]
         without = ([f"not checked (no {', '.join(needs)})"] if needs else []) + [

@@ -1,14 +1,24 @@
 """duplicate-charge: the same service, charge and overlapping period billed twice, in one invoice
-or across invoices.
+or across invoices; identical usage rows on one invoice; the same circuit billed for the same
+dates on two accounts (or by two carriers).
 
-Within one invoice (a repeated row) or across invoices (next month's bill re-bills last
-month's period) (domain.md R6). The later occurrence is the finding. Not duplicates: a
-first bill's partial month plus the next month in advance (the periods don't overlap), a
-duplicate that a later credit of the same amount cancels, and usage rows within one invoice
-(per-call detail repeats legitimately; usage is a duplicate only when a later invoice bills
-the same usage period again for the same amount).
+Within one account: a repeated row on one invoice, or next month's bill re-billing last
+month's period (domain.md R6 a); the later occurrence is the finding. Usage is a duplicate
+when a later invoice bills the same usage period again for the same amount, or when one
+invoice holds two identical usage rows (same description, period, amount, quantity and unit
+price); two calls that differ in any of these are per-call detail, not a repeat. Across
+accounts (R6 c, a migration where the old biller kept billing): the recurring charges of one
+circuit (IDs compared as usual; a ported number keeps its number) for exactly the same dates
+on two accounts, or by two carriers. The finding is on the old biller's copy, and the old
+biller is decided plainly from the bills: the account whose recurring billing of the circuit
+started earlier in the batch (its earliest period start); on a tie, the account the inventory
+does not list for the circuit; else no finding. Not duplicates: a first bill's partial month
+plus the next month in advance (the periods don't overlap), a duplicate that a later credit
+of the same amount cancels, overlapping but different periods on two accounts (a hand-over
+mid-cycle).
 
-Money at issue: the part of the later charge that overlaps the earlier one.
+Money at issue: the part of the later charge that overlaps the earlier one; across accounts,
+the old biller's whole charge for the dates billed twice.
 
 Example: next month's bill re-bills last month::
 
@@ -75,13 +85,43 @@ Not a finding: a month re-billed on the next bill and credited on that same bill
     line | 12.HCGS.123456..LY | credit | - | -450.00 | MPLS port April billed twice
     expect | nothing
 
-Not a finding: two calls of the same price in one month's usage detail::
+Example: one month's usage row billed twice on one bill::
 
     service | 212-555-0147 | account 8310-4471-22 | rate 45.00
     invoice | 88231 | account 8310-4471-22 | billed 2025-04-01
     line | 212-555-0147 | MRC | 2025-04-01..2025-04-30 | 45.00 | Business line
     line | 212-555-0147 | usage | 2025-03-01..2025-03-31 | 2.40 | Long distance calls | qty 48 | unit 0.05
     line | 212-555-0147 | usage | 2025-03-01..2025-03-31 | 2.40 | Long distance calls | qty 48 | unit 0.05
+    expect | duplicate-charge | 212-555-0147 | 88231 | 2.40
+
+Example: a ported number still billed by the old carrier for the same month::
+
+    service | 212-555-0147 | account NEW-77 | carrier Bluestem | rate 45.00
+    invoice | 5501 | account OLD-12 | carrier Northwind | billed 2025-03-01
+    line | 212-555-0147 | MRC | 2025-03-01..2025-03-31 | 45.00 | Business line
+    invoice | 7701 | account NEW-77 | carrier Bluestem | billed 2025-04-01
+    line | 212-555-0147 | MRC | 2025-04-01..2025-04-30 | 45.00 | Business line
+    invoice | 5502 | account OLD-12 | carrier Northwind | billed 2025-04-01
+    line | 212-555-0147 | MRC | 2025-04-01..2025-04-30 | 45.00 | Business line
+    expect | duplicate-charge | 212-555-0147 | 5502 | 45.00
+
+Not a finding: two calls of the same price in one month's usage detail, to different places::
+
+    service | 212-555-0147 | account 8310-4471-22 | rate 45.00
+    invoice | 88231 | account 8310-4471-22 | billed 2025-04-01
+    line | 212-555-0147 | MRC | 2025-04-01..2025-04-30 | 45.00 | Business line
+    line | 212-555-0147 | usage | 2025-03-01..2025-03-31 | 2.40 | Calls to Chicago | qty 48 | unit 0.05
+    line | 212-555-0147 | usage | 2025-03-01..2025-03-31 | 2.40 | Calls to Boston | qty 48 | unit 0.05
+    expect | nothing
+
+Not a finding: a number handed over mid-cycle, each carrier billing its own days::
+
+    service | 212-555-0147 | account NEW-77 | carrier Bluestem | rate 45.00
+    invoice | 5502 | account OLD-12 | carrier Northwind | billed 2025-04-01
+    line | 212-555-0147 | MRC | 2025-03-01..2025-03-14 | 20.32 | Business line final
+    invoice | 7701 | account NEW-77 | carrier Bluestem | billed 2025-04-01
+    line | 212-555-0147 | MRC | 2025-03-15..2025-03-31 | 24.68 | Business line partial
+    line | 212-555-0147 | MRC | 2025-04-01..2025-04-30 | 45.00 | Business line
     expect | nothing
 """
 
@@ -99,6 +139,7 @@ from reconcile.core.ids import account_key, service_key
 from reconcile.core.models import Category, ChargeType, InvoiceLine, Severity
 from reconcile.core.periods import describe_period, overlap_days
 from reconcile.core.values import CENT, money
+from reconcile.rules.across_accounts import twice_across_accounts
 from reconcile.rules.context import UNCLAIMED, AuditContext, noun
 
 RULE_ID = "duplicate-charge"
@@ -118,8 +159,8 @@ def _description_key(description: str) -> str:
 
 def _identity(ctx: AuditContext, ln: InvoiceLine):
     m = ctx.result.matches[ln.line_id]
-    if m.service is not None:
-        return ("service", m.service)
+    if m.service is not None:  # within one account: across accounts is _migrations'
+        return ("service", m.service, account_key(ln.account))
     if ln.service_id:
         return ("id", service_key(ln.service_id), account_key(ln.account))
     return ("account", account_key(ln.account))
@@ -130,6 +171,7 @@ def _order(ln: InvoiceLine):
 
 
 def check(ctx: AuditContext):
+    yield from twice_across_accounts(ctx, RULE_ID, SEVERITY)
     keys = _keys(ctx)
     rows = _candidate_groups(ctx, keys)
     if not rows:
@@ -171,7 +213,7 @@ def _keys(ctx: AuditContext) -> dict[str, pa.Table]:
     value: `idents` (service, service_id, account -> ident) and `charges` (description ->
     dkey)."""
     rows = ctx.sql("SELECT DISTINCT service, service_id, account FROM lines")
-    ident = [("s%d" % svc) if svc is not None else
+    ident = [("s%d|%s" % (svc, account_key(acct))) if svc is not None else
              ("i%s|%s" % (service_key(sid), account_key(acct)) if sid else "a" + account_key(acct))
              for svc, sid, acct in rows]
     descriptions = [r[0] for r in ctx.sql("SELECT DISTINCT description FROM lines")]
@@ -193,7 +235,8 @@ def _candidate_groups(ctx: AuditContext, keys: dict[str, pa.Table]) -> list[tupl
     return ctx.sql(f"""
         WITH g AS (
             SELECT l.line_id, i.ident, l.charge_type AS ct, c.dkey, l.invoice_number AS inv,
-                   l.amount, l.period_start AS s, l.period_end AS e
+                   l.amount, l.period_start AS s, l.period_end AS e, l.description AS d,
+                   l.quantity AS q, l.unit_price AS u
             FROM lines l
             JOIN idents i ON i.service IS NOT DISTINCT FROM l.service
                          AND i.service_id = l.service_id AND i.account = l.account
@@ -204,11 +247,25 @@ def _candidate_groups(ctx: AuditContext, keys: dict[str, pa.Table]) -> list[tupl
               ON a.ident = b.ident AND a.ct = b.ct AND a.dkey = b.dkey AND a.line_id < b.line_id
             WHERE (a.s IS NOT NULL AND a.e IS NOT NULL AND b.s IS NOT NULL AND b.e IS NOT NULL
                    AND a.s <= b.e AND b.s <= a.e
-                   AND (a.ct <> 'usage' OR (a.inv <> b.inv AND a.amount = b.amount)))
+                   AND (a.ct <> 'usage' OR (a.inv <> b.inv AND a.amount = b.amount)
+                        OR (a.s = b.s AND a.e = b.e AND {_SAME_USAGE_ROW})))
                OR (a.s IS NULL AND b.s IS NULL AND a.amount = b.amount
-                   AND (a.ct = 'one_time' OR (a.ct <> 'usage' AND a.inv = b.inv))))
+                   AND (a.ct = 'one_time' OR (a.ct <> 'usage' AND a.inv = b.inv)
+                        OR {_SAME_USAGE_ROW})))
         SELECT g.line_id, g.ident FROM g JOIN pairs p USING (ident, ct, dkey) ORDER BY g.line_id""",
         **keys)
+
+
+# two usage rows of one invoice that are one row billed twice: every printed field the same
+_SAME_USAGE_ROW = ("a.ct = 'usage' AND a.inv = b.inv AND a.amount = b.amount AND a.d = b.d "
+                   "AND a.q IS NOT DISTINCT FROM b.q AND a.u IS NOT DISTINCT FROM b.u")
+
+
+def _same_usage_row(a: InvoiceLine, b: InvoiceLine) -> bool:
+    return (a.invoice_number == b.invoice_number and a.amount == b.amount
+            and a.description == b.description and a.quantity == b.quantity
+            and a.unit_price == b.unit_price and a.period_start == b.period_start
+            and a.period_end == b.period_end)
 
 
 def _credits(ctx: AuditContext, keys: dict[str, pa.Table], idents: set[str]
@@ -235,8 +292,8 @@ def _earlier_copy(ln: InvoiceLine, kept: list[InvoiceLine], ctype: ChargeType):
             if k.period_start > end or start > k.period_end:
                 continue  # no overlap: the usual case, so no arithmetic for it
             days = overlap_days(start, end, k.period_start, k.period_end)
-            if ctype is ChargeType.USAGE and (k.invoice_number == ln.invoice_number
-                                              or k.amount != ln.amount):
+            if ctype is ChargeType.USAGE and (k.amount != ln.amount or (
+                    k.invoice_number == ln.invoice_number and not _same_usage_row(k, ln))):
                 continue
             own = (ln.period_end - ln.period_start).days + 1
             part = ln.amount if days >= own else \
@@ -245,6 +302,8 @@ def _earlier_copy(ln: InvoiceLine, kept: list[InvoiceLine], ctype: ChargeType):
         if ln.period_start is None and k.period_start is None and k.amount == ln.amount:
             if ctype is ChargeType.ONE_TIME or (ctype is not ChargeType.USAGE
                                                 and k.invoice_number == ln.invoice_number):
+                return k, ln.amount
+            if ctype is ChargeType.USAGE and _same_usage_row(k, ln):
                 return k, ln.amount
     return None, Decimal(0)
 

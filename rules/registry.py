@@ -3,7 +3,9 @@ its own docstring. A module that sets RULE_ID but is not a whole rule is refused
 naming its file, so a half-written rule never runs silently.
 
 What a rule needs of the inventory is a module constant too, optional: `NEEDS = ("monthly_rate",)`
-(fields of the inventory's services) when the rule cannot check anything without them, and
+(fields of the inventory's services, or files: "contracts", "orders", "payments") when the rule
+cannot check anything without them; an entry that is itself a tuple is met by any one of its
+names (`(("install_date", "orders"),)`: an install date, or an orders file that gives one); and
 `LIMITED_WITHOUT = {"install_date": "<what it then checks>"}` when it checks less without them.
 When the inventory read has no such column, or no value in it, `not_checked` says so, and the
 reports show it: a rule that could not run is visible, not silent."""
@@ -47,7 +49,8 @@ class Rule:
     summary: str  # what it finds, in plain words: the docstring's first paragraph after the id
     money_at_issue: str  # the docstring's "Money at issue:" sentence, without the label
     examples: tuple[Example, ...]
-    needs: tuple[str, ...] = ()  # inventory fields it cannot check anything without
+    needs: tuple = ()  # inventory fields or files it cannot check anything without (a tuple
+    # entry: any one of its names will do)
     limited_without: tuple[tuple[str, str], ...] = ()  # (field, what it checks without it)
 
     @property
@@ -128,8 +131,9 @@ def _rule(module: ModuleType, doc: str, path: Path) -> Rule:
         if not ex.is_finding and any(x.rule == rule_id for x in ex.expected):
             raise refuse(f"'{ex.title}' expects a {rule_id} finding")
     needs = getattr(module, "NEEDS", ())
-    if not isinstance(needs, tuple) or any(n not in INVENTORY_WORDS and n not in RECORD_WORDS
-                                           for n in needs):
+    if not isinstance(needs, tuple) or any(
+            not all(n in INVENTORY_WORDS or n in RECORD_WORDS for n in _names(need))
+            for need in needs):
         raise refuse(f"{rule_id}: NEEDS must be a tuple of inventory fields or files "
                      f"({', '.join([*INVENTORY_WORDS, *RECORD_WORDS])}), not {needs!r}")
     limited = getattr(module, "LIMITED_WITHOUT", {})
@@ -143,6 +147,18 @@ def _rule(module: ModuleType, doc: str, path: Path) -> Rule:
                 summary=paragraphs[0][len(rule_id) + 1:].strip(),
                 money_at_issue=money[0][len(MONEY_AT_ISSUE):].strip(), examples=examples,
                 needs=needs, limited_without=tuple(limited.items()))
+
+
+def _names(need) -> tuple:
+    """The names of one NEEDS entry: a name, or a tuple of alternatives (any one will do)."""
+    if isinstance(need, tuple) and need and all(isinstance(n, str) for n in need):
+        return need
+    return (need,) if isinstance(need, str) else (None,)
+
+
+def need_words(need) -> str:
+    """One NEEDS entry in plain words: 'install date or orders file'."""
+    return " or ".join(INVENTORY_WORDS.get(n) or RECORD_WORDS[n] for n in _names(need))
 
 
 def _check_together(rules: list[Rule]) -> None:
@@ -197,9 +213,14 @@ def not_checked(rules, services: list[Service], columns: dict[str, str] | None =
             return f"the inventory has no {word} column"
         return f"the inventory's {word} column ({columns[name]!r}) is empty"
 
+    def unmet(need) -> str:
+        """'' when one of the entry's names is met, else every name's reason."""
+        reasons = [missing(n) for n in _names(need)]
+        return "" if not all(reasons) else "; ".join(reasons)
+
     out: list[NotChecked] = []
     for rule in rules:
-        reasons = [r for r in map(missing, rule.needs) if r]
+        reasons = [r for r in map(unmet, rule.needs) if r]
         if reasons:
             out.append(NotChecked(rule.id, "; ".join(reasons)))
             continue

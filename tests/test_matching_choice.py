@@ -84,7 +84,7 @@ Example: billed after the second disconnect::
 """)
     given = ex.inputs()
     [f] = audit_parsed(given.services, given.invoices, given.lines, AuditOptions()).findings
-    assert "was disconnected on 2025-02-28" in f.explanation
+    assert "was to stop billing on 2025-02-28" in f.explanation
     assert f.evidence["inventory_row"] == given.services[0].evidence()
 
 

@@ -77,7 +77,7 @@ def test_a_writer_failing_mid_write_leaves_the_previous_folder_intact(report_aud
 
 
 def test_a_failure_on_the_first_write_leaves_no_folder(report_audit_result, tmp_path, monkeypatch):
-    monkeypatch.setattr(outputs, "write_html", lambda *a: 1 / 0)
+    monkeypatch.setattr(outputs, "write_html", lambda *a, **k: 1 / 0)
     out = tmp_path / "new" / "out"
     with pytest.raises(ZeroDivisionError):
         write_all(report_audit_result, out)
@@ -187,8 +187,8 @@ SLOW_RUN = """
 import os, sys, time
 import reconcile.reports.outputs as outputs
 real = outputs.write_html
-def slow(result, path):
-    real(result, path)
+def slow(result, path, **kwargs):
+    real(result, path, **kwargs)
     open(os.environ["MARK"], "w").close()
     until = time.monotonic() + float(os.environ["PAUSE"])
     while time.monotonic() < until and not os.path.exists(os.environ["GO"]):

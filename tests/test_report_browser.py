@@ -4,6 +4,7 @@ evidence, and carrier text that stays text."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from decimal import Decimal
 
@@ -258,3 +259,37 @@ def test_lines_table_pages_filters_and_links_to_findings(paged_page):
     expect(finding).to_have_count(1)
     expect(finding.locator("td.explain")).to_have_text("Finding number 230 on account A5.")
     expect(finding.locator("tr.evidence")).to_be_visible()
+
+
+def test_history_of_a_service_is_one_click_from_its_finding_and_bills_are_linked(
+        chromium_browser, report_audit_result, tmp_path):
+    from playwright.sync_api import expect
+
+    from reconcile.reports.outputs import write_all
+
+    write_all(report_audit_result, tmp_path / "out")
+    page = chromium_browser.new_page(viewport={"width": 1280, "height": 900})
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(f"script error: {e}"))
+    page.on("dialog", lambda d: (problems.append(f"dialog opened: {d.message}"), d.dismiss()))
+    page.goto((tmp_path / "out" / "report.html").as_uri())
+    history = page.locator("#history-section")
+    expect(history).to_be_hidden()
+    row = page.locator("#findings tr.main", has_text="contracted rate")
+    row.locator("a.hist-link").click()
+    expect(history).to_be_visible()
+    expect(page.locator("#history-title")).to_have_text("CKT-100")
+    month = history.locator("tbody tr", has_text="2025-03")
+    expect(month).to_have_count(1)
+    expect(month.locator("td")).to_have_text(["2025-03", "$1,234.50", "$1,000.00", "$234.50", re.compile("RAT-|rat_")])
+    month.locator("a").click()  # the month's finding, opened
+    expect(page.locator("#findings tbody.open")).to_have_count(1)
+    row.locator("a.bill-link").click()
+    expect(page.get_by_role("heading", name="Invoice INV-1")).to_be_visible()
+    expect(page.locator("tr.line")).to_have_count(3)
+    expect(page.locator("#arithmetic")).to_contain_text("$2,484.50")
+    late = tmp_path / "out" / "bills" / "INV-2.html"
+    page.goto(late.as_uri())
+    expect(page.get_by_text("Late fee charged <script>alert(1)</script>").first).to_be_visible()
+    page.close()
+    assert problems == []

@@ -20,7 +20,8 @@ CREDIT = "line | 12.HCGS.123456..LY | credit"
 def audit(block: str):
     [ex] = parse_examples("Example: case::\n\n" + "\n".join("    " + r.strip() for r in block.strip().splitlines()))
     given = ex.inputs()
-    return ex, audit_parsed(given.services, given.invoices, given.lines, AuditOptions())
+    return ex, audit_parsed(given.services, given.invoices, given.lines,
+                            AuditOptions(as_of=given.as_of), records=given.records)
 
 
 def findings(block: str) -> list[tuple[str, str, Decimal]]:
@@ -38,12 +39,14 @@ def check(block: str) -> None:
 
 
 # --- billed-after-disconnect: what the credits take back ------------------------------------------
+# The stop date is the first day not billed; the bills here are dated on or after it, so the
+# charges are billed-after-disconnect's (one billed before it is missing-disconnect-credit's).
 
 ADVANCE = f"""
-    {SVC} | disconnected 2025-02-27
-    invoice | A1 | account 1 | billed 2025-02-25
+    {SVC} | disconnected 2025-03-01
+    invoice | A1 | account 1 | billed 2025-03-01
     {MRC} | 2025-03-01..2025-03-31 | 450.00 | MPLS port
-    invoice | A2 | account 1 | billed 2025-03-25
+    invoice | A2 | account 1 | billed 2025-04-01
     {CREDIT} | 2025-03-01..2025-03-31 | {{credit}} | MPLS port credit
 """
 
@@ -57,12 +60,12 @@ def test_after_a_disconnect_a_credit_within_the_tolerance_takes_the_charge_back(
 
 def test_after_a_disconnect_the_credits_of_later_bills_add_up():
     check(f"""
-        {SVC} | disconnected 2025-02-27
-        invoice | A1 | account 1 | billed 2025-02-25
+        {SVC} | disconnected 2025-03-01
+        invoice | A1 | account 1 | billed 2025-03-01
         {MRC} | 2025-03-01..2025-03-31 | 450.00 | MPLS port
-        invoice | A2 | account 1 | billed 2025-03-25
+        invoice | A2 | account 1 | billed 2025-04-01
         {CREDIT} | 2025-03-01..2025-03-31 | -150.00 | MPLS port credit
-        invoice | A3 | account 1 | billed 2025-04-25
+        invoice | A3 | account 1 | billed 2025-05-01
         {CREDIT} | 2025-03-01..2025-03-31 | -100.00 | MPLS port credit
         expect | billed-after-disconnect | 12.HCGS.123456..LY | A1 | 200.00
     """)
@@ -70,13 +73,13 @@ def test_after_a_disconnect_the_credits_of_later_bills_add_up():
 
 def test_after_a_disconnect_an_older_credit_is_passed_over_for_the_one_that_follows():
     check(f"""
-        {SVC} | disconnected 2025-02-27
+        {SVC} | disconnected 2025-03-01
         invoice | A0 | account 1 | billed 2025-02-01
         {CREDIT} | 2025-01-01..2025-01-31 | -20.00 | Outage credit
         {MRC} | 2025-02-01..2025-02-28 | 450.00 | MPLS port
-        invoice | A1 | account 1 | billed 2025-02-25
+        invoice | A1 | account 1 | billed 2025-03-01
         {MRC} | 2025-03-01..2025-03-31 | 450.00 | MPLS port
-        invoice | A2 | account 1 | billed 2025-03-25
+        invoice | A2 | account 1 | billed 2025-04-01
         {CREDIT} | 2025-03-01..2025-03-31 | -450.00 | MPLS port credit
         expect | nothing
     """)
@@ -88,7 +91,7 @@ def test_after_a_disconnect_a_credit_for_another_period_is_passed_over():
         invoice | 88100 | account 1 | billed 2025-03-01
         {MRC} | 2025-03-01..2025-03-31 | 450.00 | MPLS port
         invoice | 88231 | account 1 | billed 2025-04-01
-        {CREDIT} | 2025-03-11..2025-03-31 | -304.84 | MPLS port prorated credit
+        {CREDIT} | 2025-03-10..2025-03-31 | -319.35 | MPLS port prorated credit
         {MRC} | 2025-04-01..2025-04-30 | 450.00 | MPLS port
         invoice | 88302 | account 1 | billed 2025-05-01
         {CREDIT} | 2025-04-01..2025-04-30 | -450.00 | MPLS port April credit
@@ -98,19 +101,19 @@ def test_after_a_disconnect_a_credit_for_another_period_is_passed_over():
 
 def test_after_a_disconnect_a_credit_without_a_period_takes_back_only_a_charge_of_its_amount():
     check(f"""
-        {SVC} | disconnected 2025-02-27
-        invoice | A1 | account 1 | billed 2025-02-25
+        {SVC} | disconnected 2025-03-01
+        invoice | A1 | account 1 | billed 2025-03-01
         {MRC} | 2025-03-01..2025-03-31 | 450.00 | MPLS port
-        invoice | A2 | account 1 | billed 2025-03-25
+        invoice | A2 | account 1 | billed 2025-04-01
         {CREDIT} | - | -20.00 | Goodwill credit
         {CREDIT} | - | -450.00 | MPLS port credit
         expect | nothing
     """)
     check(f"""
-        {SVC} | disconnected 2025-02-27
-        invoice | A1 | account 1 | billed 2025-02-25
+        {SVC} | disconnected 2025-03-01
+        invoice | A1 | account 1 | billed 2025-03-01
         {MRC} | 2025-03-01..2025-03-31 | 450.00 | MPLS port
-        invoice | A2 | account 1 | billed 2025-03-25
+        invoice | A2 | account 1 | billed 2025-04-01
         {CREDIT} | - | -20.00 | Goodwill credit
         expect | billed-after-disconnect | 12.HCGS.123456..LY | A1 | 450.00
     """)
@@ -118,13 +121,179 @@ def test_after_a_disconnect_a_credit_without_a_period_takes_back_only_a_charge_o
 
 def test_after_a_disconnect_a_credit_on_an_earlier_bill_takes_nothing_back():
     check(f"""
-        {SVC} | disconnected 2025-02-27
+        {SVC} | disconnected 2025-03-01
         invoice | A0 | account 1 | billed 2025-02-01
         {MRC} | 2025-02-01..2025-02-28 | 450.00 | MPLS port
         {CREDIT} | 2025-03-01..2025-03-31 | -450.00 | MPLS port credit
-        invoice | A1 | account 1 | billed 2025-02-25
+        invoice | A1 | account 1 | billed 2025-03-01
         {MRC} | 2025-03-01..2025-03-31 | 450.00 | MPLS port
         expect | billed-after-disconnect | 12.HCGS.123456..LY | A1 | 450.00
+    """)
+
+
+def test_the_stop_date_is_the_first_day_not_billed():
+    # a month that starts on the stop date, on a bill of that date, is billed after it
+    check(f"""
+        {SVC} | disconnected 2025-04-01
+        invoice | A1 | account 1 | billed 2025-04-01
+        {MRC} | 2025-04-01..2025-04-30 | 450.00 | MPLS port
+        expect | billed-after-disconnect | 12.HCGS.123456..LY | A1 | 450.00
+    """)
+    # the day before it is still billed
+    check(f"""
+        {SVC} | disconnected 2025-04-02
+        invoice | A1 | account 1 | billed 2025-04-01
+        {MRC} | 2025-04-01..2025-04-01 | 15.00 | MPLS port last day
+        expect | nothing
+    """)
+
+
+@pytest.mark.parametrize("start,flagged", [("2025-06-08", False), ("2025-06-09", True)])
+def test_usage_is_at_issue_only_for_a_period_starting_over_90_days_after_the_stop(start, flagged):
+    # stop 2025-03-10: 90 days after it is 2025-06-08
+    want = "expect | billed-after-disconnect | 212-555-0147 | U1 | 4.10" if flagged else \
+        "expect | nothing"
+    check(f"""
+        service | 212-555-0147 | account 1 | rate 45.00 | disconnected 2025-03-10
+        invoice | U1 | account 1 | billed 2025-07-01
+        line | 212-555-0147 | usage | {start}..2025-06-30 | 4.10 | Long distance calls
+        {want}
+    """)
+
+
+def test_a_pending_disconnect_stops_at_the_later_of_its_due_date_and_the_notice():
+    order = ("order | D1 | account 1 | service 12.HCGS.123456..LY | action disconnect "
+             "| status pending | ordered 2025-03-01 | due {due}")
+    # notice from the contract: 45 days after 2025-03-01 is 2025-04-15, later than the due date
+    check(f"""
+        {SVC}
+        contract | 12.HCGS.123456..LY | account 1 | rate 450.00 | notice 45
+        {order.format(due="2025-03-15")}
+        invoice | A1 | account 1 | billed 2025-04-15
+        {MRC} | 2025-04-15..2025-05-14 | 450.00 | MPLS port
+        invoice | A0 | account 1 | billed 2025-04-14
+        {MRC} | 2025-04-14..2025-04-14 | 15.00 | MPLS port one day
+        expect | billed-after-disconnect | 12.HCGS.123456..LY | A1 | 450.00
+    """)
+    # a due date later than the notice: billing runs to it
+    check(f"""
+        {SVC}
+        {order.format(due="2025-05-01")}
+        invoice | A1 | account 1 | billed 2025-04-15
+        {MRC} | 2025-04-15..2025-04-30 | 225.00 | MPLS port
+        invoice | A2 | account 1 | billed 2025-05-01
+        {MRC} | 2025-05-01..2025-05-31 | 450.00 | MPLS port
+        expect | billed-after-disconnect | 12.HCGS.123456..LY | A2 | 450.00
+    """)
+
+
+def test_a_cancelled_disconnect_order_stops_nothing():
+    check(f"""
+        {SVC}
+        order | D1 | account 1 | service 12.HCGS.123456..LY | action disconnect | status cancelled
+            | ordered 2025-02-01 | due 2025-03-01 | completed 2025-03-01
+        invoice | A1 | account 1 | billed 2025-04-01
+        {MRC} | 2025-04-01..2025-04-30 | 450.00 | MPLS port
+        expect | nothing
+    """)
+
+
+# --- missing-disconnect-credit: the two bills after the advance charge ------------------------------
+
+MARCH = f"""
+    {SVC} | disconnected 2025-03-10
+    invoice | M1 | account 1 | billed 2025-03-01
+    {MRC} | 2025-03-01..2025-03-31 | 450.00 | MPLS port
+    invoice | M2 | account 1 | billed 2025-04-01
+    line | - | tax | - | 1.00 | Tax
+    invoice | M3 | account 1 | billed 2025-05-01
+    line | - | tax | - | 1.00 | Tax
+"""
+
+
+@pytest.mark.parametrize("bill,credit,left", [
+    ("M2", "-319.35", None), ("M3", "-319.35", None), ("M2", "-319.34", None),
+    ("M2", "-319.33", "0.02"), ("M2", "-100.00", "219.35")])
+def test_a_disconnect_credit_within_the_two_bills_and_the_tolerance_settles_it(bill, credit, left):
+    head = f"invoice | {bill} | account 1 | billed 2025-0{int(bill[1]) + 2}-01"  # M2: April
+    block = MARCH.replace(head, f"{head}\n    {CREDIT} | 2025-03-10..2025-03-31 | {credit} | "
+                                f"Disconnect credit")
+    assert credit in block
+    want = "expect | nothing" if left is None else \
+        f"expect | missing-disconnect-credit | 12.HCGS.123456..LY | M1 | {left}"
+    check(block + want)
+
+
+def test_a_disconnect_credit_on_the_third_bill_comes_too_late():
+    check(MARCH + f"""
+        invoice | M4 | account 1 | billed 2025-06-01
+        {CREDIT} | 2025-03-10..2025-03-31 | -319.35 | Disconnect credit
+        expect | missing-disconnect-credit | 12.HCGS.123456..LY | M1 | 319.35
+    """)
+
+
+def test_a_disconnect_credit_for_another_period_does_not_count():
+    other = f"{CREDIT} | 2025-02-01..2025-02-28 | -50.00 | Feb outage"
+    check(MARCH.replace("line | - | tax | - | 1.00 | Tax", other, 1)
+          + "expect | missing-disconnect-credit | 12.HCGS.123456..LY | M1 | 319.35")
+
+
+def test_a_stop_on_the_last_day_of_the_period_is_owed_one_day():
+    check(f"""
+        {SVC} | disconnected 2025-03-31
+        invoice | M1 | account 1 | billed 2025-03-01
+        {MRC} | 2025-03-01..2025-03-31 | 450.00 | MPLS port
+        invoice | M2 | account 1 | billed 2025-04-01
+        line | - | tax | - | 1.00 | Tax
+        invoice | M3 | account 1 | billed 2025-05-01
+        line | - | tax | - | 1.00 | Tax
+        expect | missing-disconnect-credit | 12.HCGS.123456..LY | M1 | 14.52
+    """)
+
+
+def test_a_period_begun_before_the_stop_billed_after_it_still_owes_its_credit():
+    # a bill dated after the stop date charges a cycle that began before it: the days from the
+    # stop date on are owed back, and no rule but this one judges them
+    check(f"""
+        {SVC} | disconnected 2025-03-10
+        invoice | M1 | account 1 | billed 2025-03-12
+        {MRC} | 2025-03-01..2025-03-31 | 450.00 | MPLS port
+        invoice | M2 | account 1 | billed 2025-04-12
+        line | - | tax | - | 1.00 | Tax
+        invoice | M3 | account 1 | billed 2025-05-12
+        line | - | tax | - | 1.00 | Tax
+        expect | missing-disconnect-credit | 12.HCGS.123456..LY | M1 | 319.35
+    """)
+
+
+def test_one_credit_is_shared_by_the_two_lines_it_takes_back_and_counted_once():
+    # a port and its loop billed in advance; one credit for the whole month of both
+    check(f"""
+        {SVC} | disconnected 2025-03-01
+        invoice | M1 | account 1 | billed 2025-02-25
+        {MRC} | 2025-03-01..2025-03-31 | 300.00 | MPLS port
+        {MRC} | 2025-03-01..2025-03-31 | 150.00 | Access loop
+        invoice | M2 | account 1 | billed 2025-03-25
+        {CREDIT} | 2025-03-01..2025-03-31 | -400.00 | Disconnect credit
+        invoice | M3 | account 1 | billed 2025-04-25
+        line | - | tax | - | 1.00 | Tax
+        expect | missing-disconnect-credit | 12.HCGS.123456..LY | M1 | 50.00
+    """)
+
+
+def test_the_advance_charge_and_the_months_billed_after_are_each_counted_once():
+    # a lost disconnect: the advance month uncredited, two more months billed after the stop
+    check(f"""
+        {SVC} | disconnected 2025-03-10
+        invoice | M1 | account 1 | billed 2025-03-01
+        {MRC} | 2025-03-01..2025-03-31 | 450.00 | MPLS port
+        invoice | M2 | account 1 | billed 2025-04-01
+        {MRC} | 2025-04-01..2025-04-30 | 450.00 | MPLS port
+        invoice | M3 | account 1 | billed 2025-05-01
+        {MRC} | 2025-05-01..2025-05-31 | 450.00 | MPLS port
+        {CREDIT} | - | -450.00 | Credit
+        expect | missing-disconnect-credit | 12.HCGS.123456..LY | M1 | 319.35
+        expect | billed-after-disconnect | 12.HCGS.123456..LY | M3 | 450.00
     """)
 
 

@@ -90,47 +90,62 @@ def _services(**columns):
 def test_a_rule_the_inventory_does_not_feed_is_said_not_checked():
     from datetime import date
 
-    from reconcile.core.records import KINDS
     from reconcile.rules import not_checked as gaps_of
 
-    def not_checked(services, columns=None):  # every file given: only the inventory's gaps
-        return gaps_of(services, columns, frozenset(KINDS))
+    def not_checked(services, columns=None, given=frozenset()):
+        return gaps_of(services, columns, given)
 
     by_rule = {r.id: r.needs for r in RULES}
     assert by_rule["rate-above-contract"] == ("monthly_rate",)
-    assert by_rule["billed-after-disconnect"] == ("disconnect_date",)
-    assert by_rule["billed-before-install"] == ("install_date",)
+    # a date from the inventory or from the orders file will do
+    assert by_rule["billed-after-disconnect"] == (("disconnect_date", "orders"),)
+    assert by_rule["billed-before-install"] == (("install_date", "orders"),)
     assert by_rule["missing-from-bill"] == ("account",)
+    assert by_rule["nrc-without-order"] == ("orders",)
     assert by_rule["unknown-service"] == ()
+    files = frozenset({"contracts", "orders", "payments"})
 
     full = _services(account="1", monthly_rate=Decimal("450"), install_date=date(2024, 1, 1),
                      disconnect_date=date(2025, 1, 1))
     assert not_checked(full, {"service_id": "Circuit ID", "account": "BAN", "monthly_rate": "MRC",
-                              "install_date": "Installed", "disconnect_date": "Disconnected"}) == []
+                              "install_date": "Installed", "disconnect_date": "Disconnected"},
+                       files) == []
+    got = {g.rule: g.reason for g in not_checked(full, {"service_id": "Circuit ID"})}
+    assert got["nrc-without-order"] == "no orders file given"
+    assert got["nrc-above-quote"] == "no orders file given; no contracts file given"
+    assert "billed-after-disconnect" not in got  # the inventory's date is enough
 
     bare = _services(account="1", install_date=date(2024, 1, 1), disconnect_date=date(2025, 1, 1))
     [gap] = not_checked(bare, {"service_id": "Circuit ID", "account": "BAN",
-                               "install_date": "Installed", "disconnect_date": "Disconnected"})
+                               "install_date": "Installed", "disconnect_date": "Disconnected"}, files)
     assert str(gap) == "not checked: rate-above-contract (the inventory has no rate column)"
     [gap] = not_checked(bare, {"service_id": "Circuit ID", "account": "BAN", "monthly_rate": "MRC",
-                               "install_date": "Installed", "disconnect_date": "Disconnected"})
+                               "install_date": "Installed", "disconnect_date": "Disconnected"}, files)
     assert gap.reason == "the inventory's rate column ('MRC') is empty"
-    [gap] = not_checked(bare)  # a hand-built audit: which columns were read is not known
+    [gap] = not_checked(bare, None, files)  # a hand-built audit: which columns were read is not known
     assert gap.reason == "the inventory gives no rate"
 
     undated = _services(monthly_rate=Decimal("450"))
     got = {g.rule: str(g) for g in not_checked(undated, {"service_id": "Circuit ID",
-                                                           "monthly_rate": "MRC"})}
+                                                           "monthly_rate": "MRC"},
+                                               frozenset({"contracts", "payments"}))}
     assert got == {
         "billed-after-disconnect": "not checked: billed-after-disconnect (the inventory has no "
-                                   "disconnect date column)",
+                                   "disconnect date column; no orders file given)",
         "billed-before-install": "not checked: billed-before-install (the inventory has no "
-                                 "install date column)",
+                                 "install date column; no orders file given)",
+        "missing-disconnect-credit": "not checked: missing-disconnect-credit (the inventory has "
+                                     "no disconnect date column; no orders file given)",
         "missing-from-bill": "not checked: missing-from-bill (the inventory has no account column)",
+        "nrc-without-order": "not checked: nrc-without-order (no orders file given)",
     }
+    # an orders file stands in for the inventory's dates
+    got = {g.rule for g in not_checked(undated, {"service_id": "Circuit ID", "monthly_rate": "MRC"},
+                                       frozenset({"orders", "payments"}))}
+    assert got == {"missing-from-bill"}
     dated_no_accounts = _services(account="1", monthly_rate=Decimal("450"),
                                   disconnect_date=date(2025, 1, 1))
-    [gap] = [g for g in not_checked(dated_no_accounts) if g.rule == "missing-from-bill"]
+    [gap] = [g for g in not_checked(dated_no_accounts, None, files) if g.rule == "missing-from-bill"]
     assert str(gap) == ("partly checked: missing-from-bill, only between each service's first "
                         "and last bill, and once for one on no bill (the inventory gives no "
                         "install date)")

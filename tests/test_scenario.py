@@ -20,7 +20,7 @@ from reconcile.audit import run_audit
 from reconcile.core.ids import service_key
 
 RULES = ("rate-above-contract", "billed-after-disconnect", "billed-before-install", "duplicate-charge",
-         "unknown-service", "missing-from-bill", "invoice-total-mismatch")
+         "unknown-service", "missing-from-bill", "invoice-total-mismatch", "missing-disconnect-credit")
 
 
 def audit(folder: Path, scenario, inventory: str = "inventory.xlsx"):
@@ -67,12 +67,12 @@ def test_mid_month_install_and_disconnect_credit_are_not_findings(tmp_path):
         assert kinds == ["mrc", "mrc", "nrc"], kinds
         partial = next(c for c in charges if c.kind == "mrc" and c.start == svc.install)
         assert partial.end.month == svc.install.month and 0 < partial.amount < svc.rate
-    for lg in disconnected:  # a negative prorated credit for the days after the disconnect
+    for lg in disconnected:  # a negative prorated credit from the stop date (the first day not billed)
         charges = [c for c in by_number[lg.invoice_number].charges
                    if c.service and c.service.service_id == lg.service_id]
         credit = next(c for c in charges if c.kind == "credit")
         svc = credit.service
-        assert credit.amount < 0 and (credit.start - svc.disconnect).days == 1
+        assert credit.amount < 0 and credit.start == svc.disconnect
         assert not any(c.kind == "mrc" for c in charges)
 
     result = audit(tmp_path, scenario)

@@ -93,6 +93,17 @@ def expected_charges(rate: Decimal, start: date, end: date) -> tuple[Decimal, li
     return first, alts
 
 
+def part_of_charge(amount: Decimal, start: date, end: date, part_start: date, part_end: date
+                   ) -> Decimal:
+    """What [part_start, part_end] is worth of a charge for [start, end], by calendar days: a
+    whole billing cycle is the rate, prorated by calendar days of each month as any partial
+    period is (expected_charges); another period, by its own days."""
+    if period_worth(start, end)[0] == 1:
+        return expected_charges(amount, part_start, part_end)[0]
+    days = (end - start).days + 1
+    return _cents(amount * ((part_end - part_start).days + 1) / days)
+
+
 def overlap_days(a_start: date, a_end: date, b_start: date, b_end: date) -> int:
     return max(0, (min(a_end, b_end) - max(a_start, b_start)).days + 1)
 

@@ -34,6 +34,97 @@
     return function () { clearTimeout(pending); pending = setTimeout(fn, 120); };
   }
 
+  function billLink(td, invoice, page) {  // the invoice, linked to its page in bills/ when written
+    if (!page) { add(td, el("span", "id", invoice)).title = "reconcile explain " + invoice + " prints this bill line by line"; return; }
+    var a = add(td, el("a", "id bill-link", invoice));
+    a.setAttribute("href", D.bills + "/" + encodeURIComponent(page));
+    a.title = "Every line of this bill explained";
+  }
+  function historyLink(td, row) {  // one click to the service's months billed vs expected
+    if (row === undefined || row < 0) return;
+    add(td, el("br"));
+    var a = add(td, el("a", "hist-link", "months billed vs expected"));
+    a.setAttribute("href", "#history-" + H.services[row].index);
+  }
+
+  // --- a service's history: months billed vs expected (reports/history.py) -----------------
+  var H = D.history;
+  function money(text) {  // "1234.50" -> "$1,234.50" (exact: the digits are kept as written)
+    if (text === "") return "not priced";
+    var neg = text.charAt(0) === "-", t = neg ? text.slice(1) : text, p = t.split(".");
+    return (neg ? "-$" : "$") + p[0].replace(/\B(?=(\d{3})+(?!\d))/g, ",") + (p.length > 1 ? "." + p[1] : "");
+  }
+  function showHistory(index) {
+    var box = document.getElementById("history-section"), body = document.getElementById("history-body");
+    if (!box) return;
+    var h = null;
+    for (var k = 0; k < H.services.length; k++) if (String(H.services[k].index) === index) h = H.services[k];
+    body.textContent = "";
+    box.hidden = false;
+    document.getElementById("history-title").textContent = h ? h.id : "";
+    document.getElementById("history-about").textContent = h ? h.about : "";
+    if (!h) {
+      add(body, el("p", "none", "This report keeps the history of " + fmt(H.services.length) +
+        " services: those with findings and those of the lines shown. Not this one; lines.csv has all its lines."));
+      box.scrollIntoView();
+      return;
+    }
+    var n = h.m.length, top = 0, i;
+    for (i = 0; i < n; i++) top = Math.max(top, parseFloat(h.billed[i]) || 0, parseFloat(h.expected[i]) || 0);
+    // bars as boxes (heights only: the figures are the table's, exact)
+    var chart = el("div", "hist-chart");
+    chart.setAttribute("role", "img");
+    chart.setAttribute("aria-label", "Billed and expected by month");
+    for (i = 0; i < n; i++) {
+      var col = add(chart, el("div", "hist-month")), bars = add(col, el("div", "hist-bars"));
+      [["billed", h.billed[i]], ["expected", h.expected[i]]].forEach(function (pair) {
+        var v = Math.max(0, parseFloat(pair[1]) || 0);
+        var bar = add(bars, el("div", "hist-bar " + pair[0]));
+        bar.style.height = (top > 0 ? Math.round(v / top * 120) : 0) + "px";
+        bar.title = H.months[h.m[i]] + " " + pair[0] + ": " + money(pair[1]);
+      });
+      add(col, el("div", "hist-label", H.months[h.m[i]].slice(2)));
+    }
+    var legend = add(body, el("p", "muted"));
+    add(legend, el("span", "key-billed"));
+    legend.appendChild(document.createTextNode("billed"));
+    add(legend, el("span", "key-expected"));
+    legend.appendChild(document.createTextNode("expected (recurring charges; the first and last months may be prorated)"));
+    add(add(body, el("div", "scroll")), chart);
+    var table = add(body, el("table", "data")), tr = add(add(table, el("thead")), el("tr"));
+    ["Bill month", "Billed", "Expected", "Difference", "Findings"].forEach(function (t, c) {
+      add(tr, el("th", c && c < 4 ? "num" : null, t));
+    });
+    var tb = add(table, el("tbody")), wrongMonths = 0;
+    for (i = 0; i < n; i++) {
+      var billed = h.billed[i], exp = h.expected[i], diff = h.diff[i];
+      var over = diff !== "" && diff.charAt(0) !== "-" && /[1-9]/.test(diff);
+      if (over || h.findings[i].length) wrongMonths++;
+      tr = add(tb, el("tr", over ? "over" : null));
+      add(tr, el("td", "nw", H.months[h.m[i]]));
+      add(tr, el("td", "num", money(billed)));
+      add(tr, el("td", "num", money(exp)));
+      add(tr, el("td", "num", diff === "" ? "" : money(diff)));
+      var td = add(tr, el("td", "id"));
+      h.findings[i].forEach(function (id, k) {
+        if (k) td.appendChild(document.createTextNode(" "));
+        add(td, el("a", null, id)).setAttribute("href", "#finding-" + encodeURIComponent(id));
+      });
+    }
+    add(body, el("p", "history-summary", wrongMonths + " of " + n + " months billed above expected or with a finding."));
+    box.scrollIntoView();
+  }
+  var closeHistory = document.getElementById("history-close");
+  if (closeHistory) closeHistory.onclick = function () {
+    document.getElementById("history-section").hidden = true;
+    if (/^#history-/.test(location.hash)) history.replaceState(null, "", location.pathname + location.search);
+  };
+  function goToHistory() {
+    var m = /^#history-(\d+)$/.exec(location.hash);
+    if (m) showHistory(m[1]);
+  }
+  window.addEventListener("hashchange", goToHistory);
+
   // A table showing `rows` (row numbers into the data, filtered and sorted) a page at a time.
   // spec: table, n, keys (per column heading: row -> sort key, or null), render(row, into),
   //       clear(), text(row) for the filter box, test(row) for the selects, count, noun.
@@ -218,11 +309,12 @@
     td = add(tr, el("td", null, S[F.account[r]]));
     add(td, el("div", "sub", S[F.carrier[r]]));
     td = add(tr, el("td"));
-    add(td, el("span", "id", S[F.invoice[r]]));
+    billLink(td, S[F.invoice[r]], S[F.bill[r]]);
     add(td, el("div", "sub nw", S[F.date[r]]));
     var service = S[F.service[r]], matched = S[F.matched[r]];
     td = add(tr, el("td", "id", service));
     if (matched && matched !== service) add(td, el("div", "sub", "= " + matched)).title = "as in the inventory";
+    historyLink(td, F.hist[r]);
     period(add(tr, el("td")), S[F.start[r]], S[F.end[r]], false);
     add(tr, el("td", "num", S[F.billed[r]]));
     add(tr, el("td", "num", S[F.expected[r]]));
@@ -295,6 +387,7 @@
   }
   window.addEventListener("hashchange", goToFinding);
   goToFinding();
+  goToHistory();
 
   // printing shows every filtered finding (up to a size a printer takes), then the page again
   var printing = null;
@@ -323,13 +416,13 @@
     var tr = add(into, el("tr"));
     add(tr, el("td", null, where(r)));
     add(tr, el("td", null, S[L.account[r]]));
-    add(tr, el("td", "id", S[L.invoice[r]]));
+    billLink(add(tr, el("td", "id")), S[L.invoice[r]], S[L.bill[r]]);
     add(tr, el("td", "id", S[L.service[r]]));
     add(tr, el("td", null, S[L.description[r]]));
     add(tr, el("td", null, S[L.charge[r]]));
     period(add(tr, el("td")), S[L.start[r]], S[L.end[r]], L.inferred[r]);
     add(tr, el("td", "num", S[L.amount[r]]));
-    add(tr, el("td", "id", S[L.matched[r]]));
+    historyLink(add(tr, el("td", "id", S[L.matched[r]])), L.hist[r]);
     add(tr, el("td", "nw", S[L.method[r]]));
     add(tr, el("td", "num", S[L.score[r]]));
     add(tr, el("td", null, S[L.reason[r]]));
