@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from pathlib import PurePath
 
 import pyarrow as pa
 
@@ -52,9 +53,28 @@ class Term:
     source: str  # where a person checks it, e.g. "inventory.xlsx row 12"
     after_term: str = "hold"
     contract: Contract | None = None  # the contract row, when the term comes from one
+    per_unit: bool = False  # a product row: the rate is per unit of a line's quantity
 
     def in_force(self, day: date) -> bool:
         return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)
+
+    def ended_before(self, day: date) -> bool:
+        """`day` is after the term's end: its after-term rules govern (out of term)."""
+        return self.end is not None and day > self.end
+
+    @property
+    def discount_pct(self) -> Decimal | None:
+        """The contracted discount off the rate (a percent), when the row gives one above 0."""
+        pct = self.contract.discount_pct if self.contract else None
+        return pct if pct else None
+
+    def describe(self) -> str:
+        """Where the rate comes from, for sentences: 'the contract, contracts.xlsx row 4'."""
+        if self.contract is None:  # its row is in the evidence: a path is no part of a sentence
+            return "the inventory"
+        kind = "product " if self.per_unit else ""
+        c = self.contract  # the file's name, not its path: sentences stay when files move
+        return f"the {kind}contract" + (f", {PurePath(c.source).name} row {c.row}" if c.source else "")
 
     @property
     def allowed_after_end(self) -> Decimal | None:
@@ -135,11 +155,8 @@ def plan_for(service: Service, contracts: list[Contract] = (), orders: list[Orde
         terms = tuple(_contract_term(c, service) for c in
                       sorted(contracts, key=lambda c: (c.term_start or date.min, c.row)))
         terms = tuple(t for t in terms if t is not None)
-    elif service.monthly_rate is not None:
-        terms = (Term(monthly_rate=service.monthly_rate, start=None, end=service.contract_end,
-                      end_text=service.contract_end_text, source=where),)
     else:
-        terms = ()
+        terms = tuple(t for t in [inventory_term(service)] if t is not None)
     live = [o for o in orders if o.status != "cancelled"]
     starts, starts_from, start_order = service.install_date, f"install date, {where}", None
     if starts is None:
@@ -152,6 +169,15 @@ def plan_for(service: Service, contracts: list[Contract] = (), orders: list[Orde
     return Plan(service=service, starts=starts, starts_from=starts_from if starts else "",
                 stops=stops, stops_from=stops_from if stops else "", terms=terms,
                 orders=tuple(orders), start_order=start_order, stop_order=stop_order)
+
+
+def inventory_term(service: Service) -> Term | None:
+    """The inventory's monthly rate as one term ending at its contract end; after it the rate
+    holds (issue 11's definitions)."""
+    if service.monthly_rate is None:
+        return None
+    return Term(monthly_rate=service.monthly_rate, start=None, end=service.contract_end,
+                end_text=service.contract_end_text, source=f"{service.source} row {service.row}")
 
 
 def _contract_term(c: Contract, service: Service) -> Term | None:
@@ -216,6 +242,7 @@ class ExpectedBill:
         self._contracts = _by_service(records.contracts, lambda c: bool(c.service_id))
         self._orders = _by_service(records.orders, lambda o: bool(o.service_id))
         self._products = [c for c in records.contracts if not c.service_id and c.product]
+        self._carriers: dict[str, str] | None = None
 
     def plan(self, service_index: int) -> Plan:
         got = self._plans.get(service_index)
@@ -228,7 +255,8 @@ class ExpectedBill:
         return got
 
     def table(self) -> pa.Table:
-        """service, starts, stops and the lowest term rate of every plan, as columns for
+        """service, starts, stops and the lowest rate of every plan (its terms, what they allow
+        after their end, the inventory rate), a lower bound for queries, as columns for
         queries: from the inventory, with the plans of services that have contract rows or
         orders made in full."""
         svc = self.services
@@ -240,7 +268,10 @@ class ExpectedBill:
             if key in self._contracts or key in self._orders:
                 plan = self.plan(i)
                 starts[i], stops[i] = plan.starts, plan.stops
-                rates[i] = min((t.monthly_rate for t in plan.terms), default=None)
+                rates[i] = min((r for t in plan.terms for r in (t.monthly_rate, t.allowed_after_end)
+                                if r is not None), default=None)
+                if s.monthly_rate is not None:  # the rate before the first contract row
+                    rates[i] = s.monthly_rate if rates[i] is None else min(rates[i], s.monthly_rate)
         return pa.table({
             "service": pa.array(range(len(svc)), pa.int32()),
             "starts": pa.array(starts, pa.date32()),
@@ -314,20 +345,70 @@ class ExpectedBill:
     def recurring(self, service_index: int, start: date, end: date) -> ExpectedCharge | None:
         """The recurring charge expected for [start, end], by the term in force at its start;
         None when no rate is known."""
-        term = self.plan(service_index).term_on(start)
-        if term is None:
-            return None
-        primary, accepted = _prorated(term.monthly_rate, start, end)
-        return ExpectedCharge(primary=primary, accepted=accepted, term=term)
+        term = self.circuit_term(service_index, start)
+        return None if term is None else charge_at(term, term.monthly_rate, start, end)
 
     def product_terms(self, account: str, carrier: str, description: str) -> list[Contract]:
         """Product contract rows that apply to a line: its account (or every account of its
         carrier) and a product whose text its description contains, blind to case, spaces and
         punctuation; in start order."""
         text = _blind(description)
+        carrier = carrier or self.carrier_of(account)
         return sorted((c for c in self._products if _blind(c.product) in text
                        and _owns(c, account, carrier)),
                       key=lambda c: (c.term_start or date.min, c.row))
+
+    def contracted(self) -> list[int]:
+        """The services that have circuit contract rows (of their own account), by index."""
+        return [s.index for s in self.services if service_key(s.service_id) in self._contracts
+                and self.plan(s.index).from_contracts]
+
+    @property
+    def has_products(self) -> bool:
+        return bool(self._products)
+
+    def carrier_of(self, account: str) -> str:
+        """The carrier an account belongs to when its bill does not say: from the inventory,
+        else from the contract and order rows naming the account (accounts decide carriers)."""
+        if self._carriers is None:
+            found: dict[str, str] = {}
+            for r in (*self.services, *self.records.contracts, *self.records.orders):
+                if r.account and r.carrier:
+                    found.setdefault(account_key(r.account), r.carrier)
+            self._carriers = found
+        return self._carriers.get(account_key(account), "") if account else ""
+
+    def product_term(self, account: str, carrier: str, description: str, day: date
+                     ) -> Term | None:
+        """The product row pricing a line on `day`: of the rows whose product its description
+        contains, the most specific product text (the longest), the latest started by `day`;
+        None when none has started. Its rate is per unit of the line's quantity."""
+        started = [c for c in self.product_terms(account, carrier, description)
+                   if c.monthly_rate is not None and (c.term_start is None or c.term_start <= day)]
+        if not started:
+            return None
+        c = max(started, key=lambda c: (len(_blind(c.product)), c.term_start or date.min, c.row))
+        return Term(monthly_rate=c.monthly_rate, start=c.term_start, end=c.term_end, end_text="",
+                    source=f"contract, {c.where}", after_term=c.after_term or "hold", contract=c,
+                    per_unit=True)
+
+    def circuit_term(self, service_index: int, day: date) -> Term | None:
+        """The term a service's recurring charge for a period starting on `day` is judged by:
+        its circuit contract rows' (the latest started, perhaps ended), or, with no circuit row
+        started by then, the inventory's rate with its contract end. Product rows are asked
+        line by line (`product_term`)."""
+        plan = self.plan(service_index)
+        term = plan.term_on(day)
+        if term is not None or not plan.from_contracts:
+            return term
+        return inventory_term(self.services[service_index])
+
+
+def charge_at(term: Term, monthly: Decimal, start: date, end: date) -> ExpectedCharge:
+    """`monthly` (a term's rate, times a line's quantity, or what it allows after its end)
+    for [start, end], prorated by every accepted convention."""
+    primary, accepted = _prorated(monthly, start, end)
+    return ExpectedCharge(primary=primary, accepted=accepted, term=term)
 
 
 def _by_service(records, keep) -> dict[str, list]:

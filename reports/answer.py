@@ -160,8 +160,10 @@ def _recurring_line_ids(result: AuditResult, ids: list[int]) -> set[int]:
 
 
 def _saving(f: Finding) -> Decimal:
+    """An advisory finding's monthly saving, written as money ("$1,234.50") or plain."""
+    text = str(f.evidence.get(SAVING_KEY) or "0").replace("$", "").replace(",", "").strip()
     try:
-        return Decimal(str(f.evidence.get(SAVING_KEY, "0")))
+        return Decimal(text)
     except ArithmeticError:
         return Decimal(0)
 

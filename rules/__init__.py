@@ -12,8 +12,14 @@ rules skip it, so rules run by (PRECEDENCE, RULE_ID), lowest first, in tiers:
     10  the line is not ours at all (a service not in the inventory)
     20  the line is for a time the service did not exist (before install, after disconnect)
     30  the line repeats a charge already billed (duplicates)
-    40  the line has no reason to be billed at all (a one-time charge nobody ordered)
-    50  the line's amount: only lines nobody has explained yet (rate above contract)
+    40  the line has no reason to be billed at all (a one-time charge nobody ordered); and a
+        contracted discount missing from a charge (discount-not-applied): it claims only the
+        credit lines it counts as the discount, never the charge, so the rate tier still
+        judges the charge against the undiscounted rate (each takes its own part of the money)
+    45  advice on contract terms (contract-expiring): reads the charges the earlier tiers
+        left, before the rate tier claims them; claims nothing
+    50  the line's amount: only lines nobody has explained yet (rate above contract in the
+        term, out-of-term rate after it: disjoint periods, one shared set of candidates)
     80  what is not on the bill (no line money; claims nothing)
     90  the invoice as a whole (its arithmetic)
 """

@@ -10,13 +10,17 @@ engine to the new meanings and say where they differ:
   processed. Both are `missing-disconnect-credit` findings by the new definitions (one day's
   charge, or the days from the stop date), a rule the scenario does not plant, so findings of
   rules it was not written for are not judged by it (`WRITTEN_FOR`).
+- Out of term: a rate raised after the inventory's contract end is `out-of-term-rate`'s (the
+  rate holds after the term), not `rate-above-contract`'s; the scenario's truth names it so
+  (fixtures/independent_scenario.py), with the same money.
 """
 
 from __future__ import annotations
 
 WRITTEN_FOR = ("unknown-service", "billed-after-disconnect", "billed-before-install",
                "duplicate-charge", "rate-above-contract", "missing-from-bill",
-               "invoice-total-mismatch")  # issue 3's rules: what the scenario plants
+               "invoice-total-mismatch",  # issue 3's rules: what the scenario plants
+               "out-of-term-rate")  # rate-above-contract's after the contract end (issue 11)
 
 
 def identical_usage_rows(sc) -> list[dict]:

@@ -109,3 +109,15 @@ def test_report_html_opens_with_the_answer_and_the_months_chart(tmp_path):
     assert page.index('id="answer-sentence"') < page.index('id="summary"')
     assert 'id="claimable-now">$150.00<' in page and 'id="outside-window">$450.00<' in page
     assert page.count('<rect class="issue"') == 6  # one column a bill month
+
+
+def test_savings_add_up_the_advice_however_its_money_is_written():
+    from reconcile.core.models import Category, Finding, Severity
+    from reconcile.core.result import AuditResult
+
+    advice = [Finding(rule="contract-expiring", severity=Severity.LOW, category=Category.ADVICE,
+                      explanation="x.", evidence={"monthly_saving": "$1,234.50"}),
+              Finding(rule="unused-service", severity=Severity.LOW, category=Category.ADVICE,
+                      explanation="y.", evidence={"monthly_saving": "45.00"})]
+    a = answer(AuditResult(findings=advice, options=AuditOptions(as_of=date(2025, 6, 20))))
+    assert a["savings_monthly"] == "1279.50"

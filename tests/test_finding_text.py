@@ -65,11 +65,18 @@ OUT_OF_TERM = f"""
 """
 
 
-def test_a_charge_above_the_rate_after_the_contract_term_notes_out_of_term_rates():
-    f = only(OUT_OF_TERM.format(end="2025-03-31"), "rate-above-contract")
-    assert f.explanation.endswith(": $45.00 above contract, billed after the contract term ended on "
-                                  "2025-03-31 (the carrier may be applying out-of-term rates).")
-    assert f.amount_at_issue == Decimal("45.00")  # the inventory rate still holds
+def test_a_charge_above_the_rate_after_the_contract_term_is_out_of_term_rate():
+    # issue 11: after the term ends only out-of-term-rate judges; the inventory's rate holds
+    assert not [f for f in audit(OUT_OF_TERM.format(end="2025-03-31"))
+                if f.rule == "rate-above-contract"]
+    f = only(OUT_OF_TERM.format(end="2025-03-31"), "out-of-term-rate")
+    assert f.explanation == (
+        f"Circuit {CIRCUIT}'s contract term ($450.00 a month, the inventory) "
+        f"ended on 2025-03-31, after which its rate holds ($450.00 a month), but it was billed "
+        f"$495.00 for April 2025 on invoice 88231 (account 1): $45.00 above what the contract "
+        f"allows.")
+    assert f.amount_at_issue == Decimal("45.00")
+    assert f.evidence["rate_from"] == "example row 1" and f.evidence["after_term"] == "hold"
 
 
 @pytest.mark.parametrize("end", ["2025-04-01", "2025-12-31"])
@@ -79,7 +86,7 @@ def test_a_period_starting_within_the_contract_term_has_no_out_of_term_note(end)
 
 
 def test_an_out_of_term_charge_is_still_one_sentence():
-    f = only(OUT_OF_TERM.format(end="2025-03-31"), "rate-above-contract")
+    f = only(OUT_OF_TERM.format(end="2025-03-31"), "out-of-term-rate")
     assert not re.search(r"[.!?] [A-Z]", f.explanation), f.explanation
 
 

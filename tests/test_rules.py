@@ -76,7 +76,8 @@ def test_readme_needs_table_is_generated_from_the_registry():
     assert with_tables(text) == text, (
         "README.md's table of what each rule needs differs from the rules' NEEDS: run "
         "`python -m reconcile.rules.docs --write README.md`")
-    assert "| `rate-above-contract` | rate | not checked (no rate) |" in text
+    assert ("| `rate-above-contract` | rate or contracts file | not checked (no rate or contracts "
+            "file) |") in text
 
 
 # --- what a rule needs of the inventory, and saying when it could not run --------------------
@@ -92,11 +93,12 @@ def test_a_rule_the_inventory_does_not_feed_is_said_not_checked():
 
     from reconcile.rules import not_checked as gaps_of
 
-    def not_checked(services, columns=None, given=frozenset()):
+    def not_checked(services, columns=None, given=frozenset()):  # default: no file given
         return gaps_of(services, columns, given)
 
     by_rule = {r.id: r.needs for r in RULES}
-    assert by_rule["rate-above-contract"] == ("monthly_rate",)
+    # a rate from the inventory or from the contracts file will do
+    assert by_rule["rate-above-contract"] == (("monthly_rate", "contracts"),)
     # a date from the inventory or from the orders file will do
     assert by_rule["billed-after-disconnect"] == (("disconnect_date", "orders"),)
     assert by_rule["billed-before-install"] == (("install_date", "orders"),)
@@ -116,19 +118,27 @@ def test_a_rule_the_inventory_does_not_feed_is_said_not_checked():
     assert "billed-after-disconnect" not in got  # the inventory's date is enough
 
     bare = _services(account="1", install_date=date(2024, 1, 1), disconnect_date=date(2025, 1, 1))
-    [gap] = not_checked(bare, {"service_id": "Circuit ID", "account": "BAN",
-                               "install_date": "Installed", "disconnect_date": "Disconnected"}, files)
-    assert str(gap) == "not checked: rate-above-contract (the inventory has no rate column)"
-    [gap] = not_checked(bare, {"service_id": "Circuit ID", "account": "BAN", "monthly_rate": "MRC",
-                               "install_date": "Installed", "disconnect_date": "Disconnected"}, files)
-    assert gap.reason == "the inventory's rate column ('MRC') is empty"
-    [gap] = not_checked(bare, None, files)  # a hand-built audit: which columns were read is not known
-    assert gap.reason == "the inventory gives no rate"
+    assert not_checked(bare, None, files) == []  # the contracts file gives the rates
+    no_contracts = files - {"contracts"}
+    [gap] = [g for g in not_checked(bare, {"service_id": "Circuit ID", "account": "BAN",
+                                           "install_date": "Installed",
+                                           "disconnect_date": "Disconnected"}, no_contracts)
+             if g.rule == "rate-above-contract"]
+    assert str(gap) == ("not checked: rate-above-contract (the inventory has no rate column; no "
+                        "contracts file given)")
+    [gap] = [g for g in not_checked(bare, {"service_id": "Circuit ID", "account": "BAN",
+                                           "monthly_rate": "MRC", "install_date": "Installed",
+                                           "disconnect_date": "Disconnected"}, no_contracts)
+             if g.rule == "rate-above-contract"]
+    assert gap.reason == "the inventory's rate column ('MRC') is empty; no contracts file given"
+    [gap] = [g for g in not_checked(bare, None, no_contracts)  # which columns were read: unknown
+             if g.rule == "rate-above-contract"]
+    assert gap.reason == "the inventory gives no rate; no contracts file given"
 
     undated = _services(monthly_rate=Decimal("450"))
     got = {g.rule: str(g) for g in not_checked(undated, {"service_id": "Circuit ID",
                                                            "monthly_rate": "MRC"},
-                                               frozenset({"contracts", "payments"}))}
+                                               frozenset({"contracts"}))}
     assert got == {
         "billed-after-disconnect": "not checked: billed-after-disconnect (the inventory has no "
                                    "disconnect date column; no orders file given)",
@@ -138,11 +148,14 @@ def test_a_rule_the_inventory_does_not_feed_is_said_not_checked():
                                      "no disconnect date column; no orders file given)",
         "missing-from-bill": "not checked: missing-from-bill (the inventory has no account column)",
         "nrc-without-order": "not checked: nrc-without-order (no orders file given)",
+        "late-fee": "not checked: late-fee (no payments file given)",
+        "payment-not-applied": "not checked: payment-not-applied (no payments file given)",
     }
     # an orders file stands in for the inventory's dates
     got = {g.rule for g in not_checked(undated, {"service_id": "Circuit ID", "monthly_rate": "MRC"},
-                                       frozenset({"orders", "payments"}))}
-    assert got == {"missing-from-bill"}
+                                       frozenset({"orders"}))}
+    assert got == {"missing-from-bill", "contract-expiring", "discount-not-applied",
+                   "out-of-term-rate", "late-fee", "payment-not-applied"}
     dated_no_accounts = _services(account="1", monthly_rate=Decimal("450"),
                                   disconnect_date=date(2025, 1, 1))
     [gap] = [g for g in not_checked(dated_no_accounts, None, files) if g.rule == "missing-from-bill"]
