@@ -23,14 +23,15 @@ demo: $(STAMP)
 
 # Audit your own files: make audit INVOICES="folder or files" INVENTORY=inventory.xlsx
 #   [OUT=reconcile-report] [MAPPING=mapping.yaml] [SHEET=name]
+#   [CONTRACTS=contracts.xlsx] [ORDERS=orders.xlsx] [PAYMENTS=payments.csv] [AS_OF=2025-06-30]
 # Exit 1 (some input unreadable, the rest audited and reported) is not a failure of make.
 OUT ?= reconcile-report
 audit: audit-args $(STAMP)
-	$(BIN)/reconcile audit $(INVOICES) --inventory "$(INVENTORY)" --out "$(OUT)"$(if $(MAPPING), --columns "$(MAPPING)")$(if $(SHEET), --sheet "$(SHEET)") || test $$? -eq 1
+	$(BIN)/reconcile audit $(INVOICES) --inventory "$(INVENTORY)" --out "$(OUT)"$(if $(MAPPING), --columns "$(MAPPING)")$(if $(SHEET), --sheet "$(SHEET)")$(if $(CONTRACTS), --contracts "$(CONTRACTS)")$(if $(ORDERS), --orders "$(ORDERS)")$(if $(PAYMENTS), --payments "$(PAYMENTS)")$(if $(AS_OF), --as-of "$(AS_OF)") || test $$? -eq 1
 
 audit-args:  # before installing anything: the two paths are needed
 	@if [ -z "$(INVOICES)" ] || [ -z "$(INVENTORY)" ]; then \
-	  echo "usage: make audit INVOICES=path/to/bills INVENTORY=path/to/inventory.xlsx [OUT=folder] [MAPPING=mapping.yaml] [SHEET=name]" >&2; \
+	  echo "usage: make audit INVOICES=path/to/bills INVENTORY=path/to/inventory.xlsx [OUT=folder] [MAPPING=mapping.yaml] [SHEET=name] [CONTRACTS=file] [ORDERS=file] [PAYMENTS=file] [AS_OF=date]" >&2; \
 	  exit 2; fi
 
 test: $(TSTAMP) browser

@@ -7,6 +7,8 @@ the aliases miss is mapped with `--columns MAPPING.yaml`:
       service_id: "Ckt #"
     invoice:
       amount: "Amt Billed"
+    contracts:            # also orders:, payments:
+      monthly_rate: "Agreed $/mo"
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ INVOICE_FIELDS: dict[str, list[str]] = {
     "invoice_number": ["invoice number", "invoice", "invoice no", "bill number", "invoice #",
                        "invoice id", "bill no", "invoice num"],
     "invoice_date": ["invoice date", "bill date", "billing date", "statement date", "bill cycle date"],
-    "due_date": ["due date", "date due", "payment due date"],
+    "due_date": ["due date", "date due", "payment due date", "payment due"],
     "service_id": INVENTORY_FIELDS["service_id"],
     "description": ["description", "charge description", "item description", "charge", "product",
                     "service description", "charge name"],
@@ -62,10 +64,76 @@ INVOICE_FIELDS: dict[str, list[str]] = {
     "unit_price": ["unit price", "rate", "unit rate", "price", "unit cost"],
     "amount": ["amount", "charge amount", "total", "charge total", "amount billed", "billed amount",
                "net amount", "extended amount", "cost", "line total"],
-    "invoice_total": ["invoice total", "invoice amount", "total current charges", "current charges",
-                      "total due", "amount due", "invoice total amount", "total amount due"],
+    "invoice_total": ["invoice total", "invoice amount", "invoice total amount"],
+    # the account summary (parsers/invoice_summary.py): current charges are this bill's own
+    # charges, the amount due adds what was carried from the last bill
+    "previous_balance": ["previous balance", "balance forward", "prior balance"],
+    "payments": ["payments received", "payments", "payment received", "payments applied"],
+    "adjustments": ["adjustments", "total adjustments"],
+    "current_charges": ["current charges", "total current charges", "new charges",
+                        "total new charges"],
+    "amount_due": ["amount due", "total amount due", "balance due", "total due"],
 }
 INVOICE_REQUIRED = ("account", "invoice_number", "amount")
+
+# The customer's records beyond the inventory (parsers/records.py): at least the aliases of
+# issue 11's tables. Percent headers lose their "%" when normalised ("Discount %" = "Discount").
+CONTRACT_FIELDS: dict[str, list[str]] = {
+    "carrier": INVENTORY_FIELDS["carrier"],
+    "account": INVENTORY_FIELDS["account"],
+    "service_id": INVENTORY_FIELDS["service_id"],
+    "product": ["description", "service", "product name", "charge description",
+                "product description", "service description"],
+    "monthly_rate": ["mrc", "contract rate", "contracted mrc", "rate", "monthly rate",
+                     "contract mrc", "monthly charge", "term rate"],
+    "one_time_rate": ["nrc", "installation charge", "install charge", "one time charge",
+                      "one time rate", "installation fee", "install fee"],
+    "discount_pct": ["discount", "discount %", "term discount", "discount percent"],
+    "term_start": ["start date", "effective date", "contract start", "term start date",
+                   "contract start date", "start"],
+    "term_end": ["end date", "contract end", "expiration", "term end", "contract end date",
+                 "expiration date", "term end date", "expires", "end"],
+    "after_term": ["at term end", "renewal", "evergreen", "after term end", "renewal type"],
+    "mtm_rate_pct": ["mtm %", "month-to-month %", "holdover %", "mtm percent", "holdover percent"],
+    "dispute_window_days": ["dispute window", "dispute days", "claim window",
+                            "dispute window days"],
+    "late_fee_pct": ["late fee %", "late payment charge", "late fee", "late payment charge %",
+                     "late charge %"],
+    "nrc_waived": ["waived", "install waived", "nrc waived", "installation waived", "waiver"],
+    "notice_days": ["disconnect notice", "notice period", "notice days", "notice",
+                    "disconnect notice days"],
+}
+ORDER_FIELDS: dict[str, list[str]] = {
+    "order_id": ["order number", "order no", "order #", "pon", "order", "order num"],
+    "carrier": INVENTORY_FIELDS["carrier"],
+    "account": INVENTORY_FIELDS["account"],
+    "service_id": INVENTORY_FIELDS["service_id"],
+    "action": ["order type", "activity", "type", "order action", "activity type"],
+    "status": ["order status", "state"],
+    "order_date": ["date ordered", "submitted", "request date", "ordered", "submitted date",
+                   "submit date"],
+    "due_date": ["requested date", "requested due date", "desired due date", "due"],
+    "foc_date": ["firm order commitment", "committed date", "foc", "foc date", "commit date",
+                 "firm order commitment date"],
+    "completed_date": ["completion date", "effective date", "install date", "disconnect date",
+                       "completed", "completed on", "date completed", "complete date"],
+    "quoted_nrc": ["nrc", "quoted install", "install charge", "one-time charge", "quoted nrc",
+                   "quote", "quoted install charge"],
+    "new_rate": ["new mrc", "new monthly rate"],
+    "description": ["product", "service description", "notes", "remarks"],
+}
+PAYMENT_FIELDS: dict[str, list[str]] = {
+    "account": INVENTORY_FIELDS["account"],
+    "payment_date": ["paid on", "date", "payment date", "date paid", "paid date"],
+    "amount": ["amount", "payment amount", "amount paid", "paid amount", "payment"],
+    "reference": ["check number", "confirmation", "payment id", "check no", "check #",
+                  "reference number", "ref", "confirmation number", "transaction id"],
+    "invoice_number": INVOICE_FIELDS["invoice_number"],
+}
+# the --columns sections and the fields each may name
+MAPPING_SECTIONS: dict[str, dict[str, list[str]]] = {
+    "invoice": INVOICE_FIELDS, "inventory": INVENTORY_FIELDS, "contracts": CONTRACT_FIELDS,
+    "orders": ORDER_FIELDS, "payments": PAYMENT_FIELDS}
 
 
 @lru_cache(maxsize=65536)
@@ -158,16 +226,17 @@ def missing_column_reason(cmap: ColumnMap, fields: dict[str, list[str]], name: s
 
 
 def load_mapping(path: Path | None) -> dict[str, dict[str, str]]:
-    """--columns YAML -> {'invoice': {...}, 'inventory': {...}}; a flat mapping applies to both."""
+    """--columns YAML -> {'invoice': {...}, 'inventory': {...}, 'contracts': {...}, 'orders':
+    {...}, 'payments': {...}}; a flat mapping applies to the invoice and the inventory."""
+    out: dict[str, dict[str, str]] = {section: {} for section in MAPPING_SECTIONS}
     if path is None:
-        return {"invoice": {}, "inventory": {}}
+        return out
     data = yaml.safe_load(Path(path).read_text()) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping of field: header")
     known = set(INVOICE_FIELDS) | set(INVENTORY_FIELDS)
-    out: dict[str, dict[str, str]] = {"invoice": {}, "inventory": {}}
     for key, value in data.items():
-        if key in ("invoice", "inventory"):
+        if key in MAPPING_SECTIONS:
             if not isinstance(value, dict):
                 raise ValueError(f"{path}: '{key}' must map field names to headers")
             out[key].update({str(k): str(v) for k, v in value.items()})
@@ -175,8 +244,9 @@ def load_mapping(path: Path | None) -> dict[str, dict[str, str]]:
             out["invoice"][str(key)] = str(value)
             out["inventory"][str(key)] = str(value)
         else:
-            raise ValueError(f"{path}: unknown field {key!r}; fields are {sorted(known)}")
-    for kind, fields in (("invoice", INVOICE_FIELDS), ("inventory", INVENTORY_FIELDS)):
+            raise ValueError(f"{path}: unknown field {key!r}; fields are {sorted(known)}, or a "
+                             f"section: {', '.join(MAPPING_SECTIONS)}")
+    for kind, fields in MAPPING_SECTIONS.items():
         for name in out[kind]:
             if name not in fields:
                 raise ValueError(f"{path}: {kind} has no field {name!r}; fields are {sorted(fields)}")

@@ -60,24 +60,30 @@ def require_services(inventory: Inventory) -> Inventory:
                             or "the inventory gave no service")
 
 
-def set_aside(files: list[Path], inputs: Iterable[Path | None]) -> tuple[list[Path], list[str]]:
-    """`files` (the invoice files) less the other inputs (the inventory; later contracts, orders,
-    payments), found by path or, for a copy, by content: an inventory kept in the invoice folder
-    is not a bill. Returns the files kept and a note for each one set aside."""
-    inputs = [Path(p) for p in inputs if p is not None and Path(p).is_file()]
-    paths = {p.resolve() for p in inputs}
-    by_size: dict[int, set[str]] = {}
-    for p in inputs:
-        by_size.setdefault(p.stat().st_size, set()).add(_sha256(p))
+def set_aside(files: list[Path], inputs: Iterable[Path | None] | dict[str, Path | None]
+              ) -> tuple[list[Path], list[str]]:
+    """`files` (the invoice files) less the other inputs (the inventory, the contracts, orders
+    and payments: kind -> path, or paths of the inventory), found by path or, for a copy, by
+    content: an inventory kept in the invoice folder is not a bill. Returns the files kept and
+    a note for each one set aside."""
+    pairs = inputs.items() if isinstance(inputs, dict) else (("inventory", p) for p in inputs)
+    given = [(kind, Path(p)) for kind, p in pairs if p is not None and Path(p).is_file()]
+    by_path = {p.resolve(): kind for kind, p in given}
+    by_content: dict[tuple[int, str], str] = {}
+    for kind, p in given:
+        by_content.setdefault((p.stat().st_size, _sha256(p)), kind)
+    sizes = {size for size, _ in by_content}
     kept, notes = [], []
     for f in files:
         try:
-            hashes = by_size.get(f.stat().st_size)
-            same = f.resolve() in paths or (hashes and _sha256(f) in hashes)
+            kind = by_path.get(f.resolve())
+            if kind is None and f.stat().st_size in sizes:
+                kind = by_content.get((f.stat().st_size, _sha256(f)))
         except OSError:  # gone or unreadable since it was listed: its reader reports it
-            same = False
-        if same:
-            notes.append(f"{f}: given as the inventory, not read as an invoice")
+            kind = None
+        if kind:
+            what = "the inventory" if kind == "inventory" else f"the {kind} file"
+            notes.append(f"{f}: given as {what}, not read as an invoice")
         else:
             kept.append(f)
     return kept, notes

@@ -18,6 +18,8 @@ from typing import NamedTuple
 from reconcile.core.charge_types import charge_type_of
 from reconcile.parsers import csv_columns
 from reconcile.parsers.dialect import Dialect, all_signature_headers, find_dialect
+from reconcile.parsers.invoice_summary import FIELDS as SUMMARY_FIELDS
+from reconcile.parsers.invoice_summary import set_summary, summary_label
 from reconcile.parsers.line_columns import FileLines
 from reconcile.parsers.readers import (ParsedInvoices, ReadOptions, file_digest, register_reader,
                                        source_name)
@@ -178,8 +180,9 @@ def _date_of(key) -> tuple:
 
 
 def _label_kind(text: str) -> int:
-    """1: a TOTAL word, 2: a subtotal label, 0: neither."""
-    return (norm_header(text) in _TOTAL_WORDS) | (2 if text and _SUBTOTAL.match(text) else 0)
+    """1: a TOTAL word, 2: a subtotal label, 4: an account summary label, 0: none."""
+    return ((norm_header(text) in _TOTAL_WORDS) | (2 if text and _SUBTOTAL.match(text) else 0)
+            | (4 if summary_label(text) else 0))
 
 
 _MONEY_FIELDS = ("amount", "invoice_total", "quantity", "unit_price")
@@ -223,6 +226,11 @@ class _RowReader:
         self._types = _Memo(lambda k: self.charge_type(*k))
         self._periods = _Memo(self._period_of)
         self._spans = _Memo(self._span_of)
+        self._summary = _Memo(summary_label)
+        # account summary columns repeated on every row of an invoice
+        self.summary_cols = [(name, pos[name]) for name in SUMMARY_FIELDS
+                             if name in pos and name != "due_date"]
+        self.summary_seen: tuple = (None, None)  # the last invoice's summary cells, read
 
     def s(self, text: str) -> str:
         # the same account/description repeats on thousands of rows: keep one copy
@@ -324,6 +332,11 @@ class _RowReader:
             self.out.summary_rows.append(row_no)
             return True
         labels = [self.g(texts, n) for n in _LABELS]
+        summary = self.summary_field(texts, labels)
+        if summary:
+            self.summary_row(row_no, cells, texts, summary)
+            self.out.summary_rows.append(row_no)
+            return True
         if any(self._labels[x] & 1 for x in labels) and not self._is_service(self.g(texts, "service_id")):
             self.total_row(row_no, cells, texts)
             self.out.summary_rows.append(row_no)
@@ -363,6 +376,8 @@ class _RowReader:
                                    f"rows of invoice {number}", effect="value ignored")
             elif total is not None:
                 inv.stated_total, inv.total_where = total, f"column on row {row_no}"
+        if self.summary_cols:
+            self.summary_columns(row_no, cells, texts, inv)
         if self.melt_cols:
             self.melt_row(row_no, cells, texts, inv)
             return
@@ -531,6 +546,22 @@ class _RowReader:
         if reason:
             self.error(row_no, reason, effect="self-check failed")
 
+    def row_invoice(self, cells, texts) -> Invoice | None:
+        """The invoice a TOTAL or summary row is about: the one it names (a row above its
+        invoice's lines opens it), else the last one read."""
+        g = partial(self.g, texts)
+        inv = None
+        if g("invoice_number") and not self._labels[g("invoice_number")]:
+            inv = self.invoices.get((g("account"), g("invoice_number")))
+            if inv is None:
+                inv = next((v for (a, n), v in self.invoices.items() if n == g("invoice_number")), None)
+            account = g("account")
+            if inv is None and account and not self._labels[account]:
+                # a summary row above its invoice's lines: it opens that invoice, not the last one
+                bill = parse_date(self.raw(cells, "invoice_date")) if g("invoice_date") else None
+                inv = self.last = self.invoice(account, g("invoice_number"), bill, texts)
+        return inv or self.last
+
     def total_row(self, row_no, cells, texts) -> None:
         g = partial(self.g, texts)
         amount = parse_money(self.raw(cells, "amount"), self.decimal) if g("amount") else None
@@ -538,17 +569,53 @@ class _RowReader:
             amount = parse_money(self.raw(cells, "invoice_total"), self.decimal)
         if amount is None:
             raise ValueError("TOTAL row has no amount")
-        inv = None
-        if g("invoice_number") and norm_header(g("invoice_number")) not in _TOTAL_WORDS:
-            inv = self.invoices.get((g("account"), g("invoice_number")))
-            if inv is None:
-                inv = next((v for (a, n), v in self.invoices.items() if n == g("invoice_number")), None)
-            account = g("account")
-            if inv is None and account and norm_header(account) not in _TOTAL_WORDS:
-                # a summary row above its invoice's lines: it opens that invoice, not the last one
-                bill = parse_date(self.raw(cells, "invoice_date")) if g("invoice_date") else None
-                inv = self.last = self.invoice(account, g("invoice_number"), bill, texts)
-        inv = inv or self.last
+        inv = self.row_invoice(cells, texts)
         if inv is None:
             raise ValueError("TOTAL row comes before any invoice line")
         inv.stated_total, inv.total_where = amount, f"TOTAL row {row_no}"
+
+    def summary_field(self, texts, labels: list[str]) -> str | None:
+        """The account summary field a row is labelled with (None: not a summary row). Not
+        a row billed to a service; an 'Adjustments' row typed as a charge (a credit) is one."""
+        sid = self.g(texts, "service_id")
+        if sid and not self._summary[sid] and self._is_service(sid):
+            return None
+        desc = self.g(texts, "description")
+        name = self._summary[desc] or next((f for x in labels if (f := self._summary[x])), None)
+        ctype = self.g(texts, "charge_type")
+        if name == "adjustments" and ctype and not self._summary[ctype]:
+            return None
+        return name
+
+    def summary_row(self, row_no, cells, texts, name: str) -> None:
+        """A summary row: its value, in the amount column, goes to its invoice; never a line.
+        A value that cannot be read is reported and ignored, the row is not unreadable."""
+        inv = self.row_invoice(cells, texts)
+        label = next(x for x in (self.g(texts, n) for n in ("description", *_LABELS))
+                     if self._summary[x] == name)
+        if inv is None:
+            self.error(row_no, f"{label!r} comes before any invoice line", effect="value ignored")
+            return
+        raw = self.raw(cells, "amount" if self.g(texts, "amount") else "invoice_total")
+        self.summary(row_no, inv, name, raw, f"{label!r} row {row_no}")
+
+    def summary_columns(self, row_no, cells, texts, inv: Invoice) -> None:
+        """The summary columns of a row: read when they differ from the row before's (they
+        repeat on every row of an invoice)."""
+        values = [texts[i] for _, i in self.summary_cols]
+        if inv is self.summary_seen[0] and values == self.summary_seen[1]:
+            return
+        self.summary_seen = (inv, values)
+        for name, i in self.summary_cols:
+            if texts[i]:
+                self.summary(row_no, inv, name, cells[i], f"column on row {row_no}")
+
+    def summary(self, row_no, inv: Invoice, name: str, raw, where: str) -> None:
+        try:  # once per distinct value: a summary column repeats on every row
+            value = self.date(raw) if name == "due_date" else self.money(raw)
+        except ValueError as e:
+            self.error(row_no, f"{name.replace('_', ' ')}: {e}", effect="value ignored")
+            return
+        reason = set_summary(inv, name, value, where)
+        if reason:
+            self.error(row_no, reason, effect="value ignored")

@@ -138,13 +138,17 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
               progress: Callable[[Iterable[Path]], Iterable[Path]] | None = None,
               pdf_password: str | None = None, pdf_engine: str = "pdfium",
               workers: int | None = None, timings: dict[str, float] | None = None,
-              partitions: int | None = None, limits: Limits | None = None) -> AuditResult:
-    """Read the inventory and every invoice file, then audit. PDFs are read by a pool of
-    `workers` processes (default: one per core) when there are enough of them to gain from it;
-    other files in this process, meanwhile. `limits`: how much of one file is read
-    (reconcile.parsers.limits; a file past them is an error and not read).
+               partitions: int | None = None, limits: Limits | None = None,
+               contracts: Path | None = None, orders: Path | None = None,
+               payments: Path | None = None) -> AuditResult:
+    """Read the inventory, the contracts, orders and payments files given, and every invoice
+    file, then audit. PDFs are read by a pool of `workers` processes (default: one per core)
+    when there are enough of them to gain from it; other files in this process, meanwhile.
+    `limits`: how much of one file is read (reconcile.parsers.limits; a file past them is an
+    error and not read).
     `timings`, when given, receives the seconds spent reading, matching and in the rules."""
     from reconcile.parsers.inventory import read_inventory, require_services, set_aside
+    from reconcile.parsers.records import read_records
 
     timings = {} if timings is None else timings
     with _gc_paused():
@@ -152,7 +156,8 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
         mapping = load_mapping(columns)
         chosen: dict[Path, Reader] = {}
         files, errors = collect_files(invoice_paths, chosen)
-        files, notes = set_aside(files, [inventory])
+        record_paths = {"contracts": contracts, "orders": orders, "payments": payments}
+        files, notes = set_aside(files, {"inventory": inventory, **record_paths})
         invoices: list[Invoice] = []
         tables = []
         limits = limits or Limits()
@@ -165,6 +170,9 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
             services, inv_errors, inv_notes = inv
             errors = inv_errors + errors
             notes.extend(f"{inventory}: {n}" for n in inv_notes)
+            records = read_records(record_paths, mapping, limits)
+            errors += records.errors
+            notes += records.notes
             read_files: list[FileBills] = []
             for path, parsed in zip(progress(files) if progress else files, parsed_files):
                 read_files.append(FileBills(str(path), list(parsed.invoices), parsed.lines.table,
@@ -182,12 +190,14 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
         parsed = None  # noqa: F841 - nor the last file's
         pa.default_memory_pool().release_unused()  # their memory back, before the audit's
         timings["read"] = time.perf_counter() - t0
-        result = audit_parsed(services, invoices, batch, options, timings, partitions)
-    return with_inputs(result, errors, notes, files, inventory, inv.columns)
+        result = audit_parsed(services, invoices, batch, options, timings, partitions,
+                              records.records)
+    return with_inputs(result, errors, notes, files, inventory, inv.columns, record_paths)
 
 
 def with_inputs(result: AuditResult, errors: list[InputError], notes: list[str],
-                files: list[Path], inventory: Path, inventory_columns) -> AuditResult:
+                files: list[Path], inventory: Path, inventory_columns,
+                record_paths: dict) -> AuditResult:
     """The audit's result with what reading said before it (the errors and notes of the
     files and inventory come first) and what was read."""
     result.errors = errors + result.errors
@@ -195,6 +205,7 @@ def with_inputs(result: AuditResult, errors: list[InputError], notes: list[str],
     result.files = [str(f) for f in files]
     result.inventory_file = str(inventory)
     result.inventory_columns = inventory_columns
+    result.record_paths = {kind: str(path) for kind, path in record_paths.items() if path}
     return result
 
 

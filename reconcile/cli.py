@@ -1,6 +1,7 @@
 """`reconcile` command line.
 
-    reconcile audit INVOICE_PATH... --inventory FILE [--columns MAPPING.yaml] [--out DIR]
+    reconcile audit INVOICE_PATH... --inventory FILE [--contracts FILE] [--orders FILE]
+                    [--payments FILE] [--as-of DATE] [--columns MAPPING.yaml] [--out DIR]
                     [--scheduler tcp://HOST:8786]
     reconcile demo [--out DIR]
     reconcile summary [DIR]
@@ -14,6 +15,7 @@ audited and no report written (a missing path, an inventory that gives no servic
 from __future__ import annotations
 
 import sys
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from click.core import ParameterSource
 
 import reconcile.sample
 from reconcile.core.result import AuditOptions
+from reconcile.core.values import parse_date
 
 SAMPLE_DIR = Path(reconcile.sample.__file__).resolve().parent  # package data (fixtures/sample)
 LARGE_BATCH_FILES = 20
@@ -48,6 +51,20 @@ def _threshold(ctx, param, value):
     if value is not None and value != value:
         raise click.BadParameter(f"{value!r} is not a score from 0 to 100")
     return value
+
+
+def _as_of(ctx, param, value):
+    """The date the audit speaks from: today when not given, else a date as the files write
+    them (2025-06-30, 06/30/2025, Jun 30, 2025)."""
+    if value is None:
+        return date.today()
+    try:
+        day = parse_date(value)
+    except ValueError:
+        day = None
+    if day is None:
+        raise click.BadParameter(f"{value!r} is not a date (e.g. 2025-06-30)")
+    return day
 
 
 def _limits(ctx, param, value):
@@ -130,6 +147,9 @@ Exit status:
      folder gone): the previous reports are left as they were"""
 
 
+_RECORD_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
 @main.command(epilog=EXIT_STATUS)
 @click.argument("invoice_paths", nargs=-1, required=True,
                 type=click.Path(exists=True, path_type=Path))
@@ -138,6 +158,14 @@ Exit status:
 @click.option("--columns", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="YAML mapping of fields to headers the built-in aliases miss.")
 @click.option("--sheet", help="Inventory sheet to read (default: the first with a recognised header).")
+@click.option("--contracts", type=_RECORD_FILE,
+              help="Contract terms, CSV or XLSX: one row per term of a circuit or product.")
+@click.option("--orders", type=_RECORD_FILE,
+              help="Service orders, CSV or XLSX: one row per install, change or disconnect.")
+@click.option("--payments", type=_RECORD_FILE,
+              help="Payments made to the carriers, CSV or XLSX: one row per payment.")
+@click.option("--as-of", "as_of", callback=_as_of, metavar="DATE",
+              help="The date the audit speaks from (contract ends, deadlines)  [default: today]")
 @click.option("--out", "out_dir", default="reconcile-report", show_default=True, callback=_out_dir,
               type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the reports (replaced as a whole when they are written).")
@@ -155,24 +183,27 @@ Exit status:
                    "unzipped=1GB, zip-ratio=100, rows=2000000, columns=1000, field-size=100000 "
                    "(the defaults). A file past one is an error and not read.")
 @_audit_options
-def audit(invoice_paths, inventory, columns, sheet, out_dir, password, pdf_engine, jobs, scheduler,
-          limits, tolerance, match_threshold, months, dispute_window_days, all_disputes):
+def audit(invoice_paths, inventory, columns, sheet, contracts, orders, payments, as_of, out_dir,
+          password, pdf_engine, jobs, scheduler, limits, tolerance, match_threshold, months,
+          dispute_window_days, all_disputes):
     """Audit INVOICE_PATH... (files or folders) against --inventory.
 
     The inventory is the list of circuits and numbers you keep (CSV or XLSX, one row each);
-    it must give at least one service, or nothing is audited."""
+    it must give at least one service, or nothing is audited. Contracts, orders and payments
+    are optional: the rules that need one not given say so, once."""
     for p in invoice_paths:
         if p.is_dir() and not any(c.is_file() for c in p.rglob("*")):
             raise click.BadParameter(f"{str(p)!r} is an empty folder: no invoice to audit",
                                      param_hint="INVOICE_PATH")
-    options = AuditOptions(tolerance=tolerance, match_threshold=match_threshold,
+    options = AuditOptions(tolerance=tolerance, match_threshold=match_threshold, as_of=as_of,
                            **_answer_settings(months, dispute_window_days, all_disputes))
     if scheduler:
         source = click.get_current_context().get_parameter_source("scheduler")
         via = " (DASK_SCHEDULER_ADDRESS)" if source == ParameterSource.ENVIRONMENT else ""
         click.echo(f"Auditing on the Dask cluster at {scheduler}{via}", err=True)
+    records = {"contracts": contracts, "orders": orders, "payments": payments}
     sys.exit(_run(list(invoice_paths), inventory, columns, sheet, out_dir, options, password,
-                  pdf_engine, jobs, scheduler, limits))
+                  pdf_engine, jobs, scheduler, limits, records))
 
 
 @main.command(epilog=EXIT_STATUS)
@@ -221,25 +252,27 @@ def sample_paths() -> tuple[Path, list[Path]]:
 
 
 def _run(invoice_paths, inventory, columns, sheet, out_dir, options, password, pdf_engine,
-         jobs=None, scheduler=None, limits=None) -> int:
+         jobs=None, scheduler=None, limits=None,
+         records: dict[str, Path | None] | None = None) -> int:
     from reconcile.audit import run_audit
     from reconcile.reports.console import for_people, summary_text
     from reconcile.reports.outputs import write_all
 
+    records = records or {}
     try:
         if scheduler:
             result = _run_on_dask(scheduler, invoice_paths, inventory, columns=columns,
                                   sheet=sheet, options=options, pdf_password=password,
-                                  pdf_engine=pdf_engine, limits=limits)
+                                  pdf_engine=pdf_engine, limits=limits, **records)
         else:
             result = run_audit(invoice_paths, inventory, columns=columns, sheet=sheet,
                                options=options, progress=_progress, pdf_password=password,
-                               pdf_engine=pdf_engine, workers=jobs, limits=limits)
+                               pdf_engine=pdf_engine, workers=jobs, limits=limits, **records)
     except (ValueError, _NoCluster) as e:  # a bad --columns mapping, an inventory that gives
         # no service (InventoryUnusable), or --scheduler: the user's command, not the data
         click.echo(f"Error: {e}\nNothing was audited; no report was written.", err=True)
         return 2
-    for_people(result, [*invoice_paths, inventory])
+    for_people(result, [*invoice_paths, inventory, *(p for p in records.values() if p)])
     try:
         write_all(result, out_dir)
     except OSError as e:  # disk full, the folder taken away mid-run: the audit's work is lost

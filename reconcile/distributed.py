@@ -4,9 +4,10 @@ the cluster's workers (`reconcile audit ... --scheduler tcp://HOST:PORT`).
     client                          workers
     ------                          -------
     list the files                  read each file (one task per file) -> Arrow table
-    read the inventory              (its bills and a digest of its lines back to the client)
+    read the inventory, the         (its bills and a digest of its lines back to the client)
+    records
     one bill once (reconcile.bills) (a bill's charges fetched only to tell copies apart)
-    broadcast the inventory         drop the bills set aside, respell carriers
+    broadcast inventory, records    drop the bills set aside, respell carriers
     (line ids assigned)             split each file's table into P account partitions
                                     concatenate partition p's pieces, audit_partition
     gather the partitions, merge
@@ -23,9 +24,9 @@ in a process of its own on the client, and shipped to the cluster if it reads.
 
 Workers need this package installed (the same version) and the invoice files at the same
 absolute path as the client, which lists them (a shared folder); relative paths are made
-absolute on the client, so the reports name files by their absolute path. The inventory is
-read only on the client. Importing this module imports Dask: nothing else in the package
-does.
+absolute on the client, so the reports name files by their absolute path. The inventory and
+the contracts, orders and payments files are read only on the client. Importing this module
+imports Dask: nothing else in the package does.
 """
 
 from __future__ import annotations
@@ -48,7 +49,9 @@ from reconcile.audit import (_gc_paused, _read_alone, _read_quickly, _unreadable
 from reconcile.bills import FileBills, apply_choices, bill_charges, bill_stats, carrier_words, one_bill_once
 from reconcile.core.lines import concat
 from reconcile.core.models import InputError, Invoice, Service
+from reconcile.core.records import NO_RECORDS, Records
 from reconcile.core.result import AuditOptions, AuditResult
+from reconcile.expected import services_from_orders
 from reconcile.parsers.columns import load_mapping
 from reconcile.parsers.limits import Limits
 from reconcile.partitions import (PartitionResult, audit_partition, merge, number_bills,
@@ -151,11 +154,11 @@ def split_file(read: FileRead, invoices: list[Invoice], first_line_id: int, part
 
 
 def audit_pieces(services: list[Service], pieces: list[tuple[list[Invoice], pa.Table]],
-                 options: AuditOptions) -> PartitionResult:
+                 options: AuditOptions, records: Records = NO_RECORDS) -> PartitionResult:
     """Task: one account partition from its pieces (in file order), audited."""
     with _gc_paused(collect=False):
         bills = [inv for invoices, _ in pieces for inv in invoices]
-        return audit_partition(services, bills, concat(t for _, t in pieces), options)
+        return audit_partition(services, bills, concat(t for _, t in pieces), options, records)
 
 
 def run_audit_on_dask(invoice_paths: Iterable[Path], inventory: Path,
@@ -164,7 +167,8 @@ def run_audit_on_dask(invoice_paths: Iterable[Path], inventory: Path,
                       pdf_password: str | None = None, pdf_engine: str = "pdfium",
                       partitions: int | None = None,
                       timings: dict[str, float] | None = None,
-                      limits: Limits | None = None) -> AuditResult:
+                      limits: Limits | None = None, contracts: Path | None = None,
+                      orders: Path | None = None, payments: Path | None = None) -> AuditResult:
     """run_audit on a Dask cluster: a distributed.Client, or a scheduler's address (a client
     is opened and closed here). `partitions` (P) defaults to the cluster's worker threads, or
     more when the batch is big (reconcile.partitions.PARTITION_LINES per partition)."""
@@ -176,7 +180,8 @@ def run_audit_on_dask(invoice_paths: Iterable[Path], inventory: Path,
         with _gc_paused():
             return _audit(client, [_absolute(p) for p in invoice_paths], inventory, columns,
                           sheet, options, pdf_password, pdf_engine, partitions, timings,
-                          limits or Limits())
+                          limits or Limits(),
+                          {"contracts": contracts, "orders": orders, "payments": payments})
     finally:
         if own:
             client.close()
@@ -194,13 +199,14 @@ def _absolute(path) -> Path:
 
 def _audit(client: Client, invoice_paths: list[Path], inventory: Path, columns, sheet,
            options: AuditOptions, pdf_password, pdf_engine, partitions, timings,
-           limits: Limits) -> AuditResult:
+           limits: Limits, record_paths: dict[str, Path | None]) -> AuditResult:
     from reconcile.parsers.inventory import read_inventory, require_services, set_aside
+    from reconcile.parsers.records import read_records
 
     t0 = time.perf_counter()
     mapping = load_mapping(columns)
     files, errors = collect_files(invoice_paths)
-    files, set_aside_notes = set_aside(files, [inventory])
+    files, set_aside_notes = set_aside(files, {"inventory": inventory, **record_paths})
     # the workers start reading at once; the inventory is read here meanwhile
     kwargs = dict(overrides=mapping["invoice"], pdf_password=pdf_password, pdf_engine=pdf_engine,
                   limits=limits)
@@ -210,6 +216,9 @@ def _audit(client: Client, invoice_paths: list[Path], inventory: Path, columns, 
     services, inv_errors, inv_notes = inv
     errors = inv_errors + errors
     notes = set_aside_notes + [f"{inventory}: {n}" for n in inv_notes]
+    given = read_records(record_paths, mapping, limits)
+    records, errors, notes = given.records, errors + given.errors, notes + given.notes
+    services = services + services_from_orders(services, records.orders)
 
     # a file's summary is None when its task failed (gather copes with data a death lost)
     got = client.gather(dict(enumerate(summaries)), errors="skip")
@@ -253,7 +262,8 @@ def _audit(client: Client, invoice_paths: list[Path], inventory: Path, columns, 
             bill_count += len(f.invoices)
     timings["read"] = time.perf_counter() - t0
     # broadcast once the reads are done: a worker a damaged file killed took no copy with it
-    [services_on_workers] = client.scatter([services], broadcast=True, hash=False)
+    [services_on_workers, records_on_workers] = client.scatter([services, records],
+                                                               broadcast=True, hash=False)
 
     n = partitions or max(partition_count(line_count), sum(client.nthreads().values()), 1)
     n = n if line_count else 1  # (merge cannot unify the columns of P empty partitions)
@@ -263,14 +273,15 @@ def _audit(client: Client, invoice_paths: list[Path], inventory: Path, columns, 
     pieces = [[client.submit(operator.getitem, s, p, pure=False) for s in splits]
               for p in range(n)]
     del splits
-    audits = [client.submit(audit_pieces, services_on_workers, pieces[p], options, pure=False)
+    audits = [client.submit(audit_pieces, services_on_workers, pieces[p], options,
+                            records_on_workers, pure=False)
               for p in range(n)]
     del pieces
     done: list[PartitionResult] = client.gather(audits)
     for key in ("match", "rules"):
         timings[key] = sum(d.seconds.get(key, 0.0) for d in done)
-    return with_inputs(merge(services, done, options), errors, notes, files, inventory,
-                       inv.columns)
+    return with_inputs(merge(services, done, options, records), errors, notes, files, inventory,
+                       inv.columns, record_paths)
 
 
 def _fetch_charges(client: Client, read, account: str, number: str) -> Counter:

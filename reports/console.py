@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -46,7 +46,7 @@ class BatchRead:
 def batch_read(result: AuditResult) -> BatchRead:
     skipped = {e.file for e in result.errors
                if e.effect == "file skipped" and e.row is None and e.page is None
-               and e.file != result.inventory_file}
+               and e.file != result.inventory_file and e.file not in result.record_paths.values()}
     looked = set(result.files) | skipped
     to_services = matched = None
     t = result.lines.table
@@ -96,6 +96,7 @@ def summary_text(result: AuditResult, out_dir: str) -> str:
         f"{files}: {read.bills:,} bill(s), {read.lines:,} line(s), {money(read.billed)} billed, "
         f"against {len(result.services):,} inventory service(s).",
     ]
+    lines.append(inputs_line(result))
     if read.matched_share is not None:
         lines.append(f"Matched the inventory: {read.matched_share}% of the money billed to services "
                      f"({money(read.matched)} of {money(read.to_services)}).")
@@ -138,6 +139,19 @@ def summary_text(result: AuditResult, out_dir: str) -> str:
     return "\n".join(lines)
 
 
+RECORD_NOUNS = {"contracts": "term", "orders": "order", "payments": "payment"}
+
+
+def inputs_line(result: AuditResult) -> str:
+    """The files read beside the invoices, and the date the audit speaks from."""
+    parts = [f"inventory {result.inventory_file}"] if result.inventory_file else []
+    for kind, path in result.records.files:
+        n = len(getattr(result.records, kind))
+        parts.append(f"{kind} {path} ({n:,} {RECORD_NOUNS[kind]}{'' if n == 1 else 's'})")
+    return f"Inputs: {', '.join(parts)}; as of {result.options.as_of.isoformat()}." if parts \
+        else f"As of {result.options.as_of.isoformat()}."
+
+
 # -- readable by people -------------------------------------------------------------------------
 
 def for_people(result: AuditResult, given: Iterable[Path]) -> AuditResult:
@@ -156,12 +170,16 @@ def for_people(result: AuditResult, given: Iterable[Path]) -> AuditResult:
         bases = sorted({common_folder([p]) if Path(p).is_file() else Path(os.path.abspath(p)).parent
                         for p in given}, key=lambda b: -len(b.parts))
     show = _relative_to(tuple(bases))
-    known = set(result.files) | {result.inventory_file} | {e.file for e in result.errors}
+    known = set(result.files) | {result.inventory_file} | {e.file for e in result.errors} \
+        | set(result.record_paths.values())
     notes = [str(gap) for gap in unchecked(result)]
     notes += group_notes(result.notes, known, show)
     result.errors = [e.model_copy(update={"file": show(e.file)}) for e in result.errors]
     result.files = [show(f) for f in result.files]
     result.inventory_file = show(result.inventory_file) if result.inventory_file else ""
+    result.record_paths = {kind: show(path) for kind, path in result.record_paths.items()}
+    result.records = replace(result.records, files=tuple(
+        (kind, show(path)) for kind, path in result.records.files))
     result.notes = notes
     result.paths_relative_to = ("" if bases == [cwd]
                                 else ", ".join(str(b) for b in bases))

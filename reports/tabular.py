@@ -35,14 +35,14 @@ FINDING_COLUMNS = ["id", "rule", "category", "severity", "carrier", "account", "
                    "line_ids"]
 INVOICE_COLUMNS = ["carrier", "account", "invoice_number", "invoice_date", "due_date", "source",
                    "pages", "lines", "lines_total", "stated_total", "total_where", "previous_balance",
-                   "payments", "adjustments", "amount_due", "unreadable_rows", "self_check_failed",
-                   "findings", "amount_at_issue", "copies_set_aside"]
+                   "payments", "adjustments", "current_charges", "amount_due", "unreadable_rows",
+                   "self_check_failed", "findings", "amount_at_issue", "copies_set_aside"]
 # columns written from numbers, dates or our own words: never neutralised (the rest are text)
 FINDING_NUMBERS = {"invoice_date", "period_start", "period_end", "billed_amount", "expected_amount",
                    "amount_at_issue"}
 INVOICE_NUMBERS = {"invoice_date", "due_date", "pages", "lines", "lines_total", "stated_total",
-                   "previous_balance", "payments", "adjustments", "amount_due", "unreadable_rows",
-                   "findings", "amount_at_issue"}
+                   "previous_balance", "payments", "adjustments", "current_charges", "amount_due",
+                   "unreadable_rows", "findings", "amount_at_issue"}
 BOM = "\ufeff"
 # what a spreadsheet takes for the start of a formula (OWASP), and their full-width forms
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
@@ -129,6 +129,12 @@ def summary_record(result: AuditResult) -> dict:
         "not_checked": [{"rule": g.rule, "reason": g.reason, "limit": g.limit, "text": str(g)}
                         for g in unchecked(result)],
         "paths_relative_to": result.paths_relative_to or ".",
+        # the files read beside the invoices, and the date the audit speaks from
+        "inputs": {**({"inventory": result.inventory_file} if result.inventory_file else {}),
+                   **dict(result.records.files)},
+        "records_read": {kind: len(getattr(result.records, kind))
+                         for kind, _ in result.records.files},
+        "as_of": result.options.as_of.isoformat(),
     }
 
 

@@ -6,8 +6,8 @@ Advice, not an error (domain.md R3): a term that runs out moves the circuit to i
 clause, often a month-to-month rate well above the term rate, and a renewal negotiated before
 the end avoids it. One finding per circuit contract row that ends in [as-of, as-of + 90 days]
 and is the circuit's last row (no renewal starts after it), and one per circuit whose latest
-bill charges a period after the end of a month-to-month term above the term rate (at the term
-rate a renewal would save nothing: not advised). A circuit with a stop date
+bill charges a period after the end of a month-to-month term (at the term rate a renewal saves
+nothing today but holds the rate; the finding says so). A circuit with a stop date
 (disconnected, or a disconnect order) has nothing to renew and is left alone; product rows
 are not circuit terms. The finding sits on the latest bill that charges the circuit (or its
 account's latest bill), and what a renewal would save a month is worked out as: billed
@@ -59,7 +59,7 @@ Not a finding: a term ending 91 days after the as-of date::
     line | 12.HCGS.123456..LY | MRC | 2025-12-01..2025-12-31 | 450.00 | MPLS port
     expect | nothing
 
-Not a finding: month-to-month past its term, still at the term rate (a renewal saves nothing)::
+Example: month-to-month past its term, still at the term rate (a renewal holds the rate)::
 
     as-of | 2025-12-31
     service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00
@@ -67,7 +67,7 @@ Not a finding: month-to-month past its term, still at the term rate (a renewal s
         | after-term month-to-month | mtm 150%
     invoice | 88231 | account 8310-4471-22 | billed 2025-12-01
     line | 12.HCGS.123456..LY | MRC | 2025-12-01..2025-12-31 | 450.00 | MPLS port
-    expect | nothing
+    expect | contract-expiring | 12.HCGS.123456..LY | 88231 | 0
 
 Not a finding: a term that ended, whose rate holds, billed at that rate::
 
@@ -166,7 +166,7 @@ def _billed(ctx: AuditContext, services: list[int]) -> dict[int, tuple]:
 
 def _month_to_month(ctx: AuditContext, plan, latest) -> tuple | None:
     """(term, charge, its monthly bill, the saving) when the latest charge falls after the end
-    of a month-to-month term and is above the term rate: a renewal at the term rate saves."""
+    of a month-to-month term: a renewal at the term rate saves what the bill is above it."""
     if latest is None:
         return None
     term = plan.term_on(latest[2])
@@ -176,7 +176,7 @@ def _month_to_month(ctx: AuditContext, plan, latest) -> tuple | None:
     charged = plain_amount(latest[4])
     monthly = charged if worth == 1 else (charged / worth).quantize(CENT)
     saving = monthly - term.monthly_rate
-    return (term, latest, monthly, saving) if saving > ctx.tolerance else None
+    return term, latest, monthly, saving if saving > ctx.tolerance else Decimal(0)
 
 
 def _billed_mtm(ctx: AuditContext, plan, term: Term, group, monthly: Decimal, saving: Decimal):
@@ -190,12 +190,20 @@ def _billed_mtm(ctx: AuditContext, plan, term: Term, group, monthly: Decimal, sa
         at_issue=Decimal(0), claim=False, service_id=svc.service_id,
         explanation=(f"{noun(svc.service_id)} is billed month-to-month since its contract term "
                      f"ended on {term.end} ({money(charged)} for {describe_period(start, end)} "
-                     f"on invoice {lines[0].invoice_number}{as_month}): a renewal at the last "
-                     f"term rate of {money(term.monthly_rate)} would save {money(saving)} a month "
-                     f"(the current month-to-month bill minus the last term rate)."),
+                     f"on invoice {lines[0].invoice_number}{as_month}): {_what_renewal_does(term, saving)}."),
         contract=term.contract.evidence(), term_end=term.end.isoformat(),
         monthly_saving=money(saving),
     )
+
+
+def _what_renewal_does(term: Term, saving: Decimal) -> str:
+    if saving > 0:
+        return (f"a renewal at the last term rate of {money(term.monthly_rate)} would save "
+                f"{money(saving)} a month (the current month-to-month bill minus the last term "
+                f"rate)")
+    return (f"a renewal would save nothing a month at today's bill, still the last term rate of "
+            f"{money(term.monthly_rate)}, but would hold that rate, which the carrier may raise "
+            f"any month without a term")
 
 
 def _ending(ctx: AuditContext, plan, term: Term, latest):

@@ -3,6 +3,7 @@ message and exit 2, never a traceback or a silently odd audit."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -19,7 +20,7 @@ def args(tmp_path, monkeypatch):
     seen = {}
 
     def run_audit(paths, inventory, options=None, **kwargs):
-        seen["options"] = options
+        seen.update(options=options, **kwargs)
         raise ValueError("stop here: the options were accepted")
 
     monkeypatch.setattr(reconcile.audit, "run_audit", run_audit)
@@ -57,3 +58,28 @@ def test_values_in_range_reach_the_audit(args, tolerance, threshold):
     res = CliRunner().invoke(main, [*argv, "--tolerance", tolerance, "--match-threshold", threshold])
     assert res.exit_code == 2 and "stop here" in res.output  # the audit was called with them
     assert seen["options"].tolerance == Decimal(tolerance) and seen["options"].match_threshold == float(threshold)
+
+
+@pytest.mark.parametrize("value", ["2025-13-01", "yesterday", "", "31/12/2025", "1800-01-01"])
+def test_an_as_of_that_is_no_date_is_one_message_and_exit_2(args, value):
+    seen, argv = args
+    line = one_error(CliRunner().invoke(main, [*argv, "--as-of", value]), "--as-of")
+    assert "is not a date (e.g. 2025-06-30)" in line and not seen
+
+
+@pytest.mark.parametrize("value, day", [("2025-06-30", date(2025, 6, 30)),
+                                        ("06/30/2025", date(2025, 6, 30)),
+                                        ("Jun 30, 2025", date(2025, 6, 30)),
+                                        (None, date.today())])
+def test_as_of_reaches_the_audit(args, value, day):
+    seen, argv = args
+    res = CliRunner().invoke(main, [*argv, *(["--as-of", value] if value else [])])
+    assert "stop here" in res.output
+    assert seen["options"].as_of == day
+    assert {seen[k] for k in ("contracts", "orders", "payments")} == {None}
+
+
+def test_a_records_option_naming_no_file_is_a_usage_error(args, tmp_path):
+    seen, argv = args
+    res = CliRunner().invoke(main, [*argv, "--contracts", str(tmp_path / "missing.xlsx")])
+    assert res.exit_code == 2 and "'--contracts'" in res.output and not seen

@@ -215,8 +215,12 @@ def test_reconcile_audit_with_a_scheduler_writes_the_local_findings(client, batc
     assert f"Auditing on the Dask cluster at {client.scheduler.address} (DASK_SCHEDULER_ADDRESS)" \
         in run.stderr
     written = json.loads((tmp_path / "findings.json").read_text())
-    assert written == json.loads(json.dumps({"summary": summary_record(want), "findings": [
-        finding_record(f) for f in want.findings]}))
+    # the files read are named as the console shows them (relative to the folder given)
+    shown = written["summary"].pop("inputs")
+    assert list(shown) == ["inventory"] and Path(shown["inventory"]).name == inventory.name
+    local = {"summary": summary_record(want), "findings": [finding_record(f) for f in want.findings]}
+    del local["summary"]["inputs"]
+    assert written == json.loads(json.dumps(local))
 
 
 def test_an_unreachable_scheduler_is_a_usage_error(tmp_path):
@@ -225,6 +229,21 @@ def test_an_unreachable_scheduler_is_a_usage_error(tmp_path):
     run = CliRunner().invoke(main, ["audit", *map(str, invoices), "--inventory", str(inventory),
                                     "--out", str(tmp_path), "--scheduler", "not-an-address"])
     assert run.exit_code == 2 and "could not reach the Dask scheduler" in run.output, run.output
+
+
+def test_contracts_orders_and_payments_on_the_cluster_as_locally(client, tmp_path):
+    from fixtures.records_scenario import scenario
+    from reconcile.distributed import run_audit_on_dask
+
+    bills = scenario(tmp_path)
+    kwargs = dict(contracts=bills / "contracts.xlsx", orders=bills / "orders.csv",
+                  payments=bills / "payments.csv")
+    local = run_audit([bills], tmp_path / "inventory.csv", **kwargs)
+    remote = run_audit_on_dask([bills], tmp_path / "inventory.csv", client, **kwargs)
+    assert [finding_record(f) for f in remote.findings] == [finding_record(f) for f in local.findings]
+    assert [f.rule for f in remote.findings] == ["rate-above-contract"]  # the renewal's rate
+    assert remote.records == local.records and remote.record_paths == local.record_paths
+    assert [str(e) for e in remote.errors] == [str(e) for e in local.errors]
 
 
 def test_limits_reach_the_workers(client, tmp_path):

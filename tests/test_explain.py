@@ -29,8 +29,10 @@ from reconcile.reports.explain import ASK, RIGHT, WRONG, explain_bill, verdict_s
 from reconcile.reports.outputs import write_all
 from reconcile.reports.run_folder import load_bill
 
-LINE_RULES = {"rate-above-contract", "billed-after-disconnect", "billed-before-install",
-              "duplicate-charge", "unknown-service"}
+# rules whose findings are about lines (the rest are about a bill as a whole)
+LINE_RULES = {"rate-above-contract", "out-of-term-rate", "billed-after-disconnect",
+              "billed-before-install", "missing-disconnect-credit", "duplicate-charge",
+              "unknown-service"}
 XSS = "<script>alert(1)</script>"
 
 

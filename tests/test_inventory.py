@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from fixtures.tables import write_xlsx
 from reconcile.parsers.inventory import InventoryUnusable, read_inventory, require_services, set_aside
 
 
@@ -61,19 +62,6 @@ def test_a_second_header_row_is_one_of_header_names(tmp_path):
 
 # --- an inventory that gives no service: why, and how to fix it -------------------------------
 
-def _workbook(path, sheets: dict[str, list[list]]):
-    import openpyxl
-
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for name, rows in sheets.items():
-        ws = wb.create_sheet(name)
-        for row in rows:
-            ws.append(row)
-    wb.save(path)
-    return path
-
-
 BILL_EXPORT = ("Account Number,Invoice No,Bill Date,Circuit ID,Charge Description,Type,"
                "Service Period,Charge Amount\n"
                "8310-4471-22,88231,04/01/2025,12/HCGS/123456/LY,MPLS port,MRC,04/01/25-04/30/25,450.00\n")
@@ -101,7 +89,7 @@ NO_SERVICE = [  # (file name, content or None for a workbook, --sheet, what the 
 def write_no_service(tmp_path, name, content):
     path = tmp_path / name
     if content is None:
-        _workbook(path, {"Notes": [["Circuit inventory, updated monthly"]],
+        write_xlsx(path, {"Notes": [["Circuit inventory, updated monthly"]],
                          "Circuits": [["Circuit ID", "BAN"], ["X1", "1"]]})
     elif isinstance(content, bytes):
         path.write_bytes(content)

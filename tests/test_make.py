@@ -30,6 +30,10 @@ def test_make_audit_runs_reconcile_audit_with_the_paths_given():
             "--out \"audit-2025\" --columns \"map.yaml\" --sheet \"Circuits\"") in got.stdout
     got = make("-n", "audit", "INVOICES=bills", "INVENTORY=inv.csv")
     assert '--inventory "inv.csv" --out "reconcile-report" ||' in got.stdout
+    got = make("-n", "audit", "INVOICES=bills", "INVENTORY=inv.csv", "CONTRACTS=my contracts.xlsx",
+               "ORDERS=orders.csv", "PAYMENTS=paid.csv", "AS_OF=2025-06-30")
+    assert ('--out "reconcile-report" --contracts "my contracts.xlsx" --orders "orders.csv" '
+            '--payments "paid.csv" --as-of "2025-06-30" ||') in got.stdout
 
 
 def test_make_audit_without_its_paths_says_how_to_call_it_before_installing_anything():

@@ -261,6 +261,8 @@ def test_bell_acc_account_lines_add_up_to_current_charges():
     assert (inv.carrier, inv.account, inv.invoice_number, inv.invoice_date) == (
         "Bell", "test-value-1", "test-value-1-20230201", date(2023, 2, 1))
     assert inv.stated_total == Decimal("13134.83")
+    assert (inv.previous_balance, inv.payments, inv.amount_due) == (
+        Decimal("13951.18"), Decimal("-13951.18"), Decimal("13134.83"))
     assert len(got.lines) == 9
     assert one(got.lines, description="Other Chg").amount == Decimal("-709.20")
     assert one(got.lines, description="Monthly Chg").charge_type == ChargeType.RECURRING

@@ -160,7 +160,8 @@ def _build(d: Draft, reader: PdfReader, src: str, out: ParsedInvoices, unread: l
                   due_date=f.get("due_date"), source=src, unreadable_rows=d.unreadable,
                   pages=(d.last_page - d.first_page + 1) if d.first_page else None,
                   previous_balance=f.get("previous_balance"), payments=f.get("payments"),
-                  adjustments=f.get("adjustments"), amount_due=f.get("amount_due"))
+                  adjustments=f.get("adjustments"), amount_due=f.get("amount_due"),
+                  current_charges=f.get("current_charges"))
     out.notes.extend(f"{src}: invoice {number}: {n}" for n in take_charge_summary(d.sections))
     for sec in d.sections:
         error, note = sec.check_stated() or ("", "")

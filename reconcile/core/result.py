@@ -50,6 +50,9 @@ class AuditResult:
     files: list[str] = field(default_factory=list)  # invoice files looked at
     inventory_file: str = ""
     inventory_columns: dict[str, str] = field(default_factory=dict)  # field -> header read
+    # the contracts, orders and payments files given, read or not (kind -> path; those read
+    # are also in records.files): not invoice files, whatever became of them
+    record_paths: dict[str, str] = field(default_factory=dict)
     paths_relative_to: str = ""  # the folder the messages' file paths are relative to, if not "."
     options: AuditOptions = field(default_factory=AuditOptions)
 
