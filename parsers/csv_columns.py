@@ -19,7 +19,8 @@ nothing) whatever it cannot read exactly as the row loop would, and the row loop
 - money cells that are not plain: `-12.00`, `1234.5`, `$1,234.50`, `(12.00)`, `12.00CR` read
   here; anything else (`1.234,50`, `1,234`, `N/A`, `12 USD`) declines the file;
 - any row the row loop would skip with an error (blank account or amount, a bad date or
-  amount, a TOTAL row without an amount or a bill), subtotal rows (their self-check), a charge
+  amount, a TOTAL row without an amount or a bill), subtotal rows (their self-check), account
+  summary rows and columns (previous balance, payments, amount due), a charge
   row without a bill date in a file with that column, invoice numbers built from other
   columns, a file with both TOTAL rows and an invoice-total column;
 - dialects that melt, skip rows, skip zero rows or read periods without a year.
@@ -47,7 +48,6 @@ _TEXT = LINE_SCHEMA.field("account").type
 # the money this path reads: one number, a dot for decimals, thousands commas only before them
 _PLAIN_MONEY = re.compile(r"\(?-?\$?-?(?:\d+(?:\.\d+)?|\d{1,3}(?:,\d{3})+\.\d+)\)?(?:CR)?")
 _DECIMAL = r"^-?[0-9]{1,15}(\.[0-9]{1,6})?$"
-_PUNCTUATION = str.maketrans("", "", "".join(chr(c) for c in range(128) if not chr(c).isalnum()))
 _LABELS = ("account", "invoice_number", "service_id", "description", "charge_type")
 
 
@@ -72,6 +72,8 @@ def read_columns(path: Path, table, reader, head: list, limits) -> Lines | None:
 def _dialect_fits(reader) -> bool:
     d = reader.dialect
     if reader.melt_cols or reader.skip_cols or "invoice_number" not in reader.pos:
+        return False
+    if getattr(reader, "summary_cols", None):  # account summary columns on every row
         return False
     return d is None or not (d.melt or d.skip_zero or d.skip_rows or d.period_without_year)
 
@@ -140,6 +142,8 @@ class _Reading:
         charge = ~blank & ~total
         if np.any(charge & ((labels & 2) != 0)):
             raise _Decline("subtotal rows")  # their self-check reads the lines above them
+        if np.any(~blank & ((labels & 4) != 0)):
+            raise _Decline("account summary rows")  # previous balance, payments, amount due
         for name in ("amount", "invoice_total", "quantity", "unit_price"):
             if any(t and not _PLAIN_MONEY.fullmatch(t) for t in f[name].text):
                 raise _Decline(f"{name}: money that is not plain")
@@ -152,13 +156,10 @@ class _Reading:
         return self._lines(ci, ti)
 
     def _label_kinds(self, col: _Col) -> np.ndarray:
-        """The row loop's label kind (TOTAL word, subtotal) of each distinct text; worked out
-        only for texts that could be one: a label's letters hold "total" or "due" (as
-        norm_header reads them, ASCII punctuation dropped), or the text is not plain ASCII."""
+        """The row loop's label kind (TOTAL word, subtotal, account summary) of each distinct
+        text."""
         memo = self.r._labels
-        return np.array([memo[t] if not t.isascii() or "#" in t or "total" in (
-            low := t.lower().translate(_PUNCTUATION)) or "due" in low else 0
-                         for t in col.text], np.int32)
+        return np.array([memo[t] for t in col.text], np.int32)
 
     def _utf8(self) -> bytes:
         """The file as UTF-8 bytes, lines as the csv module sees them (or _Decline)."""
@@ -312,12 +313,12 @@ class _Reading:
             amount = self._total_amount(pos)
             inv = None
             number = f["invoice_number"].at(pos)
-            if number and not r._labels[number] & 1:
+            if number and not r._labels[number]:
                 account = f["account"].at(pos)
                 inv = bills.get((account, number))
                 if inv is None:
                     inv = next((v for (_a, n), v in bills.items() if n == number), None)
-                if inv is None and account and not r._labels[account] & 1:
+                if inv is None and account and not r._labels[account]:
                     bill_date = self._total_date(pos)
                     inv = self._open(bills, pos, bill_date)
                     last = (pos, inv)
