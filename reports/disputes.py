@@ -1,6 +1,7 @@
 """Dispute packets an agent sends the same day: one per carrier x account x rule, for findings
-with money at issue whose dispute deadline is on or after as-of (`--all-disputes` adds the
-expired ones, marked). Unknown services get packets too, worded as a request to identify or
+with money at issue on the answer's bills (dated in the --months up to as-of) whose dispute
+deadline is on or after as-of (`--all-disputes` adds the expired ones, marked), so the packets
+add up to the answer's claimable money. Unknown services get packets too, worded as a request to identify or
 credit the charges.
 
     disputes/index.csv                       one row per packet: total, deadline, folder
@@ -26,7 +27,7 @@ from reconcile.core.models import Category, Finding
 from reconcile.core.periods import describe_period
 from reconcile.core.result import AuditResult
 from reconcile.core.values import money
-from reconcile.reports.answer import Deadline, deadline_of
+from reconcile.reports.answer import Deadline, deadline_of, months_back
 from reconcile.reports.tabular import BOM, safe_text
 from reconcile.reports.workbook import Book
 from reconcile.rules import RULES
@@ -65,10 +66,13 @@ def packets(result: AuditResult) -> list[Packet]:
     """The packets of a run, biggest first: claimable findings (and expired ones with
     --all-disputes), grouped by carrier, account and rule."""
     as_of = result.options.as_of
+    since = months_back(as_of, result.options.months)
     groups: dict[tuple[str, str, str], list] = defaultdict(list)
     for f in result.findings:
         if f.category not in DISPUTED or f.amount_at_issue <= 0:
             continue
+        if f.invoice_date is None or not since < f.invoice_date <= as_of:
+            continue  # the answer's bills only: a bill dated after as-of is not claimed yet
         d = deadline_of(result, f)
         if d is not None and d.day < as_of and not result.options.all_disputes:
             continue
