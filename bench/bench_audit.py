@@ -32,6 +32,7 @@ machine wall times move with them, and CPU seconds too (shared caches), less so.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -64,13 +65,18 @@ def data_dir(lines: int, services: int, seed: int) -> Path:
     out = DATA / f"bulk-{lines}-{services}-{seed}"
     months = bulk_months(lines, services)
     meta = out / "meta.json"
-    if meta.exists() and json.loads(meta.read_text()).get("months") == months:
+    # the data is kept only while the generator's source is the same: a changed generator
+    # (new truth, new meanings) would otherwise be judged against an old truth.json
+    made_by = hashlib.sha256((ROOT / "fixtures" / "bulk.py").read_bytes()).hexdigest()[:16]
+    if meta.exists() and json.loads(meta.read_text()).get("months") == months and \
+            json.loads(meta.read_text()).get("generator") == made_by:
         return out
-    if out.exists():  # older generator (3M used to come out as ~1.2M lines) or interrupted
+    if out.exists():  # an older generator, or an interrupted generation
         shutil.rmtree(out)
     info = generate_bulk(out, n_lines=lines, n_services=services, seed=seed, months=months)
     meta.write_text(json.dumps({"lines": info["lines"], "services": info["services"],
-                                "months": months, "truth": info["truth"]}) + "\n")
+                                "months": months, "truth": info["truth"],
+                                "generator": made_by}) + "\n")
     print(f"generated {info['lines']:,} lines ({months} months), {info['services']:,} services "
           f"in {info['seconds']:.1f} s -> {out.relative_to(ROOT)}", flush=True)
     return out

@@ -98,7 +98,9 @@ def records(fh, encoding: str, text: bool, delimiter: str, width: int, limits: L
     batches = _Batches(fh, encoding, text)
     source = chain.from_iterable(batches)
     reader = csv.reader(source, delimiter=delimiter)
-    csv.field_size_limit(limits.field_size)  # per process; every reader here sets its own
+    # csv's limit is per process: set for this file, and put back when it is read, so a small
+    # --limit field-size never reaches another file's delimiter sniffing
+    previous = csv.field_size_limit(limits.field_size)
     offset = 0  # line number of the line before the reader's first
     last = 0  # number of the last line of the previous record
     count = 0
@@ -140,6 +142,7 @@ def records(fh, encoding: str, text: bool, delimiter: str, width: int, limits: L
                     batches.forget_before(row_no)
             yield row_no, cells
     finally:
+        csv.field_size_limit(previous)
         fh.close()
         if batches.mixed:
             notes.append(f"mixed encoding: {batches.mixed} line(s) (the first at row "

@@ -201,3 +201,21 @@ def test_a_sheet_whose_xml_breaks_off_is_one_error_and_gives_no_line(tmp_path, i
 def _written(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+def test_a_files_field_size_limit_does_not_outlive_its_reading(tmp_path):
+    """csv's field size limit is per process: a small one set for one file is put back once
+    the file is read, so the next file's delimiter sniffing is not cut short by it."""
+    import csv
+    import dataclasses
+
+    from reconcile.parsers.csv_records import records
+    from reconcile.parsers.limits import DEFAULT_LIMITS
+
+    path = tmp_path / "a.csv"
+    path.write_bytes(b"a,b\n1,2\n")
+    before = csv.field_size_limit()
+    small = dataclasses.replace(DEFAULT_LIMITS, field_size=10)
+    rows = list(records(path.open("rb"), "utf-8", False, ",", 2, small, []))
+    assert [cells for _, cells in rows] == [["a", "b"], ["1", "2"]]
+    assert csv.field_size_limit() == before
