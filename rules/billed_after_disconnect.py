@@ -117,11 +117,9 @@ Not a finding: usage billed 90 days after the disconnect::
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
-import pyarrow as pa
 
 from reconcile.core.models import Category, ChargeType, InvoiceLine, Severity
 from reconcile.core.periods import describe_period, overlap_days
@@ -151,7 +149,7 @@ def check(ctx: AuditContext):
     if not rows:
         return
     after = [(ln, ctx.service(ln)) for ln in ctx.lines_at([r[0] for r in rows])]
-    credits = _credits(ctx, {svc.index for _, svc in after})
+    credits = ctx.credits_of({svc.index for _, svc in after})
     used: set[int] = set()
     for ln, svc in after:
         plan = ctx.expected.plan(svc.index)
@@ -186,16 +184,6 @@ def stop_source(plan) -> str:
         return where.split(",")[0] + " and its notice"
     return where.split(",")[0]
 
-
-def _credits(ctx: AuditContext, services: set[int]) -> dict[int, list[InvoiceLine]]:
-    wanted = pa.table({"service": pa.array(sorted(services), pa.int32())})
-    rows = ctx.sql(f"""
-        SELECT line_id FROM lines WHERE amount < 0 AND {UNCLAIMED}
-          AND service IN (SELECT service FROM wanted) ORDER BY line_id""", wanted=wanted)
-    out: dict[int, list[InvoiceLine]] = defaultdict(list)
-    for ln in ctx.lines_at([r[0] for r in rows]):
-        out[ctx.result.matches[ln.line_id].service].append(ln)
-    return out
 
 
 def _credited_back(ln: InvoiceLine, credits, used: set[int], tol: Decimal) -> Decimal:

@@ -113,6 +113,18 @@ class AuditContext:
             self._ids = table.column("line_id").to_numpy()
         return pa.array(np.searchsorted(self._ids, np.array(line_ids, np.int64)))
 
+    def credits_of(self, services: set[int]) -> dict[int, list[InvoiceLine]]:
+        """Unclaimed credit lines (negative amounts) of these services, by service, in batch
+        order: what disconnect rules weigh a charge against."""
+        wanted = pa.table({"service": pa.array(sorted(services), pa.int32())})
+        rows = self.sql(f"""
+            SELECT line_id FROM lines WHERE amount < 0 AND {UNCLAIMED}
+              AND service IN (SELECT service FROM wanted) ORDER BY line_id""", wanted=wanted)
+        out: dict[int, list[InvoiceLine]] = {}
+        for ln in self.lines_at([r[0] for r in rows]):
+            out.setdefault(self.result.matches[ln.line_id].service, []).append(ln)
+        return out
+
     def service(self, line: InvoiceLine) -> Service | None:
         return self.result.service_of(line)
 

@@ -105,7 +105,6 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
-import pyarrow as pa
 
 from reconcile.core.ids import account_key
 from reconcile.core.models import Category, Invoice, InvoiceLine, Severity
@@ -135,7 +134,7 @@ def check(ctx: AuditContext):
         return
     advance = [(ln, ctx.service(ln)) for ln in ctx.lines_at([r[0] for r in rows])]
     following = _bills_after(ctx)
-    credits = _credits(ctx, {svc.index for _, svc in advance})
+    credits = ctx.credits_of({svc.index for _, svc in advance})
     left: dict[int, Decimal] = {}  # what is left of each credit counted so far
     for ln, svc in advance:
         after = following(ln)
@@ -219,14 +218,3 @@ def _bills_after(ctx: AuditContext):
                  and b.invoice_number != ln.invoice_number]
         return later[:BILLS_AFTER]
     return following
-
-
-def _credits(ctx: AuditContext, services: set[int]) -> dict[int, list[InvoiceLine]]:
-    wanted = pa.table({"service": pa.array(sorted(services), pa.int32())})
-    rows = ctx.sql(f"""
-        SELECT line_id FROM lines WHERE amount < 0 AND {UNCLAIMED}
-          AND service IN (SELECT service FROM wanted) ORDER BY line_id""", wanted=wanted)
-    out: dict[int, list[InvoiceLine]] = defaultdict(list)
-    for ln in ctx.lines_at([r[0] for r in rows]):
-        out[ctx.result.matches[ln.line_id].service].append(ln)
-    return out
