@@ -211,11 +211,13 @@ def audit(invoice_paths, inventory, columns, sheet, contracts, orders, payments,
               type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the reports (replaced as a whole when they are written).")
 def demo(out_dir):
-    """Audit the bundled sample (several carriers, 14 months, planted errors)."""
+    """Audit the bundled sample (several carriers, 14 months, contracts, orders and payments,
+    planted errors)."""
     inventory, invoices = sample_paths()
     click.echo(f"Auditing the bundled sample in {SAMPLE_DIR}", err=True)
     options = AuditOptions(as_of=reconcile.sample.AS_OF)
-    sys.exit(_run(invoices, inventory, None, None, out_dir, options, None, "pdfium"))
+    sys.exit(_run(invoices, inventory, None, None, out_dir, options, None, "pdfium",
+                  records=sample_records()))
 
 
 @main.command()
@@ -247,8 +249,19 @@ def sample_paths() -> tuple[Path, list[Path]]:
     folder = SAMPLE_DIR / "invoices"
     invoices = [folder] if folder.is_dir() else sorted(
         p for p in SAMPLE_DIR.iterdir()
-        if p.suffix.lower() in (".csv", ".tsv", ".txt", ".pdf") and not p.name.startswith(("inventory", "truth")))
+        if p.suffix.lower() in (".csv", ".tsv", ".txt", ".pdf")
+        and not p.name.startswith(("inventory", "truth", "contracts", "orders", "payments")))
     return inventory, invoices
+
+
+def sample_records() -> dict[str, Path | None]:
+    """The sample's contracts, orders and payments files, each when it is there."""
+    def first(*names: str) -> Path | None:
+        return next((SAMPLE_DIR / n for n in names if (SAMPLE_DIR / n).is_file()), None)
+
+    return {"contracts": first("contracts.xlsx", "contracts.csv"),
+            "orders": first("orders.csv", "orders.xlsx"),
+            "payments": first("payments.csv", "payments.xlsx")}
 
 
 def _run(invoice_paths, inventory, columns, sheet, out_dir, options, password, pdf_engine,

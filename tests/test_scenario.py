@@ -41,6 +41,26 @@ def test_engine_reports_exactly_the_planted_errors(tmp_path, seed):
     assert_matches_truth(tmp_path, audit(tmp_path, scenario))
 
 
+@pytest.mark.parametrize("seed", [2, 2024])
+def test_records_add_exactly_their_planted_findings(tmp_path, seed):
+    """With the scenario's contracts, orders and payments, the engine finds truth.json and
+    truth_records.json (fixtures/scenario_records.py), nothing on their look-alikes."""
+    from datetime import date
+
+    from reconcile.core.result import AuditOptions
+
+    scenario = generate(tmp_path, seed)
+    result = run_audit(scenario.invoice_files, tmp_path / "inventory.xlsx",
+                       options=AuditOptions(as_of=date(2025, 3, 14)),
+                       contracts=tmp_path / "contracts.xlsx", orders=tmp_path / "orders.csv",
+                       payments=tmp_path / "payments.csv")
+    problems = check_against_truth(tmp_path, result, records=True)
+    assert not problems, f"{len(problems)} difference(s) from the truth:\n" + "\n".join(problems)
+    assert {"rate-above-contract", "nrc-without-order", "nrc-above-quote", "contract-expiring",
+            "billed-after-disconnect", "missing-disconnect-credit"} <= {
+        t.rule for t in scenario.records_truth}
+
+
 def test_csv_inventory_gives_the_same_findings(tmp_path):
     scenario = generate(tmp_path, 3)
     assert_matches_truth(tmp_path, audit(tmp_path, scenario, "inventory.csv"))
