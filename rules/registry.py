@@ -25,6 +25,7 @@ from reconcile.core.models import Category, Service, Severity
 from reconcile.rules.examples import Example, ExampleError, parse_examples
 
 MONEY_AT_ISSUE = "Money at issue:"
+ACRONYMS = {"nrc": "NRC", "mrc": "MRC", "mtm": "MTM"}  # kept in capitals in rule labels
 # what a rule may need of the inventory: its services' fields, in plain words
 INVENTORY_WORDS = {"service_id": "service ID", "account": "account", "carrier": "carrier",
                    "description": "description", "location": "location", "monthly_rate": "rate",
@@ -56,7 +57,8 @@ class Rule:
     @property
     def label(self) -> str:
         """Plain words for people: 'Billed after disconnect'."""
-        return self.id.replace("-", " ").capitalize()
+        words = self.id.replace("-", " ").capitalize().split(" ")
+        return " ".join(ACRONYMS.get(w.lower(), w) for w in words)
 
     @property
     def file(self) -> str:

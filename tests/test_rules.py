@@ -365,3 +365,10 @@ def test_the_format_expresses_contracts_orders_payments_quantities_and_summaries
 def test_a_malformed_example_is_refused_saying_why(text, message):
     with pytest.raises(ExampleError, match=re.escape(message)):
         parse_examples(text)
+
+
+def test_rule_labels_are_plain_words_with_acronyms_in_capitals():
+    labels = {r.id: r.label for r in RULES}
+    assert labels["billed-after-disconnect"] == "Billed after disconnect"
+    assert labels["nrc-above-quote"] == "NRC above quote"
+    assert labels["nrc-without-order"] == "NRC without order"
