@@ -248,6 +248,7 @@ def read_records(paths: dict[str, Path | None], mapping: dict[str, dict[str, str
     errors: list[InputError] = []
     notes: list[str] = []
     files: list[tuple[str, str]] = []
+    unreadable: set[str] = set()
     for kind, path in paths.items():
         if path is None:
             continue
@@ -263,6 +264,9 @@ def read_records(paths: dict[str, Path | None], mapping: dict[str, dict[str, str
         if f.read:
             got[kind] = f.records
             files.append((kind, f.path))
+        else:
+            unreadable.add(kind)
     given = frozenset(kind for kind, _ in files)
     return RecordsRead(Records(tuple(got["contracts"]), tuple(got["orders"]),
-                               tuple(got["payments"]), given, tuple(files)), errors, notes)
+                               tuple(got["payments"]), given, tuple(files),
+                               frozenset(unreadable)), errors, notes)

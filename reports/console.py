@@ -71,7 +71,8 @@ def unchecked(result: AuditResult) -> list[NotChecked]:
     """The rules the inventory did not let run, or run in full (rules/registry.py)."""
     if not result.services:
         return []  # an audit without an inventory is refused before it gets here
-    return not_checked(result.services, result.inventory_columns or None, result.records.given)
+    return not_checked(result.services, result.inventory_columns or None, result.records.given,
+                       result.records.unreadable)
 
 
 def unchecked_lines(gaps: list[NotChecked]) -> list[str]:

@@ -40,10 +40,11 @@ __all__ = ["ALL_RULES", "RULES", "RULE_IDS", "NotChecked", "Rule", "RuleError", 
 
 
 def not_checked(services, columns: dict[str, str] | None = None,
-                given: frozenset[str] | None = None) -> list[NotChecked]:
+                given: frozenset[str] | None = None,
+                unreadable: frozenset[str] = frozenset()) -> list[NotChecked]:
     """The rules the inventory read (and the files given) did not let run, or run in full,
     and why."""
-    return _not_checked(RULES, services, columns, given)
+    return _not_checked(RULES, services, columns, given, unreadable)
 
 
 def run_rules(ctx: AuditContext, only: set[str] | None = None):

@@ -194,7 +194,8 @@ class NotChecked:
 
 
 def not_checked(rules, services: list[Service], columns: dict[str, str] | None = None,
-                given: frozenset[str] | None = None) -> list[NotChecked]:
+                given: frozenset[str] | None = None,
+                unreadable: frozenset[str] = frozenset()) -> list[NotChecked]:
     """The rules whose NEEDS (or LIMITED_WITHOUT) the inventory read does not meet: no such
     column, or no value in it. `columns` (field -> header read) tells the two apart; without it
     (a hand-built audit) the reason says only that the inventory gives no such value. `given`
@@ -203,7 +204,11 @@ def not_checked(rules, services: list[Service], columns: dict[str, str] | None =
 
     def missing(name: str) -> str:
         if name in RECORD_WORDS:
-            return "" if given is not None and name in given else f"no {RECORD_WORDS[name]} given"
+            if given is not None and name in given:
+                return ""
+            if name in unreadable:
+                return f"the {RECORD_WORDS[name]} given could not be read (errors.json says why)"
+            return f"no {RECORD_WORDS[name]} given"
         if name not in have:
             have[name] = any(getattr(s, name) not in (None, "") for s in services)
         if have[name]:

@@ -74,6 +74,10 @@ def test_a_records_file_that_cannot_be_read_leaves_the_audit_going(tmp_path):
     assert data["summary"]["files"] == 1 and data["summary"]["files_read"] == 1
     (error,) = json.loads((out / "errors.json").read_text())
     assert error["file"].endswith("orders.csv") and error["effect"] == "file skipped"
+    # the rules that needed it say the file given could not be read, not that none was given
+    gaps = {g["rule"]: g["reason"] for g in data["summary"]["not_checked"]}
+    assert gaps["nrc-without-order"] == "the orders file given could not be read (errors.json says why)"
+    assert "the orders file given could not be read" in res.output
 
 
 def test_a_payments_file_and_the_bills_summary_rows_reach_payment_not_applied(tmp_path):

@@ -22,6 +22,7 @@ class Records:
     payments: tuple[Payment, ...] = ()
     given: frozenset[str] = field(default_factory=frozenset)  # of KINDS: files the user gave
     files: tuple[tuple[str, str], ...] = ()  # (kind, path) read, for the reports
+    unreadable: frozenset[str] = field(default_factory=frozenset)  # given, but not readable
 
     @classmethod
     def of(cls, contracts=(), orders=(), payments=(), given=None) -> Records:
