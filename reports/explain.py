@@ -222,24 +222,21 @@ def should_cost(row: dict, kind: str, amount: Decimal, service: Service | None,
     """(what the line should have cost, in words with its source; the amount, or None)."""
     if kind == "recurring" and service is not None and expected is not None:
         start, end = row.get("period_start"), row.get("period_end")
-        plan = expected.plan(index)
-        if start and plan.stops and start >= plan.stops:
-            return f"nothing: the service stopped on {plan.stops} ({plan.stops_from})", Decimal(0)
-        if end and plan.starts and end < plan.starts:
-            return f"nothing: the service starts on {plan.starts} ({plan.starts_from})", Decimal(0)
-        if start and end:
-            charge = expected.recurring(index, start, end)
-            if charge is not None:
-                qty = _dec(row.get("quantity")) if row.get("quantity") is not None else None
-                units = qty if qty is not None and qty > 1 and charge.primary * qty == amount else None
-                cost = charge.primary * units if units else charge.primary
-                rate = money(charge.term.monthly_rate) + " a month"
-                whole = charge.primary == charge.term.monthly_rate
-                how = rate if whole else f"{rate}, prorated for {describe_period(start, end)}"
-                if units:
-                    how += f" x {units.normalize():f}"
-                return f"{money(cost)} ({how}; {charge.term.source})", cost
-        if service.monthly_rate is None and not plan.terms:
+        got = recurring_cost(start, end, row.get("quantity"), amount, expected, index)
+        if got is not None:
+            cost, charge, units = got
+            plan = expected.plan(index)
+            if charge is None and start and plan.stops and start >= plan.stops:
+                return f"nothing: the service stopped on {plan.stops} ({plan.stops_from})", cost
+            if charge is None:
+                return f"nothing: the service starts on {plan.starts} ({plan.starts_from})", cost
+            rate = money(charge.term.monthly_rate) + " a month"
+            whole = charge.primary == charge.term.monthly_rate
+            how = rate if whole else f"{rate}, prorated for {describe_period(start, end)}"
+            if units:
+                how += f" x {units.normalize():f}"
+            return f"{money(cost)} ({how}; {charge.term.source})", cost
+        if service.monthly_rate is None and not expected.plan(index).terms:
             return "not priced: your inventory has no rate for it", None
     if kind == "one_time" and service is not None and expected is not None:
         quoted = [o for o in expected.plan(index).orders if o.quoted_nrc is not None
@@ -371,6 +368,26 @@ def explanation_text(ex: BillExplanation) -> str:
     out += [f"Note: {n}" for n in ex.notes]
     return "\n".join(out).replace("\n\n\n", "\n\n") + "\n"
 
+
+def recurring_cost(start: date | None, end: date | None, quantity, amount: Decimal,
+                   expected: ExpectedBill, index: int):
+    """What a recurring line of service `index` for [start, end] should have cost, as
+    (cost, the expected charge or None when nothing was due, units it was billed for or None);
+    None when the records do not price it. Nothing is due for a period from the service's stop
+    date on, or one that ends before it starts."""
+    plan = expected.plan(index)
+    if start and plan.stops and start >= plan.stops:
+        return Decimal(0), None, None
+    if end and plan.starts and end < plan.starts:
+        return Decimal(0), None, None
+    if not (start and end):
+        return None
+    charge = expected.recurring(index, start, end)
+    if charge is None:
+        return None
+    qty = _dec(quantity) if quantity is not None else None
+    units = qty if qty is not None and qty > 1 and charge.primary * qty == amount else None
+    return (charge.primary * units if units else charge.primary), charge, units
 
 def _dec(v) -> Decimal:
     if isinstance(v, Decimal):

@@ -13,15 +13,17 @@ findings (most money at issue first), then those of the lines the page shows.
 from __future__ import annotations
 
 from datetime import date
+from itertools import chain
 from decimal import Decimal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from reconcile.core.models import Finding
 from reconcile.core.result import AuditResult
 from reconcile.expected import ExpectedBill
-from reconcile.reports.explain import should_cost
+from reconcile.reports.explain import recurring_cost
 
 MAX_HISTORY_SERVICES = 2_000
 
@@ -30,20 +32,16 @@ def finding_services(result: AuditResult, findings: list[Finding]) -> list[int]:
     """Each finding's inventory service index (of its first matched line, else of its
     matched service ID), -1 for none."""
     service = _service_column(result)
-    at = _positions(result.lines.table)
+    counts = np.fromiter((len(f.line_ids) for f in findings), np.int64, len(findings))
+    ids = np.fromiter(chain.from_iterable(f.line_ids for f in findings), np.int64, int(counts.sum()))
+    at, found = _positions(result.lines.table, ids)
+    svc = np.where(found, service[at], -1) if len(service) else np.full(len(ids), -1, np.int64)
+    owner = np.repeat(np.arange(len(findings)), counts)[svc >= 0]
+    first = np.full(len(findings), -1, np.int64)
+    first[owner[::-1]] = svc[svc >= 0][::-1]  # written last to first: each finding's first stays
     by_id: dict[str, int] = {s.service_id: s.index for s in reversed(result.services)}
-    out = []
-    for f in findings:
-        idx = -1
-        for i in f.line_ids:
-            p = at(i)
-            if p is not None and service[p] >= 0:
-                idx = int(service[p])
-                break
-        if idx < 0 and f.matched_service_id:
-            idx = by_id.get(f.matched_service_id, -1)
-        out.append(idx)
-    return out
+    return [idx if idx >= 0 else by_id.get(f.matched_service_id, -1) if f.matched_service_id else -1
+            for f, idx in zip(findings, first.tolist())]
 
 
 def history_services(of_findings: list[int], shown: list[int]) -> list[int]:
@@ -58,22 +56,24 @@ def history_services(of_findings: list[int], shown: list[int]) -> list[int]:
     return list(out)
 
 
-def history_data(result: AuditResult, wanted: list[int]) -> dict:
-    """{"months": ["2024-01", ...], "services": [...]} for report.html (money as "450.00")."""
+def history_data(result: AuditResult, wanted: list[int],
+                 of_findings: list[int] | None = None) -> dict:
+    """{"months": ["2024-01", ...], "services": [...]} for report.html (money as "450.00").
+    `of_findings`: finding_services of result.findings, when the caller has it."""
     months = sorted({_month(inv.invoice_date) for inv in result.invoices if inv.invoice_date})
     month_at = {m: k for k, m in enumerate(months)}
     if not wanted or not months:
         return {"months": months, "services": []}
-    t = result.lines.table
-    service = _service_column(result)
-    keep = np.flatnonzero(np.isin(service, np.array(wanted, np.int64)))
-    cols = ["carrier", "account", "invoice_date", "service_id", "charge_type", "period_start",
-            "period_end", "quantity", "amount"]
-    rows = t.select(cols).take(pa.array(keep)).to_pylist()
+    billed, periods, accounts = _billed_months(result, wanted)
+    billed_in: dict[int, set[str]] = {}  # the months each service was billed in
+    for svc, month in billed:
+        billed_in.setdefault(svc, set()).add(month)
     flagged: dict[tuple[int, str], list[str]] = {}  # (service, bill month) -> finding ids
     flagged_months: dict[int, set[str]] = {}
     wanted_set = set(wanted)
-    for f, svc in zip(result.findings, finding_services(result, result.findings)):
+    if of_findings is None:
+        of_findings = finding_services(result, result.findings)
+    for f, svc in zip(result.findings, of_findings):
         if svc in wanted_set and f.invoice_date:
             flagged.setdefault((svc, _month(f.invoice_date)), []).append(f.id)
             flagged_months.setdefault(svc, set()).add(_month(f.invoice_date))
@@ -81,26 +81,15 @@ def history_data(result: AuditResult, wanted: list[int]) -> dict:
     for inv in result.invoices:
         if inv.invoice_date:
             bill_months.setdefault((inv.carrier, inv.account), set()).add(_month(inv.invoice_date))
-    per: dict[int, dict] = {}
-    for r, svc in zip(rows, service[keep].tolist()):
-        h = per.setdefault(svc, {"accounts": set(), "months": {}})
-        h["accounts"].add((r["carrier"], r["account"]))
-        if not r["invoice_date"]:
-            continue
-        m = h["months"].setdefault(_month(r["invoice_date"]), {"billed": Decimal(0), "periods": {}})
-        m["billed"] += r["amount"]
-        if r["charge_type"] == "recurring" and r["period_start"] and r["period_end"]:
-            m["periods"].setdefault((r["period_start"], r["period_end"]), r)
     expected = ExpectedBill(result.services, result.records)
     services = {s.index: s for s in result.services}
     out = []
     for idx in wanted:
-        h = per.get(idx, {"accounts": set(), "months": {}})
         svc = services.get(idx)
         if svc is None:
             continue
-        span = set(h["months"]) | flagged_months.get(idx, set())
-        for acct in h["accounts"]:
+        span = billed_in.get(idx, set()) | flagged_months.get(idx, set())
+        for acct in accounts.get(idx, ()):
             span |= bill_months.get(acct, set())
         plan = expected.plan(idx)
         row = {"index": idx, "id": svc.service_id,
@@ -108,27 +97,62 @@ def history_data(result: AuditResult, wanted: list[int]) -> dict:
                                                svc.account and f"account {svc.account}") if p),
                "m": [], "billed": [], "expected": [], "diff": [], "findings": []}
         for month in sorted(span):
-            got = h["months"].get(month)
-            billed = got["billed"] if got else Decimal(0)
-            exp = _expected_in(month, got, svc, expected, idx, plan)
+            got = billed.get((idx, month))
+            amount = got if got is not None else Decimal(0)
+            exp = _expected_in(month, periods.get((idx, month)), expected, idx, plan)
             row["m"].append(month_at[month])
-            row["billed"].append(_text(billed))
+            row["billed"].append(_text(amount))
             row["expected"].append("" if exp is None else _text(exp))
-            row["diff"].append("" if exp is None else _text(billed - exp))
+            row["diff"].append("" if exp is None else _text(amount - exp))
             row["findings"].append(sorted(set(flagged.get((idx, month), ()))))
         out.append(row)
     return {"months": months, "services": out}
 
 
-def _expected_in(month: str, got: dict | None, svc, expected: ExpectedBill, idx: int, plan):
+def _billed_months(result: AuditResult, wanted: list[int]):
+    """For the wanted services, from their lines, as columns: what each bill month billed
+    ({(service, month): amount}), its recurring periods, each once, in line order
+    ({(service, month): [(start, end, quantity, amount)]}), and the (carrier, account) pairs
+    billing each service."""
+    service = _service_column(result)
+    keep = np.flatnonzero(np.isin(service, np.array(wanted, np.int64)))
+    t = result.lines.table.select(["carrier", "account", "invoice_date", "charge_type",
+                                   "period_start", "period_end", "quantity", "amount"])
+    t = t.take(pa.array(keep))
+    t = t.append_column("svc", pa.array(service[keep], pa.int64()))
+    t = t.append_column("month", pc.strftime(t.column("invoice_date"), format="%Y-%m"))
+    t = t.append_column("at", pa.array(np.arange(len(keep), dtype=np.int64)))
+    owners = t.group_by(["svc", "carrier", "account"], use_threads=False).aggregate([])
+    accounts: dict[int, set[tuple[str, str]]] = {}
+    for svc, carrier, account in zip(*(owners.column(c).to_pylist()
+                                        for c in ("svc", "carrier", "account"))):
+        accounts.setdefault(svc, set()).add((carrier, account))
+    dated = t.filter(pc.is_valid(t.column("month")))
+    sums = dated.group_by(["svc", "month"]).aggregate([("amount", "sum")])
+    billed = {(svc, month): amount for svc, month, amount in
+              zip(*(sums.column(c).to_pylist() for c in ("svc", "month", "amount_sum")))}
+    recurring = dated.filter(pc.and_(
+        pc.equal(dated.column("charge_type").cast(pa.string()), "recurring"),
+        pc.and_(pc.is_valid(dated.column("period_start")), pc.is_valid(dated.column("period_end")))))
+    firsts = recurring.group_by(["svc", "month", "period_start", "period_end"], use_threads=False) \
+        .aggregate([("at", "min")])
+    rows = recurring.filter(pc.is_in(recurring.column("at"), firsts.column("at_min")))
+    periods: dict[tuple[int, str], list[tuple]] = {}
+    for svc, month, *period in zip(*(rows.column(c).to_pylist() for c in (
+            "svc", "month", "period_start", "period_end", "quantity", "amount"))):
+        periods.setdefault((svc, month), []).append(tuple(period))
+    return billed, periods, accounts
+
+
+def _expected_in(month: str, periods: list[tuple] | None, expected: ExpectedBill, idx: int, plan):
     """What the month's bill should have charged the service for recurring charges."""
-    if got and got["periods"]:
+    if periods:
         total = Decimal(0)
-        for r in got["periods"].values():
-            _, amount = should_cost(r, "recurring", r["amount"], svc, expected, idx)
-            if amount is None:
+        for start, end, quantity, amount in periods:
+            got = recurring_cost(start, end, quantity, amount, expected, idx)
+            if got is None:
                 return None
-            total += amount
+            total += got[0]
         return total
     first = date(int(month[:4]), int(month[5:]), 1)
     term = plan.term_on(first)
@@ -148,15 +172,15 @@ def _service_column(result: AuditResult) -> np.ndarray:
                     or [-1] * t.num_rows, np.int64)
 
 
-def _positions(t: pa.Table):
+def _positions(t: pa.Table, line_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of `t` holding these batch line ids (clipped into the table) and which are there."""
+    n = t.num_rows
     if "line_id" not in t.column_names:
-        return lambda i: i if 0 <= i < t.num_rows else None
+        found = (line_ids >= 0) & (line_ids < n)
+        return np.clip(line_ids, 0, max(n - 1, 0)), found
     ids = t.column("line_id").to_numpy()
-
-    def at(i: int):
-        p = int(np.searchsorted(ids, i))
-        return p if p < len(ids) and ids[p] == i else None
-    return at
+    at = np.minimum(np.searchsorted(ids, line_ids), max(n - 1, 0))
+    return at, (ids[at] == line_ids) if n else np.zeros(len(line_ids), bool)
 
 
 def _month(d: date) -> str:

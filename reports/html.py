@@ -64,7 +64,9 @@ def render_html(result: AuditResult, *, generated_at: datetime | None = None,
     """The whole report as one HTML document (inline CSS, JS and data, no network).
     `bill_pages`: the bills/ pages written beside it, which its invoices link to."""
     generated_at = generated_at or datetime.now().astimezone()
-    findings = sorted(result.findings, key=lambda f: -f.amount_at_issue)  # stable for ties
+    of_result = finding_services(result, result.findings)
+    order = sorted(range(len(result.findings)), key=lambda i: -result.findings[i].amount_at_issue)
+    findings = [result.findings[i] for i in order]  # most money first, stable for ties
     by_rule = result.by_rule()
     accounts = result.by_account()
     strings = Strings()
@@ -75,8 +77,8 @@ def render_html(result: AuditResult, *, generated_at: datetime | None = None,
     findings_cols["bill"] = [strings(_page_of(pages, (f.carrier, f.account, f.invoice_number)))
                              for f in findings]
     lines["bill"] = [strings(_page_of(pages, k)) for k in lines.pop("keys")]
-    of_finding = finding_services(result, findings)
-    history = history_data(result, history_services(of_finding, lines["serviceIndex"]))
+    of_finding = [of_result[i] for i in order]
+    history = history_data(result, history_services(of_finding, lines["serviceIndex"]), of_result)
     row_of = {h["index"]: k for k, h in enumerate(history["services"])}
     findings_cols["hist"] = [row_of.get(i, -1) for i in of_finding]
     lines["hist"] = [row_of.get(i, -1) for i in lines.pop("serviceIndex")]

@@ -20,10 +20,12 @@ whole) is one clear usage error.
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
 import shutil
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
@@ -62,6 +64,7 @@ def write_all(result: AuditResult, out_dir: Path) -> dict[str, Path]:
     with out_dir_lock(out):
         _clear_leftovers(out)
         new = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+        gc.freeze()  # the audit's objects outlive the reports: the collector need not walk them
         try:
             _write_into(result, new)
             _sync_folder(new)
@@ -70,25 +73,39 @@ def write_all(result: AuditResult, out_dir: Path) -> dict[str, Path]:
         except BaseException:
             shutil.rmtree(new, ignore_errors=True)
             raise
+        finally:
+            gc.unfreeze()
     return {name: Path(out_dir) / name for name in REPORT_FILES}
 
 
 def _write_into(result: AuditResult, folder: Path) -> None:
     paths = {name: folder / name for name in REPORT_FILES}
-    answer = write_summary_json(result, paths["summary.json"])
-    write_findings_xlsx(result, answer, paths["findings.xlsx"])
-    write_disputes(result, paths["disputes"])
-    write_findings_json(result, paths["findings.json"])
-    write_findings_csv(result, paths["findings.csv"])
-    write_lines_csv(result, paths["lines.csv"])
-    write_lines_parquet(result, paths["lines.parquet"])
-    write_invoices_csv(result, paths["invoices.csv"])
-    write_errors_json(result, paths["errors.json"])
-    write_services_parquet(result, paths[SERVICES_FILE])  # what `reconcile explain` reads back
-    write_records_json(result, paths[RECORDS_FILE])
-    pages = write_bill_pages(result, paths[BILLS_DIR])  # bills/<invoice>.html, linked from the report
-    write_html(result, paths["report.html"], bill_pages=pages)
-    write_glossary(paths[GLOSSARY_FILE])  # the report links each finding's rule here
+    # The line tables are written by Arrow, which lets go of the interpreter while it casts,
+    # encodes and compresses: on a second thread they overlap the reports made in Python.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reconcile-lines") as pool:
+        lines = [pool.submit(write_lines_csv, result, paths["lines.csv"]),
+                 pool.submit(write_lines_parquet, result, paths["lines.parquet"]),
+                 pool.submit(write_services_parquet, result, paths[SERVICES_FILE])]  # for `explain`
+        try:
+            answer = write_summary_json(result, paths["summary.json"])
+            write_findings_xlsx(result, answer, paths["findings.xlsx"])
+            write_disputes(result, paths["disputes"])
+            write_findings_json(result, paths["findings.json"])
+            write_findings_csv(result, paths["findings.csv"])
+            write_invoices_csv(result, paths["invoices.csv"])
+            write_errors_json(result, paths["errors.json"])
+            write_records_json(result, paths[RECORDS_FILE])
+            pages = write_bill_pages(result, paths[BILLS_DIR])  # bills/<invoice>.html, linked from the report
+            write_html(result, paths["report.html"], bill_pages=pages)
+            write_glossary(paths[GLOSSARY_FILE])  # the report links each finding's rule here
+        except BaseException:
+            for job in lines:
+                job.cancel()
+            raise
+        finally:
+            wait(lines)  # the folder is removed on failure: nothing may still write into it
+        for job in lines:
+            job.result()  # a failure of the line tables is the run's failure
 
 
 # -- checking and locking --out ------------------------------------------------------------

@@ -139,9 +139,26 @@ def summary_record(result: AuditResult) -> dict:
 
 
 def write_findings_json(result: AuditResult, path: Path) -> None:
-    data = {"summary": summary_record(result),
-            "findings": [finding_record(f) for f in result.findings]}
-    _write_json(data, path)
+    """{"summary": ..., "findings": [...]}, one finding per line: the findings (tens of
+    thousands in a big batch) go through json's C encoder, which an indented dump bypasses."""
+    head = json.dumps(summary_record(result), indent=2, ensure_ascii=False).replace("\n", "\n  ")
+    with open(path, "w", encoding="utf-8", errors="backslashreplace") as fh:
+        fh.write(f'{{\n  "summary": {head},\n  "findings": [')
+        for n, f in enumerate(result.findings):
+            fh.write(",\n    " if n else "\n    ")
+            fh.write(_compact_json({k: getattr(f, k) for k in FINDING_COLUMNS}))
+        fh.write("\n  ]\n}\n" if result.findings else "]\n}\n")
+
+
+def _json_value(v):
+    """What json cannot write itself, as finding_record writes it (money to the cent)."""
+    if isinstance(v, (Decimal, date)) or hasattr(v, "value"):
+        return _plain(v)
+    raise TypeError(f"{type(v).__name__} in a finding is not JSON")
+
+
+_compact_json = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "),
+                                 default=_json_value).encode
 
 
 def write_findings_csv(result: AuditResult, path: Path) -> None:
@@ -152,7 +169,7 @@ def write_findings_csv(result: AuditResult, path: Path) -> None:
             rec = {k: getattr(f, k) for k in FINDING_NUMBERS}  # numbers as numbers
             rec.update({k: _plain(getattr(f, k)) for k in FINDING_COLUMNS
                         if k not in FINDING_NUMBERS and k not in ("evidence", "line_ids")})
-            rec["evidence"] = json.dumps(_plain(f.evidence), ensure_ascii=False)
+            rec["evidence"] = _compact_json(f.evidence)
             rec["line_ids"] = " ".join(map(str, f.line_ids))
             w.writerow([_number_cell(rec[c]) if c in FINDING_NUMBERS else safe_text(rec[c])
                         for c in FINDING_COLUMNS])
