@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from functools import lru_cache
 from typing import Iterable
 
 import xlsxwriter
@@ -60,16 +61,32 @@ class Book:
     def _writer(self, kind: str):
         fmt = self.formats.get(kind)
         if kind == "money":
-            return lambda ws, r, c, v: ws.write_number(r, c, float(Decimal(str(v))), fmt)
-        if kind == "date":
-            return lambda ws, r, c, v: ws.write_datetime(
-                r, c, v if isinstance(v, date) else date.fromisoformat(str(v)), fmt)
+            return lambda ws, r, c, v: ws.write_number(
+                r, c, float(v if isinstance(v, Decimal) else Decimal(str(v))), fmt)
+        if kind == "date":  # as write_datetime stores it: a day number in the date format
+            def write_date(ws, r, c, v):
+                day = _excel_day(v)
+                if day is None:  # before 1 March 1900: XlsxWriter's own conversion
+                    return ws.write_datetime(r, c, v if isinstance(v, date) else date.fromisoformat(str(v)), fmt)
+                return ws.write_number(r, c, day, fmt)
+            return write_date
         if kind in ("int", "number"):
             return lambda ws, r, c, v: ws.write_number(r, c, float(v))
         return lambda ws, r, c, v: ws.write_string(r, c, str(v))  # never a formula
 
     def close(self) -> None:
         self.wb.close()
+
+
+EXCEL_DAY_ZERO = date(1899, 12, 30)  # day 0 for every date from 1 March 1900 (Excel's 1900 system)
+
+
+@lru_cache(maxsize=8192)  # a batch has few distinct dates
+def _excel_day(v: date | str) -> float | None:
+    """Excel's serial day number of a date, as XlsxWriter's write_datetime stores it; None
+    before Excel's phantom 29 February 1900."""
+    d = v if isinstance(v, date) else date.fromisoformat(str(v))
+    return float((d - EXCEL_DAY_ZERO).days) if d >= date(1900, 3, 1) else None
 
 
 def _chain(head, rest):
