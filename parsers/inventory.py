@@ -162,25 +162,30 @@ def _read_inventory(path: Path, overrides: dict[str, str] | None, sheet: str | N
     if decimal == COMMA:
         table.notes.append("rates are written with a decimal comma (1.234,50 is 1234.50), as its "
                            "values show")
+    money, date_of = _once_per_text(money), _once_per_text(parse_date)
+    at = {name: pos.get(name) for name in ("service_id", "account", "carrier", "description",
+                                           "location", "monthly_rate", "install_date",
+                                           "disconnect_date", "contract_end")}
     for row_no, cells in rows:
         if cells.__class__ is BadRow:
             errors.append(InputError(file=src, row=row_no, reason=cells.reason))
             continue
-        if not any(cell_text(c) for c in cells):
+        if _blank(cells):
             continue
+        width = len(cells)
 
-        def get(name, cells=cells):
-            i = pos.get(name)
-            return cells[i] if i is not None and i < len(cells) else None
+        def get(name, cells=cells, width=width):
+            i = at[name]
+            return cells[i] if i is not None and i < width else None
 
         sid = cell_text(get("service_id")) or next(
-            (t for i in other_ids if i < len(cells) and (t := cell_text(cells[i]))), "")
+            (t for i in other_ids if i < width and (t := cell_text(cells[i]))), "")
         if not sid:
             errors.append(InputError(file=src, row=row_no, reason="service ID is blank"))
             continue
         values: dict = {}
-        for name, parse in (("monthly_rate", money), ("install_date", parse_date),
-                            ("disconnect_date", parse_date)):
+        for name, parse in (("monthly_rate", money), ("install_date", date_of),
+                            ("disconnect_date", date_of)):
             try:
                 values[name] = parse(get(name))
             except ValueError as e:
@@ -189,7 +194,7 @@ def _read_inventory(path: Path, overrides: dict[str, str] | None, sheet: str | N
         end_raw = get("contract_end")
         end_text = cell_text(end_raw)
         try:
-            values["contract_end"] = parse_date(end_raw)
+            values["contract_end"] = date_of(end_raw)
         except ValueError as e:
             values["contract_end"] = None
             if end_text.upper().replace("-", "").replace(" ", "") not in _OPEN_ENDED:
@@ -200,7 +205,7 @@ def _read_inventory(path: Path, overrides: dict[str, str] | None, sheet: str | N
             account=cell_text(get("account")), carrier=cell_text(get("carrier")),
             description=cell_text(get("description")), location=cell_text(get("location")),
             contract_end_text="" if values["contract_end"] else end_text,
-            extra={h: cell_text(cells[i]) for i, h in extra_cols if i < len(cells) and cell_text(cells[i])},
+            extra={h: t for i, h in extra_cols if i < width and (t := cell_text(cells[i]))},
             **values,
         ))
     columns = {name: table.headers[i] for name, i in pos.items()}
@@ -220,6 +225,29 @@ def _read_inventory(path: Path, overrides: dict[str, str] | None, sheet: str | N
             errors.append(InputError(file=src, reason="inventory has a header but no service rows",
                                      effect="file skipped"))
     return inventory
+
+
+def _blank(cells) -> bool:
+    try:
+        return not "".join(cells).strip()  # a CSV row: all text
+    except TypeError:  # a workbook row: numbers, dates, empty cells
+        return not any(cell_text(c) for c in cells)
+
+
+def _once_per_text(parse):
+    """`parse` remembering what it gave for each text cell: an inventory repeats its rates and
+    dates on thousands of rows. A value it refuses is refused again each time (and reported)."""
+    seen: dict[str, object] = {}
+
+    def once(cell):
+        if cell.__class__ is not str:
+            return parse(cell)
+        got = seen.get(cell, seen)
+        if got is seen:
+            got = seen[cell] = parse(cell)
+        return got
+
+    return once
 
 
 def _inventory_scorer(overrides: dict[str, str] | None):
