@@ -269,6 +269,7 @@ def _run(invoice_paths, inventory, columns, sheet, out_dir, options, password, p
          records: dict[str, Path | None] | None = None) -> int:
     from reconcile.audit import run_audit
     from reconcile.reports.console import for_people, summary_text
+    from reconcile.reports.answer import answer
     from reconcile.reports.outputs import write_all
 
     records = records or {}
@@ -285,16 +286,17 @@ def _run(invoice_paths, inventory, columns, sheet, out_dir, options, password, p
         # no service (InventoryUnusable), or --scheduler: the user's command, not the data
         click.echo(f"Error: {e}\nNothing was audited; no report was written.", err=True)
         return 2
-    for_people(result, [*invoice_paths, inventory, *(p for p in records.values() if p)])
+    result = for_people(result, [*invoice_paths, inventory, *(p for p in records.values() if p)])
+    said = answer(result)  # once, for the reports and the console
     try:
-        write_all(result, out_dir)
+        write_all(result, out_dir, said)
     except OSError as e:  # disk full, the folder taken away mid-run: the audit's work is lost
         where = f" ({e.filename})" if e.filename else ""
         click.echo(f"Error: the audit ran, but its reports could not be written into {out_dir}: "
                    f"{e.strerror or e}{where}. The reports there before (if any) are as they were; "
                    f"make room or fix the folder and run again.", err=True)
         return EXIT_NOT_WRITTEN
-    click.echo(summary_text(result, str(out_dir)))
+    click.echo(summary_text(result, str(out_dir), said))
     return 1 if result.errors else 0
 
 

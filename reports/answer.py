@@ -234,10 +234,11 @@ def answer_lines(a: dict) -> list[str]:
     return out
 
 
-def write_summary_json(result: AuditResult, path) -> dict:
+def write_summary_json(result: AuditResult, path, a: dict | None = None) -> dict:
+    """summary.json: the answer (`a`, when the caller has worked it out already)."""
     import json
 
-    a = answer(result)
+    a = answer(result) if a is None else a
     path.write_text(json.dumps(a, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return a
 

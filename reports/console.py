@@ -88,12 +88,13 @@ def unchecked_lines(gaps: list[NotChecked]) -> list[str]:
     return [text[0].upper() + text[1:] for text in out]
 
 
-def summary_text(result: AuditResult, out_dir: str) -> str:
+def summary_text(result: AuditResult, out_dir: str, a: dict | None = None) -> str:
+    """What the console prints after a run (`a`: the answer, when the caller has it)."""
     read = batch_read(result)
     unread = read.files - read.files_read
     files = (f"Read {read.files_read:,} of {read.files:,} file(s)" if unread
              else f"Read {read.files:,} file(s)")
-    lines = answer_lines(answer(result)) + [
+    lines = answer_lines(answer(result) if a is None else a) + [
         f"{files}: {read.bills:,} bill(s), {read.lines:,} line(s), {money(read.billed)} billed, "
         f"against {len(result.services):,} inventory service(s).",
     ]

@@ -32,7 +32,7 @@ from pydantic import BaseModel
 
 from reconcile.core.models import Finding
 from reconcile.core.result import AuditResult
-from reconcile.reports.answer import answer
+from reconcile.reports.answer import answer as answer_of
 from reconcile.reports.bill_page import BILLS_DIR, BillPages
 from reconcile.reports.console import unchecked
 from reconcile.reports.history import finding_services, history_data, history_services
@@ -60,9 +60,10 @@ _SCRIPT = (_TEMPLATES / "report.js").read_text(encoding="utf-8")
 
 
 def render_html(result: AuditResult, *, generated_at: datetime | None = None,
-                bill_pages: BillPages | None = None) -> str:
+                bill_pages: BillPages | None = None, answer: dict | None = None) -> str:
     """The whole report as one HTML document (inline CSS, JS and data, no network).
-    `bill_pages`: the bills/ pages written beside it, which its invoices link to."""
+    `bill_pages`: the bills/ pages written beside it, which its invoices link to; `answer`:
+    reconcile.reports.answer.answer(result), when the caller has it."""
     generated_at = generated_at or datetime.now().astimezone()
     of_result = finding_services(result, result.findings)
     order = sorted(range(len(result.findings)), key=lambda i: -result.findings[i].amount_at_issue)
@@ -100,7 +101,7 @@ def render_html(result: AuditResult, *, generated_at: datetime | None = None,
             for rule, (n, amt) in sorted(by_rule.items(), key=lambda kv: -kv[1][1])
         ],
         chart=_bar_chart(by_rule),
-        answer=(a := answer(result)),
+        answer=(a := answer if answer is not None else answer_of(result)),
         money_of=lambda text: _money(Decimal(text)),
         month_chart=_month_chart(a["by_month"]),
         accounts=[
@@ -125,11 +126,11 @@ def render_html(result: AuditResult, *, generated_at: datetime | None = None,
 
 
 def write_html(result: AuditResult, path: pathlib.Path, *, generated_at: datetime | None = None,
-               bill_pages: BillPages | None = None) -> None:
+               bill_pages: BillPages | None = None, answer: dict | None = None) -> None:
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
 # a file name that is not valid UTF-8 is written with its bytes escaped, as in the CSVs
-    path.write_text(render_html(result, generated_at=generated_at, bill_pages=bill_pages),
+    path.write_text(render_html(result, generated_at=generated_at, bill_pages=bill_pages, answer=answer),
                     encoding="utf-8", errors="backslashreplace")
 
 

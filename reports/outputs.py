@@ -58,15 +58,16 @@ class OutputBusy(OutputError):
     """Another run holds the lock of this --out."""
 
 
-def write_all(result: AuditResult, out_dir: Path) -> dict[str, Path]:
-    """Every report of `result` in `out_dir`, replacing the reports there as a whole."""
+def write_all(result: AuditResult, out_dir: Path, answer: dict | None = None) -> dict[str, Path]:
+    """Every report of `result` in `out_dir`, replacing the reports there as a whole.
+    `answer`: reconcile.reports.answer.answer(result), when the caller has it."""
     out = check_out_dir(out_dir)
     with out_dir_lock(out):
         _clear_leftovers(out)
         new = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
         gc.freeze()  # the audit's objects outlive the reports: the collector need not walk them
         try:
-            _write_into(result, new)
+            _write_into(result, new, answer)
             _sync_folder(new)
             os.chmod(new, _folder_mode(out))
             _put_in_place(new, out)
@@ -78,7 +79,7 @@ def write_all(result: AuditResult, out_dir: Path) -> dict[str, Path]:
     return {name: Path(out_dir) / name for name in REPORT_FILES}
 
 
-def _write_into(result: AuditResult, folder: Path) -> None:
+def _write_into(result: AuditResult, folder: Path, answer: dict | None) -> None:
     paths = {name: folder / name for name in REPORT_FILES}
     # The line tables are written by Arrow, which lets go of the interpreter while it casts,
     # encodes and compresses: on a second thread they overlap the reports made in Python.
@@ -87,7 +88,7 @@ def _write_into(result: AuditResult, folder: Path) -> None:
                  pool.submit(write_lines_parquet, result, paths["lines.parquet"]),
                  pool.submit(write_services_parquet, result, paths[SERVICES_FILE])]  # for `explain`
         try:
-            answer = write_summary_json(result, paths["summary.json"])
+            answer = write_summary_json(result, paths["summary.json"], answer)
             write_findings_xlsx(result, answer, paths["findings.xlsx"])
             write_disputes(result, paths["disputes"])
             write_findings_json(result, paths["findings.json"])
@@ -96,7 +97,7 @@ def _write_into(result: AuditResult, folder: Path) -> None:
             write_errors_json(result, paths["errors.json"])
             write_records_json(result, paths[RECORDS_FILE])
             pages = write_bill_pages(result, paths[BILLS_DIR])  # bills/<invoice>.html, linked from the report
-            write_html(result, paths["report.html"], bill_pages=pages)
+            write_html(result, paths["report.html"], bill_pages=pages, answer=answer)
             write_glossary(paths[GLOSSARY_FILE])  # the report links each finding's rule here
         except BaseException:
             for job in lines:
