@@ -58,6 +58,8 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
+import pyarrow as pa
+
 from reconcile.core.models import Category, Severity
 from reconcile.core.values import money
 from reconcile.rules.context import AuditContext, noun
@@ -72,17 +74,36 @@ RUN = 3  # consecutive bills without usage that make a service look unused
 def check(ctx: AuditContext):
     res = ctx.result
     # per (service, bill): its recurring charge and lines, and whether it billed any usage
-    rows = ctx.sql("""
-        SELECT service, invoice,
-               sum(amount) FILTER (WHERE charge_type = 'recurring'),
-               list(line_id ORDER BY line_id) FILTER (WHERE charge_type = 'recurring'),
-               bool_or(charge_type = 'usage' AND amount <> 0)
-        FROM lines
-        WHERE service IS NOT NULL AND invoice IS NOT NULL
-          AND charge_type IN ('recurring', 'usage')
-          AND service IN (SELECT DISTINCT service FROM lines
-                          WHERE charge_type = 'usage' AND amount <> 0 AND service IS NOT NULL)
-        GROUP BY ALL""")
+    # per (service, bill): its recurring charge and lines, and whether it billed any usage;
+    # only for services with RUN quiet bills between two usage bills or after the last one
+    # (`grp` counts the usage bills so far), where a run can be: most services have none
+    dated = [(k, inv.invoice_date, inv.seq or 0) for k, inv in enumerate(res.invoices)
+             if inv.invoice_date is not None]
+    bills = pa.table({"invoice": pa.array([b[0] for b in dated], pa.int32()),
+                      "day": pa.array([b[1] for b in dated], pa.date32()),
+                      "seq": pa.array([b[2] for b in dated], pa.int64())})
+    rows = ctx.sql(f"""
+        WITH b AS (
+            SELECT service, invoice,
+                   sum(amount) FILTER (WHERE charge_type = 'recurring') AS mrc,
+                   list(line_id ORDER BY line_id) FILTER (WHERE charge_type = 'recurring') AS ids,
+                   bool_or(charge_type = 'usage' AND amount <> 0) AS used
+            FROM lines
+            WHERE service IS NOT NULL AND invoice IS NOT NULL
+              AND charge_type IN ('recurring', 'usage')
+              AND service IN (SELECT DISTINCT service FROM lines
+                              WHERE charge_type = 'usage' AND amount <> 0 AND service IS NOT NULL)
+            GROUP BY ALL),
+        g AS (
+            SELECT b.service, b.mrc, b.used,
+                   sum(b.used::INTEGER) OVER (PARTITION BY b.service ORDER BY k.day, k.seq, b.invoice
+                                              ROWS UNBOUNDED PRECEDING) AS grp
+            FROM b JOIN bills k ON k.invoice = b.invoice),
+        runs AS (
+            SELECT DISTINCT service FROM g WHERE NOT used AND grp > 0 AND mrc > 0
+            GROUP BY service, grp HAVING count(*) >= {RUN})
+        SELECT service, invoice, mrc, ids, used FROM b
+        WHERE service IN (SELECT service FROM runs)""", bills=bills)
     by_service = defaultdict(list)
     for service, invoice, mrc, ids, used in rows:
         inv = res.invoices[invoice]
