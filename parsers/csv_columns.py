@@ -34,6 +34,7 @@ import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -49,6 +50,27 @@ _TEXT = LINE_SCHEMA.field("account").type
 _PLAIN_MONEY = re.compile(r"\(?-?\$?-?(?:\d+(?:\.\d+)?|\d{1,3}(?:,\d{3})+\.\d+)\)?(?:CR)?")
 _DECIMAL = r"^-?[0-9]{1,15}(\.[0-9]{1,6})?$"
 _LABELS = ("account", "invoice_number", "service_id", "description", "charge_type")
+
+
+# every label the row loop knows holds one of these once normalised (parsers/columns.py
+# norm_header): TOTAL words, subtotals, account summary labels (parsers/invoice_summary.py)
+_LABEL_WORDS = "total|due|balance|payment|adjustment|charges"
+
+
+def label_kinds(texts: list[str], kind_of: Callable[[str], int]) -> np.ndarray:
+    """`kind_of(text)` for each text (0: no label), asked only of the texts that may be one:
+    an ASCII text whose normalised form holds none of _LABEL_WORDS is none (a description
+    column has thousands of distinct texts and hardly a label)."""
+    out = np.zeros(len(texts), np.int32)
+    if not texts:
+        return out
+    values = pa.array(texts, pa.string())
+    folded = pc.replace_substring_regex(pc.utf8_lower(values), "[^0-9a-z]", "")
+    maybe = pc.or_(pc.invert(pc.string_is_ascii(values)),
+                   pc.match_substring_regex(folded, _LABEL_WORDS))
+    for i in np.flatnonzero(maybe.to_numpy(zero_copy_only=False)).tolist():
+        out[i] = kind_of(texts[i])
+    return out
 
 
 class _Decline(Exception):
@@ -158,8 +180,7 @@ class _Reading:
     def _label_kinds(self, col: _Col) -> np.ndarray:
         """The row loop's label kind (TOTAL word, subtotal, account summary) of each distinct
         text."""
-        memo = self.r._labels
-        return np.array([memo[t] for t in col.text], np.int32)
+        return label_kinds(col.text, self.r._labels.__getitem__)  # memoised per text
 
     def _utf8(self) -> bytes:
         """The file as UTF-8 bytes, lines as the csv module sees them (or _Decline)."""

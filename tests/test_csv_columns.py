@@ -248,3 +248,23 @@ def test_a_file_with_a_decimal_comma_reads_as_the_row_loop_reads_it(tmp_path, mo
     took, rows, default = read_both(path, monkeypatch)
     assert not took and len(default.lines) == 2
     assert_same(path, rows, default)
+
+
+def test_texts_passed_over_as_no_label_are_none_the_row_loop_would_take_for_one():
+    """label_kinds asks the row loop's _label_kind only of texts that may be labels; every
+    TOTAL word, subtotal and account summary label, however spelt, must be among them."""
+    from reconcile.parsers.invoice_csv import _TOTAL_WORDS, _label_kind
+
+    labels = [*_TOTAL_WORDS, "Sub-Total MPLS", "subtotal", "Previous Balance", "Balance Forward",
+              "Payments Received - Thank You", "Payment Applied", "Total Adjustments",
+              "Total Current Charges", "New Charges", "Total Amount Due", "Balance Due",
+              "Payment Due Date", "Date Due", "ＴＯＴＡＬ", "Grand-Total:", "T.O.T.A.L", "Amount  Due"]
+    rng = random.Random(8)
+    texts = []
+    for text in labels:
+        texts += [text, text.upper(), " ".join(text), text.replace(" ", "_") + " #"]
+    texts += ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz .-#0123456789é") for _ in range(rng.randrange(1, 30)))
+              for _ in range(3000)]
+    want = [_label_kind(t) for t in texts]
+    assert sum(1 for k in want if k) >= len(labels) * 2  # most spellings are labels to the row loop
+    assert csv_columns.label_kinds(texts, _label_kind).tolist() == want
