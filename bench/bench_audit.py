@@ -292,6 +292,11 @@ def show_size(r: dict) -> None:
         print(f"  phases       : audit {ph['audit_s']:.2f} s ({parts or 'no timings= offered'}) + "
               f"reports {ph['reports_s']:.2f} s; interpreter start-up and exit "
               f"{a['wall_s'] - ph['in_process_s']:.2f} s")
+        writers = sorted(ph.get("writers", {}).items(), key=lambda kv: -kv[1][0])
+        if writers:
+            main = ", ".join(f"{k} {w:.2f}" for k, (w, th) in writers if th == "main" and w >= 0.05)
+            beside = ", ".join(f"{k} {w:.2f}" for k, (w, th) in writers if th != "main" and w >= 0.05)
+            print(f"  reports      : {main}" + (f"; on a second thread meanwhile: {beside}" if beside else ""))
     elif ph:
         print(f"  phases       : not measured: {ph.get('error')}")
     print(f"  floor        : read {f['read_s']:.2f}, normalise {f['normalise_s']:.2f}, join+group "

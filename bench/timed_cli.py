@@ -43,6 +43,7 @@ def main() -> None:
         audit_module.run_audit = run_audit
     except (ImportError, AttributeError):
         pass
+    writers = _time_writers()
     from reconcile.cli import main as reconcile_main
 
     code: int | str | None = 0
@@ -60,8 +61,37 @@ def main() -> None:
         else:
             got["error"] = "the CLI did not call reconcile.audit.run_audit"
         got["in_process_s"] = round(end - t0, 3)
+        if writers:  # {name: [wall s, thread]}: the line tables run on a thread of their own
+            got["writers"] = writers
         out.write_text(json.dumps(got) + "\n")
     sys.exit(code)
+
+
+def _time_writers() -> dict:
+    """Wall seconds of each report writer `reconcile.reports.outputs` calls (write_*), and the
+    thread it ran on; {} when the module has none (the bench then prints no breakdown)."""
+    import threading
+
+    try:
+        import reconcile.reports.outputs as outputs
+    except ImportError:
+        return {}
+    got: dict = {}
+    for name in [n for n in dir(outputs) if n.startswith("write_") and n != "write_all"]:
+        real = getattr(outputs, name)
+        if not callable(real):
+            continue
+
+        def timed(*args, _real=real, _name=name, **kwargs):
+            t = time.perf_counter()
+            try:
+                return _real(*args, **kwargs)
+            finally:
+                thread = "main" if threading.current_thread() is threading.main_thread() else "thread"
+                got[_name[len("write_"):]] = [round(time.perf_counter() - t, 3), thread]
+
+        setattr(outputs, name, timed)
+    return got
 
 
 if __name__ == "__main__":
