@@ -141,20 +141,30 @@ def norm_header(text: object) -> str:
     """'Circuit ID #' -> 'circuitidno'. Case, space and punctuation blind; Unicode NFKC, so a
     full-width 'ＡＣＣＯＵＮＴ' or '＃' is read as 'account', '#' (invisible characters go with the
     punctuation)."""
-    text = str(text or "")
+    return _norm_text(text) if text.__class__ is str else _norm_text(str(text or ""))
+
+
+@lru_cache(maxsize=65536)  # headers and labels repeat in every file of a batch
+def _norm_text(text: str) -> str:
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text)
     return re.sub(r"[^0-9a-z]", "", text.lower().replace("#", "no"))
 
 
 def _alias_index(fields: dict[str, list[str]]) -> dict[str, tuple[str, int]]:
+    """Normalised alias -> (field, rank: 0 for the field's own name, then its aliases in order)."""
+    return dict(_alias_index_of(tuple((name, tuple(aliases)) for name, aliases in fields.items())))
+
+
+@lru_cache(maxsize=64)  # once per field list (invoice, inventory, records), not per file
+def _alias_index_of(fields: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple:
     idx: dict[str, tuple[str, int]] = {}
-    for name, aliases in fields.items():
-        for rank, alias in enumerate([name.replace("_", " ")] + aliases):
+    for name, aliases in fields:
+        for rank, alias in enumerate([name.replace("_", " "), *aliases]):
             key = norm_header(alias)
             if key not in idx or rank < idx[key][1]:
                 idx[key] = (name, rank)
-    return idx
+    return tuple(idx.items())
 
 
 @dataclass

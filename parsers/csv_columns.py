@@ -55,6 +55,7 @@ _LABELS = ("account", "invoice_number", "service_id", "description", "charge_typ
 # every label the row loop knows holds one of these once normalised (parsers/columns.py
 # norm_header): TOTAL words, subtotals, account summary labels (parsers/invoice_summary.py)
 _LABEL_WORDS = "total|due|balance|payment|adjustment|charges"
+ARROW_MIN_TEXTS = 512  # fewer distinct texts are looked at one by one
 
 
 def label_kinds(texts: list[str], kind_of: Callable[[str], int]) -> np.ndarray:
@@ -62,7 +63,8 @@ def label_kinds(texts: list[str], kind_of: Callable[[str], int]) -> np.ndarray:
     an ASCII text whose normalised form holds none of _LABEL_WORDS is none (a description
     column has thousands of distinct texts and hardly a label)."""
     out = np.zeros(len(texts), np.int32)
-    if not texts:
+    if len(texts) < ARROW_MIN_TEXTS:  # a small file's: asking each is quicker than Arrow's calls
+        out[:] = [kind_of(t) for t in texts]
         return out
     values = pa.array(texts, pa.string())
     folded = pc.replace_substring_regex(pc.utf8_lower(values), "[^0-9a-z]", "")

@@ -267,4 +267,5 @@ def test_texts_passed_over_as_no_label_are_none_the_row_loop_would_take_for_one(
               for _ in range(3000)]
     want = [_label_kind(t) for t in texts]
     assert sum(1 for k in want if k) >= len(labels) * 2  # most spellings are labels to the row loop
+    assert len(texts) >= csv_columns.ARROW_MIN_TEXTS  # through Arrow's prefilter
     assert csv_columns.label_kinds(texts, _label_kind).tolist() == want

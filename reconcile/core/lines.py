@@ -10,6 +10,8 @@ reads: a finding's evidence, a docstring example, a test.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from datetime import date
 from decimal import Decimal
 from typing import Iterable
@@ -129,6 +131,7 @@ def _money_array(values: list) -> pa.Array:
     return distinct.take(pa.array(positions, pa.int32()))
 
 
+@lru_cache(maxsize=1)  # tables are immutable: one serves every file with no lines
 def empty_table() -> pa.Table:
     return LINE_SCHEMA.empty_table()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from functools import lru_cache
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Iterable
@@ -48,6 +49,7 @@ def decimal_convention(texts: Iterable[object], delimiter: str = "") -> str:
     return UNDECIDED
 
 
+@lru_cache(maxsize=65536)  # amounts repeat within and across a batch's files
 def _mark_of(text: str) -> str | None:
     """The decimal mark one amount's text shows by its shape alone (None: it shows none)."""
     if "." in text and "," in text:
