@@ -157,6 +157,21 @@ class _Memo(dict):
         return value
 
 
+# What a cell's text means, for the pure readings (money in a decimal convention, dates,
+# labels): kept across the files of a batch, whose small files repeat the same amounts, dates
+# and labels, each file otherwise working them out again. Bounded: past SHARED_KEYS texts,
+# the rest are worked out each time.
+SHARED_KEYS = 1 << 15
+_SHARED_MEMOS: dict[object, _Memo] = {}
+
+
+def _shared(name, fn) -> _Memo:
+    memo = _SHARED_MEMOS.get(name)
+    if memo is None:
+        memo = _SHARED_MEMOS[name] = _Memo(fn, SHARED_KEYS)
+    return memo
+
+
 def _key(raw):
     # workbook cells come typed: 1, 1.0 and True are one dict key but not one value
     return raw if type(raw) is str else (type(raw), raw)
@@ -220,13 +235,13 @@ class _RowReader:
         self.width = 1 + max([*pos.values(), *(i for i, _h, _t in melt_cols),
                               *(i for i, _v in self.skip_cols)], default=-1)
         self.at = {name: pos.get(name, -1) for name in (*_FIELD_NAMES, *pos)}
-        self._money = _Memo(partial(_money_of, decimal=decimal))
-        self._dates = _Memo(_date_of)
-        self._labels = _Memo(_label_kind)
+        self._money = _shared(("money", decimal), partial(_money_of, decimal=decimal))
+        self._dates = _shared("dates", _date_of)
+        self._labels = _shared("labels", _label_kind)
         self._types = _Memo(lambda k: self.charge_type(*k))
         self._periods = _Memo(self._period_of)
         self._spans = _Memo(self._span_of)
-        self._summary = _Memo(summary_label)
+        self._summary = _shared("summary", summary_label)
         # account summary columns repeated on every row of an invoice
         self.summary_cols = [(name, pos[name]) for name in SUMMARY_FIELDS
                              if name in pos and name != "due_date"]
