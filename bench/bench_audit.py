@@ -4,6 +4,7 @@
     .venv/bin/python bench/bench_audit.py               # 1M and 3M (make bench), time ratio 3M/1M
     .venv/bin/python bench/bench_audit.py --lines 1000000               # one size only
     .venv/bin/python bench/bench_audit.py --scale --lines 10000000      # 1M, 3M and 10M, ratio 10M/1M
+    .venv/bin/python bench/bench_audit.py --lines 1000000 --bills-as-files  # 6,000 small files
       [--services 50000] [--seed 7] [--workers N] [--plain] [--force]
 
 Data (fixtures/bulk.py, with its truth.json) is generated once per size into bench/data/
@@ -32,6 +33,7 @@ machine wall times move with them, and CPU seconds too (shared caches), less so.
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
 import json
 import os
@@ -80,6 +82,47 @@ def data_dir(lines: int, services: int, seed: int) -> Path:
     print(f"generated {info['lines']:,} lines ({months} months), {info['services']:,} services "
           f"in {info['seconds']:.1f} s -> {out.relative_to(ROOT)}", flush=True)
     return out
+
+
+def bills_as_files(folder: Path) -> Path:
+    """The same batch with each bill in a file of its own (header, its rows, its TOTAL row):
+    a folder of portal downloads, thousands of small files. Made once beside `folder`; the
+    inventory and truth are the same (truth is by rule, invoice and service, not file)."""
+    out = folder.with_name(folder.name + "-bills")
+    made = out / "meta.json"
+    if made.exists() and made.read_text() == (folder / "meta.json").read_text():
+        return out
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "invoices").mkdir(parents=True)
+    n = 0
+    for src in sorted((folder / "invoices").iterdir()):
+        with open(src, newline="") as fh:
+            rows = csv.reader(fh)
+            header = next(rows)
+            bill, current = [], None
+            for row in rows:
+                number = row[2] if len(row) > 2 else ""
+                if number and number != current and bill:
+                    n = _write_bill(out, n, header, bill)
+                    bill = []
+                current = number or current
+                bill.append(row)
+            if bill:
+                n = _write_bill(out, n, header, bill)
+    for name in ("inventory.csv", "truth.json"):
+        shutil.copyfile(folder / name, out / name)
+    made.write_text((folder / "meta.json").read_text())
+    print(f"split into {n:,} files, one bill each -> {out.relative_to(ROOT)}", flush=True)
+    return out
+
+
+def _write_bill(out: Path, n: int, header: list[str], rows: list[list[str]]) -> int:
+    with open(out / "invoices" / f"bill_{n:06d}.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    return n + 1
 
 
 # --- measuring a process tree ---------------------------------------------------------------
@@ -244,6 +287,8 @@ def bench_size(lines: int, args, bytes_per_line: float, run: dict) -> dict | Non
               f"{bytes_per_line:,.0f} B/line, {have / 2**30:.1f} GB available (--force to try)")
         return None
     folder = data_dir(lines, args.services, args.seed)
+    if args.bills_as_files:
+        folder = bills_as_files(folder)
     print(f"\n{lines:,} lines requested ({folder.relative_to(ROOT)}): floor ...", end="", flush=True)
     with tempfile.TemporaryDirectory(dir=DATA) as tmp:
         work = Path(tmp)
@@ -351,12 +396,15 @@ def main() -> None:
     ap.add_argument("--plain", action="store_true",
                     help="run the installed reconcile script itself (no phase times)")
     ap.add_argument("--force", action="store_true", help="run sizes the memory estimate says won't fit")
+    ap.add_argument("--bills-as-files", action="store_true",
+                    help="each bill in a file of its own (6,000 small files at 1M lines)")
     args = ap.parse_args()
     scale = args.scale or not args.lines
     sizes = sorted(set((args.lines or []) + ([1_000_000, 3_000_000] if scale else [])))
     DATA.mkdir(parents=True, exist_ok=True)
     run = {"run": datetime.now(timezone.utc).isoformat(timespec="seconds"), **git_state(),
-           "cores": os.cpu_count(), "python": sys.version.split()[0], "workers": args.workers}
+           "cores": os.cpu_count(), "python": sys.version.split()[0], "workers": args.workers,
+           "bills_as_files": args.bills_as_files}
     print(f"reconcile {run['commit']}{' (dirty)' if run['dirty'] else ''} on {run['branch'] or '-'}; "
           f"{os.cpu_count()} cores, {available_bytes() / 2**30:.1f} GB available, "
           f"load {os.getloadavg()[0]:.1f}")
