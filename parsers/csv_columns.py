@@ -499,7 +499,9 @@ class _Reading:
         ctype = self._charge_types(ci)
         bill_dates = pa.array([v.invoice_date for v in invoices], pa.date32())
         inv32 = pa.array(inv.astype(np.int32))
-        keys = pc.binary_join_element_wise(f"{r.out.file_hash}:r", pc.cast(rows, pa.string()), "")
+        # typed scalars: a bare str has pyarrow infer its type, looking for pandas each call
+        keys = pc.binary_join_element_wise(pa.scalar(f"{r.out.file_hash}:r", pa.string()),
+                                           pc.cast(rows, pa.string()), pa.scalar("", pa.string()))
         columns = {
             "key": keys,
             "source": _text([r.src], np.zeros(n, np.int32)),
