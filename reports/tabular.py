@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from reconcile.core.lines import plain_amount
-from reconcile.core.models import Category
+from reconcile.core.models import Category, Invoice
 from reconcile.core.result import AuditResult
 
 FINDING_COLUMNS = ["id", "rule", "category", "severity", "carrier", "account", "invoice_number", "invoice_date",
@@ -318,12 +318,17 @@ def write_invoices_csv(result: AuditResult, path: Path) -> None:
         for k, inv in enumerate(result.invoices):
             n, amount = at_issue.get(inv.key, (0, Decimal(0)))
             lines, total = counts.get(k, (0, Decimal(0)))
-            values = {**inv.model_dump(), "lines": lines, "lines_total": plain_amount(total),
+            values = {**{c: getattr(inv, c) for c in _INVOICE_FIELDS}, "lines": lines,
+                      "lines_total": plain_amount(total),
                       "self_check_failed": "yes" if inv.self_check_failed else "",
                       "findings": n, "amount_at_issue": amount,
                       "copies_set_aside": "; ".join(inv.copies)}
             w.writerow([_number_cell(values[c]) if c in INVOICE_NUMBERS else safe_text(_plain(values[c]))
                         for c in INVOICE_COLUMNS])
+
+
+# the columns an invoice holds itself (model_dump would copy its line ids too)
+_INVOICE_FIELDS = [c for c in INVOICE_COLUMNS if c in Invoice.model_fields]
 
 
 def _lines_per_invoice(result: AuditResult) -> dict[int, tuple[int, Decimal]]:
