@@ -103,7 +103,7 @@ class PdfReader:
     # --- page and line dispatch --------------------------------------------------------
 
     def page(self, lines: list[Line]) -> None:
-        if not self.carrier_guess and lines:
+        if not self.carrier_guess and lines and not self.layout.carrier:  # a layout's name wins
             self.carrier_guess = _largest_top_text(lines)
         self.in_table = False
         self.prev = None  # a description doesn't wrap across pages
@@ -352,7 +352,7 @@ class PdfReader:
         got = self.cols.assign(ln)
         amount_text = got.get("amount", "")
         # one cell under Amount (the usual case) was matched when the line was read
-        if not any(c.text == amount_text for c in ln.money) and not MONEY.match(amount_text):
+        if amount_text not in [c.text for c in ln.money] and not MONEY.match(amount_text):
             title = self.cols.by_field["amount"].title
             self.error(ln, f"a line with an amount but none under '{title}'")
             return
@@ -360,18 +360,22 @@ class PdfReader:
         if not description:
             self.error(ln, "a charge line with no description")
             return
-        sid = got.get("service_id", "") or self.blank_service(description, got.get("charge_type", ""))
-        if got.get("service_id"):
+        type_text = got.get("charge_type", "")
+        sid = got.get("service_id", "")
+        if sid:
             self.row_service = sid
-        row = Row(ln.page, ln.no, ln.y, sid, description, self._amount(amount_text),
-                  type_text=got.get("charge_type", ""))
+        else:
+            sid = self.blank_service(description, type_text)
+        row = Row(ln.page, ln.no, ln.y, sid, description, self._amount(amount_text), type_text=type_text)
         self.values(row, got, ln)
         if row.period is None:
             period_in_description(row)
-        sec = self.d.section
-        if sec is None:
+        sections = self.drafts[-1].sections
+        if sections:
+            sec = sections[-1]
+        else:
             sec = Section("", None, ln.page)
-            self.d.sections.append(sec)
+            sections.append(sec)
         if row.period is None and sec.period is not None:
             row.period = sec.period
         sec.add(row)
@@ -414,12 +418,18 @@ class PdfReader:
                 row.period = (start, end)
         except ValueError as e:
             self.error(ln, f"service period: {e}", effect="value ignored")
-        for name in ("quantity", "unit_price"):
+        text = got.get("quantity")
+        if text:
             try:
-                text = got.get(name)
-                setattr(row, name, self._amount(text) if text else None)
+                row.quantity = self._amount(text)
             except ValueError as e:
-                self.error(ln, f"{name}: {e}", effect="value ignored")
+                self.error(ln, f"quantity: {e}", effect="value ignored")
+        text = got.get("unit_price")
+        if text:
+            try:
+                row.unit_price = self._amount(text)
+            except ValueError as e:
+                self.error(ln, f"unit_price: {e}", effect="value ignored")
 
     def _period(self, text: str) -> tuple | None:
         """parse_period, once per distinct text (its ValueError too)."""
