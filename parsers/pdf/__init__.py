@@ -183,7 +183,7 @@ def _build(d: Draft, reader: PdfReader, src: str, out: ParsedInvoices, unread: l
     if verdict.note:
         out.notes.append(f"{src}: invoice {number}: {verdict.note}")
     _summary_note(f, src, number, out)
-    fit: set[Decimal] = set()
+    fit: set[int] = set()
     for sec in d.sections:
         for row in sec.rows:
             _add_line(lines, out, inv, sec, row, layout, fit)
@@ -191,9 +191,11 @@ def _build(d: Draft, reader: PdfReader, src: str, out: ParsedInvoices, unread: l
 
 
 def _add_line(lines: FileLines, out: ParsedInvoices, inv: Invoice, sec: Section, row: Row,
-              layout: Layout, fit: set[Decimal] | None = None) -> None:
-    """`fit`: amounts already found fit for the line table. Whether one fits depends on its
-    value alone, and a bill repeats its amounts: each distinct one is checked once."""
+              layout: Layout, fit: set[int] | None = None) -> None:
+    """`fit`: the ids of the amounts already found fit for the line table. The reader makes
+    one Decimal per distinct text and a bill repeats its amounts, so each is checked once (by
+    id: a fresh Decimal's hash costs as much as the check; the rows keep every one alive, so
+    no id is reused while `fit` is)."""
     fit = set() if fit is None else fit
     start, end = row.period or (None, None)
     unfit = _unfit(row.amount, fit)
@@ -211,7 +213,7 @@ def _add_line(lines: FileLines, out: ParsedInvoices, inv: Invoice, sec: Section,
 
 
 def _fit_value(out: ParsedInvoices, src: str, row: Row, what: str, value: Decimal | None,
-               fit: set[Decimal]) -> Decimal | None:
+               fit: set[int]) -> Decimal | None:
     """The value, or None (and an error naming the line) when the line table can't hold it."""
     unfit = _unfit(value, fit)
     if unfit:
@@ -221,13 +223,13 @@ def _fit_value(out: ParsedInvoices, src: str, row: Row, what: str, value: Decima
     return value
 
 
-def _unfit(value: Decimal | None, fit: set[Decimal]) -> str | None:
+def _unfit(value: Decimal | None, fit: set[int]) -> str | None:
     """money_ok, remembering the values that fit."""
-    if value is None or value in fit:
+    if value is None or id(value) in fit:
         return None
     why = money_ok(value)
     if why is None:
-        fit.add(value)
+        fit.add(id(value))
     return why
 
 

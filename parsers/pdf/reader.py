@@ -89,6 +89,8 @@ class PdfReader:
         self._periods: dict[str, tuple | ValueError] = {}
         self._amounts: dict[str, Decimal] = {}
         self._dates: dict[str, date | None] = {}
+        self._starts_total: dict[str, bool] = {}
+        self._ends_total: dict[str, bool] = {}
 
     @property
     def d(self) -> Draft:
@@ -310,9 +312,7 @@ class PdfReader:
             i += 1
         while cells[j].money:
             j -= 1
-        first = cells[i].text.split(None, 1)[0].lower()
-        last = cells[j].text.rsplit(None, 1)[-1].lower().rstrip(":")
-        if first not in self.layout.total_words and last not in ("total", "totals"):
+        if not (self._may_start_total(cells[i].text) or self._may_end_total(cells[j].text)):
             return None  # the common case, a charge row: no label lookups
         words = [c for c in cells if not c.money]
         label = " ".join(c.text for c in words)
@@ -329,6 +329,21 @@ class PdfReader:
             if not other & set(_OTHER_COLUMNS):
                 return "subtotal"
         return None
+
+    def _may_start_total(self, text: str) -> bool:
+        """The text's first word begins total labels ("Total", "Subtotal", "Amount ..."), once
+        per distinct text: a bill repeats its descriptions and IDs."""
+        got = self._starts_total.get(text)
+        if got is None:
+            got = self._starts_total[text] = text.split(None, 1)[0].lower() in self.layout.total_words
+        return got
+
+    def _may_end_total(self, text: str) -> bool:
+        """The text's last word is "total" ("Monthly Charges Total:")."""
+        got = self._ends_total.get(text)
+        if got is None:
+            got = self._ends_total[text] = text.rsplit(None, 1)[-1].lower().rstrip(":") in ("total", "totals")
+        return got
 
     def total(self, kind: str, ln: Line, money) -> None:
         cell = self._amount_cell(ln) or money[-1]
@@ -501,7 +516,7 @@ def _period_in_text(description: str) -> tuple[tuple, str] | None:
 def money_value(text: str) -> Decimal:
     """parse_money, with a short cut for the plain 1,234.56 that most cells hold."""
     if _PLAIN_NUMBER.match(text):
-        return Decimal(text.replace(",", ""))
+        return Decimal(text.replace(",", "") if "," in text else text)
     return parse_money(text)
 
 

@@ -123,6 +123,9 @@ def _pdfium_words(raw, tp, page_h: float) -> list[Word]:
     h = ctypes.c_void_p(ctypes.cast(tp.raw, ctypes.c_void_p).value)
     box = raw.FS_RECTF()
     pbox = ctypes.byref(box)
+    # the box's floats (left, top, right, bottom) read through a memoryview: cheaper than
+    # the structure's fields, the same values
+    ltrb = memoryview(box).cast("B").cast("f")
     loose = _LOOSE_BOX or raw.FPDFText_GetLooseCharBox
     out = []
     add = out.append
@@ -135,10 +138,11 @@ def _pdfium_words(raw, tp, page_h: float) -> list[Word]:
             i = find(word, j)
             j = i + len(word)
             loose(h, i, pbox)
-            x0, top, bottom = box.left, box.top, box.bottom
+            x0, top, x1, bottom = ltrb
             if j - i > 1:  # a one-char word's box is its first char's
                 loose(h, j - 1, pbox)
-            add((word, x0, box.right, page_h - bottom, top - bottom, i))
+                x1 = ltrb[2]
+            add((word, x0, x1, page_h - bottom, top - bottom, i))
         return out
     to_char = raw.FPDFText_GetCharIndexFromTextIndex
     for m in _WORD.finditer(text):
