@@ -52,15 +52,17 @@ class Line:
     `money`: its cells that are amounts, left to right."""
 
     __slots__ = ("page", "no", "y", "h", "cells", "_text", "money", "_first", "_style", "_looks",
-                 "_size_of", "_size")
+                 "_size_of", "_size", "_bold_of", "_bold")
 
     def __init__(self, page: int, no: int, y: float, h: float, cells: list[Cell], text: str | None,
-                 first=None, style=None, size_of=None, money: list[Cell] | None = None):
+                 first=None, style=None, size_of=None, money: list[Cell] | None = None,
+                 bold_of=None):
         # text None: joined from the cells when first asked (charge rows seldom are)
         self.page, self.no, self.y, self.h, self.cells, self._text = page, no, y, h, cells, text
         self.money = [c for c in cells if c.money] if money is None else money
         self._first, self._style, self._looks = first, style, None
         self._size_of, self._size = (size_of if style else None), None
+        self._bold_of, self._bold = (bold_of if style else None), None
 
     @property
     def text(self) -> str:
@@ -89,6 +91,10 @@ class Line:
 
     @property
     def bold(self) -> bool:
+        if self._looks is None and self._bold_of is not None:  # the weight alone: one call
+            if self._bold is None:
+                self._bold = self._bold_of(self._first)
+            return self._bold
         return self._look()[1]
 
     def __repr__(self) -> str:
@@ -109,7 +115,7 @@ def page_lines(page: PageText) -> list[Line]:
             rows.append(row)
             y0, h0 = y, h
     out = []
-    number, style, size_of = page.number, page.style, page.size
+    number, style, size_of, bold_of = page.number, page.style, page.size, page.bold
     for ws in rows:
         if len(ws) > 1:
             ws.sort(key=_by_x)
@@ -117,7 +123,8 @@ def page_lines(page: PageText) -> list[Line]:
         if not cells:
             continue
         first = ws[0]
-        out.append(Line(number, len(out) + 1, first[Y], h, cells, None, first, style, size_of, money))
+        out.append(Line(number, len(out) + 1, first[Y], h, cells, None, first, style, size_of, money,
+                        bold_of))
     return out
 
 
