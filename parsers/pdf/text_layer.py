@@ -122,7 +122,7 @@ def _pdfium_words(raw, tp, page_h: float) -> list[Word]:
     if n <= 0:
         return []
     text = tp.get_text_range(0, n)
-    h = ctypes.c_void_p(ctypes.cast(tp.raw, ctypes.c_void_p).value)
+    h = _handle(tp)
     box = raw.FS_RECTF()
     pbox = ctypes.byref(box)
     # the box's floats (left, top, right, bottom) read through a memoryview: cheaper than
@@ -156,6 +156,12 @@ def _pdfium_words(raw, tp, page_h: float) -> list[Word]:
         loose(h, j, pbox)
         add((m.group(), x0, box.right, page_h - bottom, top - bottom, i))
     return out
+
+
+def _handle(tp):
+    """The text page's handle as a ready-made ctypes argument: a c_void_p would be converted
+    into one on every call (a fifth of the call's cost)."""
+    return ctypes.c_void_p.from_param(ctypes.cast(tp.raw, ctypes.c_void_p).value)
 
 
 def _bare(name: str, restype):
