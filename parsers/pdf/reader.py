@@ -366,8 +366,10 @@ class PdfReader:
     def charge_row(self, ln: Line) -> None:
         got = self.cols.assign(ln)
         amount_text = got.get("amount", "")
-        # one cell under Amount (the usual case) was matched when the line was read
-        if amount_text not in [c.text for c in ln.money] and not MONEY.match(amount_text):
+        # one cell under Amount (the usual case: the line's last amount) was matched when the
+        # line was read
+        if (ln.money[-1].text != amount_text and amount_text not in [c.text for c in ln.money]
+                and not MONEY.match(amount_text)):
             title = self.cols.by_field["amount"].title
             self.error(ln, f"a line with an amount but none under '{title}'")
             return
