@@ -89,6 +89,7 @@ class PdfReader:
         self._periods: dict[str, tuple | ValueError] = {}
         self._amounts: dict[str, Decimal] = {}
         self._dates: dict[str, date | None] = {}
+        self._headings: dict[str, tuple] = {}  # text -> _heading_parts
         self._starts_total: dict[str, bool] = {}
         self._ends_total: dict[str, bool] = {}
 
@@ -230,24 +231,18 @@ class PdfReader:
         """A section heading starts a section (or continues the current one on a new page)."""
         if not strong or len(ln.cells) > 3 or len(ln.text) > 90:
             return False
-        text = _CONTINUED.sub("", ln.text if text is None else text).strip()
-        if text.endswith(".") and not self.in_table:
+        raw = ln.text if text is None else text
+        parts = self._headings.get(raw)
+        if parts is None:
+            parts = self._headings[raw] = _heading_parts(raw, self.layout)
+        sentence, text, period, kind, digits = parts
+        if sentence and not self.in_table:
             return False  # the end of a sentence ("... under Other Charges and Credits."), no heading
-        period = None
-        m = _PERIOD_IN_TEXT.search(text)
-        if m:
-            try:
-                period = parse_period(f"{m.group(1)} - {m.group(2)}")
-            except ValueError:
-                period = None
-            text = (text[:m.start()] + text[m.end():]).strip(" -:")
-        name_key = " ".join(text.lower().replace("&", "and").split())
-        if not name_key or len(name_key.split()) > 9:
-            return False
-        kind = self.layout.section_type(name_key)
+        if text is None:
+            return False  # no name, or too long for one
         if kind is None:
             # an unknown heading: only a bold line of words inside a table
-            if not any_words or any(ch.isdigit() for ch in text) or not self.in_table:
+            if not any_words or digits or not self.in_table:
                 return False
             kind = charge_type_of(text, "")
         cur = self.d.section
@@ -483,6 +478,27 @@ class PdfReader:
                                         effect=effect))
         if effect == "row skipped":
             self.d.unreadable += 1
+
+
+def _heading_parts(raw: str, layout: Layout) -> tuple[bool, str | None, tuple | None, ChargeType | str | None, bool]:
+    """What a line's text says as a heading, whatever the reader's state: (it ends a sentence,
+    the heading's name or None when it can't be one, the period printed in it, the section
+    kind the layout gives the name, the name has a digit). Once per distinct text: the regexes
+    cost ~20 us a line, and a bill repeats its headings ("... (continued)") and labels."""
+    text = _CONTINUED.sub("", raw).strip()
+    sentence = text.endswith(".")
+    period = None
+    m = _PERIOD_IN_TEXT.search(text)
+    if m:
+        try:
+            period = parse_period(f"{m.group(1)} - {m.group(2)}")
+        except ValueError:
+            period = None
+        text = (text[:m.start()] + text[m.end():]).strip(" -:")
+    name_key = " ".join(text.lower().replace("&", "and").split())
+    if not name_key or len(name_key.split()) > 9:
+        return sentence, None, period, None, False
+    return sentence, text, period, layout.section_type(name_key), any(ch.isdigit() for ch in text)
 
 
 def _service_id_in(cell: str, m: re.Match) -> str:
