@@ -90,6 +90,7 @@ class PdfReader:
         self._amounts: dict[str, Decimal] = {}
         self._dates: dict[str, date | None] = {}
         self._headings: dict[str, tuple] = {}  # text -> _heading_parts
+        self._fields: dict[tuple, dict] = {}  # a line's and the next's cells -> line_fields
         self._starts_total: dict[str, bool] = {}
         self._ends_total: dict[str, bool] = {}
 
@@ -149,7 +150,12 @@ class PdfReader:
         d.last_page = max(d.last_page, page)
 
     def outside_line(self, ln: Line, money, below: Line | None) -> None:
-        found = line_fields(ln, below, self.layout)
+        # line_fields reads only the two lines' cells: once per distinct pair (a page's top
+        # lines and continued headings repeat on every page; the label regexes cost ~30 us)
+        key = (_cells_key(ln), _cells_key(below) if below is not None else None)
+        found = self._fields.get(key)
+        if found is None:
+            found = self._fields[key] = line_fields(ln, below, self.layout)
         if found:
             self.header(found, ln)
             return
@@ -478,6 +484,10 @@ class PdfReader:
                                         effect=effect))
         if effect == "row skipped":
             self.d.unreadable += 1
+
+
+def _cells_key(ln: Line) -> tuple:
+    return tuple([(c.text, c.x0, c.x1) for c in ln.cells])
 
 
 def _heading_parts(raw: str, layout: Layout) -> tuple[bool, str | None, tuple | None, ChargeType | str | None, bool]:
