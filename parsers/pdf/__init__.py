@@ -183,30 +183,54 @@ def _build(d: Draft, reader: PdfReader, src: str, out: ParsedInvoices, unread: l
     if verdict.note:
         out.notes.append(f"{src}: invoice {number}: {verdict.note}")
     _summary_note(f, src, number, out)
+    fit: set[int] = set()
     for sec in d.sections:
         for row in sec.rows:
-            _add_line(lines, out, inv, sec, row, layout)
+            _add_line(lines, out, inv, sec, row, layout, fit)
     out.invoices.append(inv)
 
 
 def _add_line(lines: FileLines, out: ParsedInvoices, inv: Invoice, sec: Section, row: Row,
-              layout: Layout) -> None:
+              layout: Layout, fit: set[int] | None = None) -> None:
+    """`fit`: the ids of the amounts already found fit for the line table. The reader makes
+    one Decimal per distinct text and a bill repeats its amounts, so each is checked once (by
+    id: a fresh Decimal's hash costs as much as the check; the rows keep every one alive, so
+    no id is reused while `fit` is)."""
+    fit = set() if fit is None else fit
     start, end = row.period or (None, None)
-    unfit = money_ok(row.amount)
+    unfit = _unfit(row.amount, fit)
     if unfit:  # the line table can't hold it: one error naming the line, the rest is read
         out.errors.append(InputError(file=lines.source, page=row.page, reason=(
             f"line {row.no}: amount {unfit}"), effect="row skipped"))
         inv.unreadable_rows += 1
         return
-    values = []
-    for what, value in (("quantity", row.quantity), ("unit price", row.unit_price)):
-        unfit = money_ok(value) if value is not None else None
-        if unfit:
-            out.errors.append(InputError(file=lines.source, page=row.page, reason=(
-                f"line {row.no}: {what} {unfit}"), effect="value ignored"))
-        values.append(None if unfit else value)
+    quantity, unit_price = row.quantity, row.unit_price
+    if quantity is not None or unit_price is not None:
+        quantity = _fit_value(out, lines.source, row, "quantity", quantity, fit)
+        unit_price = _fit_value(out, lines.source, row, "unit price", unit_price, fit)
     lines.add(inv, row.no, row.service_id, row.description, _charge_type(sec, row, layout),
-              row.amount, start, end, *values, page=row.page, section=sec.name)
+              row.amount, start, end, quantity, unit_price, row.page, None, sec.name)
+
+
+def _fit_value(out: ParsedInvoices, src: str, row: Row, what: str, value: Decimal | None,
+               fit: set[int]) -> Decimal | None:
+    """The value, or None (and an error naming the line) when the line table can't hold it."""
+    unfit = _unfit(value, fit)
+    if unfit:
+        out.errors.append(InputError(file=src, page=row.page, reason=f"line {row.no}: {what} {unfit}",
+                                     effect="value ignored"))
+        return None
+    return value
+
+
+def _unfit(value: Decimal | None, fit: set[int]) -> str | None:
+    """money_ok, remembering the values that fit."""
+    if value is None or id(value) in fit:
+        return None
+    why = money_ok(value)
+    if why is None:
+        fit.add(id(value))
+    return why
 
 
 def _charge_type(sec: Section, row: Row, layout: Layout) -> ChargeType:

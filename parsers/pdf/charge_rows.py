@@ -9,7 +9,7 @@ from reconcile.core.values import money
 from reconcile.parsers.selfcheck import Section
 
 
-@dataclass
+@dataclass(slots=True)  # thousands a bill: slots make them cheaper to make and read
 class Row:
     """One charge row as read, before it becomes an InvoiceLine."""
 

@@ -52,15 +52,17 @@ class Line:
     `money`: its cells that are amounts, left to right."""
 
     __slots__ = ("page", "no", "y", "h", "cells", "_text", "money", "_first", "_style", "_looks",
-                 "_size_of", "_size")
+                 "_size_of", "_size", "_bold_of", "_bold")
 
     def __init__(self, page: int, no: int, y: float, h: float, cells: list[Cell], text: str | None,
-                 first=None, style=None, size_of=None):
+                 first=None, style=None, size_of=None, money: list[Cell] | None = None,
+                 bold_of=None):
         # text None: joined from the cells when first asked (charge rows seldom are)
         self.page, self.no, self.y, self.h, self.cells, self._text = page, no, y, h, cells, text
-        self.money = [c for c in cells if c.money]
+        self.money = [c for c in cells if c.money] if money is None else money
         self._first, self._style, self._looks = first, style, None
         self._size_of, self._size = (size_of if style else None), None
+        self._bold_of, self._bold = (bold_of if style else None), None
 
     @property
     def text(self) -> str:
@@ -89,6 +91,10 @@ class Line:
 
     @property
     def bold(self) -> bool:
+        if self._looks is None and self._bold_of is not None:  # the weight alone: one call
+            if self._bold is None:
+                self._bold = self._bold_of(self._first)
+            return self._bold
         return self._look()[1]
 
     def __repr__(self) -> str:
@@ -109,56 +115,57 @@ def page_lines(page: PageText) -> list[Line]:
             rows.append(row)
             y0, h0 = y, h
     out = []
-    number, style, size_of = page.number, page.style, page.size
+    number, style, size_of, bold_of = page.number, page.style, page.size, page.bold
     for ws in rows:
         if len(ws) > 1:
             ws.sort(key=_by_x)
-        cells = _cells(ws)
+        cells, money, h = _cells(ws)
         if not cells:
             continue
         first = ws[0]
-        out.append(Line(number, len(out) + 1, first[Y], max(map(_by_h, ws)), cells, None, first,
-                        style, size_of))
+        out.append(Line(number, len(out) + 1, first[Y], h, cells, None, first, style, size_of, money,
+                        bold_of))
     return out
 
 
 _by_y = itemgetter(Y)
 _by_x = itemgetter(X0)
-_by_h = itemgetter(H)
+_END = ("", float("inf"), float("inf"), 0.0, float("-inf"), -1)  # past any gap: ends the last cell
 
 
-def _cells(ws) -> list[Cell]:
+def _cells(ws: list) -> tuple[list[Cell], list[Cell], float]:
+    """(the cells, those that are amounts, the tallest word's height) of a line's words."""
     cells: list[Cell] = []
+    money: list[Cell] = []
     prev = ws[0]
     text, x0, x1, _, h, _ = prev
+    tallest = h
     parts = [text]
-    for k in range(1, len(ws)):
-        w = ws[k]
+    for w in ws[1:] + [_END]:  # one loop, no call per cell (they were 10 % of this)
         text, wx0, wx1, _, wh, _ = w
+        if wh > tallest:
+            tallest = wh
         gap, hh = wx0 - x1, (h if h > wh else wh)
         if gap <= CELL_GAP * hh or (gap <= WIDE_GAP * hh and _one_space(gap, prev)):
             parts.append(text)
             if wx1 > x1:
                 x1 = wx1
-        else:  # the cell so far ends here: _add_cell, inline (a call per cell is 10 % of this)
+        else:  # the cell so far ends here
             t = parts[0] if len(parts) == 1 else " ".join(parts)
+            # cheap test first: the regex only runs on the few cells that could be furniture
             if not (("of" in t or "ontinued" in t or "age" in t) and _NOISE.match(t)):
-                cells.append(Cell(t, x0, x1, "." in t and MONEY.match(t) is not None))
+                if "." in t and MONEY.match(t) is not None:  # the one money match of a cell
+                    cell = Cell(t, x0, x1, True)
+                    money.append(cell)
+                else:
+                    cell = Cell(t, x0, x1, False)
+                cells.append(cell)
             parts, x0, x1, h = [text], wx0, wx1, wh
         prev = w
-    _add_cell(cells, parts, x0, x1)
-    return cells
+    return cells, money, tallest
 
 
 def _one_space(gap: float, word) -> bool:
     """In a monospaced font a space is as wide as a letter (0.6 em, near CELL_GAP): a gap no
     wider than about one letter of the word before it is a space, not a column gap."""
     return gap < MONO_SPACE * (word[X1] - word[X0]) / len(word[TEXT])
-
-
-def _add_cell(cells: list[Cell], parts: list[str], x0: float, x1: float) -> None:
-    text = parts[0] if len(parts) == 1 else " ".join(parts)
-    # cheap test first: the regex only runs on the few cells that could be furniture
-    if ("of" in text or "ontinued" in text or "age" in text) and _NOISE.match(text):
-        return
-    cells.append(Cell(text, x0, x1, "." in text and MONEY.match(text) is not None))

@@ -89,6 +89,10 @@ class PdfReader:
         self._periods: dict[str, tuple | ValueError] = {}
         self._amounts: dict[str, Decimal] = {}
         self._dates: dict[str, date | None] = {}
+        self._headings: dict[str, tuple] = {}  # text -> _heading_parts
+        self._fields: dict[tuple, dict] = {}  # a line's and the next's cells -> line_fields
+        self._starts_total: dict[str, bool] = {}
+        self._ends_total: dict[str, bool] = {}
 
     @property
     def d(self) -> Draft:
@@ -103,7 +107,7 @@ class PdfReader:
     # --- page and line dispatch --------------------------------------------------------
 
     def page(self, lines: list[Line]) -> None:
-        if not self.carrier_guess and lines:
+        if not self.carrier_guess and lines and not self.layout.carrier:  # a layout's name wins
             self.carrier_guess = _largest_top_text(lines)
         self.in_table = False
         self.prev = None  # a description doesn't wrap across pages
@@ -146,7 +150,12 @@ class PdfReader:
         d.last_page = max(d.last_page, page)
 
     def outside_line(self, ln: Line, money, below: Line | None) -> None:
-        found = line_fields(ln, below, self.layout)
+        # line_fields reads only the two lines' cells: once per distinct pair (a page's top
+        # lines and continued headings repeat on every page; the label regexes cost ~30 us)
+        key = (_cells_key(ln), _cells_key(below) if below is not None else None)
+        found = self._fields.get(key)
+        if found is None:
+            found = self._fields[key] = line_fields(ln, below, self.layout)
         if found:
             self.header(found, ln)
             return
@@ -228,24 +237,18 @@ class PdfReader:
         """A section heading starts a section (or continues the current one on a new page)."""
         if not strong or len(ln.cells) > 3 or len(ln.text) > 90:
             return False
-        text = _CONTINUED.sub("", ln.text if text is None else text).strip()
-        if text.endswith(".") and not self.in_table:
+        raw = ln.text if text is None else text
+        parts = self._headings.get(raw)
+        if parts is None:
+            parts = self._headings[raw] = _heading_parts(raw, self.layout)
+        sentence, text, period, kind, digits = parts
+        if sentence and not self.in_table:
             return False  # the end of a sentence ("... under Other Charges and Credits."), no heading
-        period = None
-        m = _PERIOD_IN_TEXT.search(text)
-        if m:
-            try:
-                period = parse_period(f"{m.group(1)} - {m.group(2)}")
-            except ValueError:
-                period = None
-            text = (text[:m.start()] + text[m.end():]).strip(" -:")
-        name_key = " ".join(text.lower().replace("&", "and").split())
-        if not name_key or len(name_key.split()) > 9:
-            return False
-        kind = self.layout.section_type(name_key)
+        if text is None:
+            return False  # no name, or too long for one
         if kind is None:
             # an unknown heading: only a bold line of words inside a table
-            if not any_words or any(ch.isdigit() for ch in text) or not self.in_table:
+            if not any_words or digits or not self.in_table:
                 return False
             kind = charge_type_of(text, "")
         cur = self.d.section
@@ -310,9 +313,7 @@ class PdfReader:
             i += 1
         while cells[j].money:
             j -= 1
-        first = cells[i].text.split(None, 1)[0].lower()
-        last = cells[j].text.rsplit(None, 1)[-1].lower().rstrip(":")
-        if first not in self.layout.total_words and last not in ("total", "totals"):
+        if not (self._may_start_total(cells[i].text) or self._may_end_total(cells[j].text)):
             return None  # the common case, a charge row: no label lookups
         words = [c for c in cells if not c.money]
         label = " ".join(c.text for c in words)
@@ -329,6 +330,21 @@ class PdfReader:
             if not other & set(_OTHER_COLUMNS):
                 return "subtotal"
         return None
+
+    def _may_start_total(self, text: str) -> bool:
+        """The text's first word begins total labels ("Total", "Subtotal", "Amount ..."), once
+        per distinct text: a bill repeats its descriptions and IDs."""
+        got = self._starts_total.get(text)
+        if got is None:
+            got = self._starts_total[text] = text.split(None, 1)[0].lower() in self.layout.total_words
+        return got
+
+    def _may_end_total(self, text: str) -> bool:
+        """The text's last word is "total" ("Monthly Charges Total:")."""
+        got = self._ends_total.get(text)
+        if got is None:
+            got = self._ends_total[text] = text.rsplit(None, 1)[-1].lower().rstrip(":") in ("total", "totals")
+        return got
 
     def total(self, kind: str, ln: Line, money) -> None:
         cell = self._amount_cell(ln) or money[-1]
@@ -351,8 +367,10 @@ class PdfReader:
     def charge_row(self, ln: Line) -> None:
         got = self.cols.assign(ln)
         amount_text = got.get("amount", "")
-        # one cell under Amount (the usual case) was matched when the line was read
-        if not any(c.text == amount_text for c in ln.money) and not MONEY.match(amount_text):
+        # one cell under Amount (the usual case: the line's last amount) was matched when the
+        # line was read
+        if (ln.money[-1].text != amount_text and amount_text not in [c.text for c in ln.money]
+                and not MONEY.match(amount_text)):
             title = self.cols.by_field["amount"].title
             self.error(ln, f"a line with an amount but none under '{title}'")
             return
@@ -360,18 +378,22 @@ class PdfReader:
         if not description:
             self.error(ln, "a charge line with no description")
             return
-        sid = got.get("service_id", "") or self.blank_service(description, got.get("charge_type", ""))
-        if got.get("service_id"):
+        type_text = got.get("charge_type", "")
+        sid = got.get("service_id", "")
+        if sid:
             self.row_service = sid
-        row = Row(ln.page, ln.no, ln.y, sid, description, self._amount(amount_text),
-                  type_text=got.get("charge_type", ""))
+        else:
+            sid = self.blank_service(description, type_text)
+        row = Row(ln.page, ln.no, ln.y, sid, description, self._amount(amount_text), type_text=type_text)
         self.values(row, got, ln)
         if row.period is None:
             period_in_description(row)
-        sec = self.d.section
-        if sec is None:
+        sections = self.drafts[-1].sections
+        if sections:
+            sec = sections[-1]
+        else:
             sec = Section("", None, ln.page)
-            self.d.sections.append(sec)
+            sections.append(sec)
         if row.period is None and sec.period is not None:
             row.period = sec.period
         sec.add(row)
@@ -414,12 +436,18 @@ class PdfReader:
                 row.period = (start, end)
         except ValueError as e:
             self.error(ln, f"service period: {e}", effect="value ignored")
-        for name in ("quantity", "unit_price"):
+        text = got.get("quantity")
+        if text:
             try:
-                text = got.get(name)
-                setattr(row, name, self._amount(text) if text else None)
+                row.quantity = self._amount(text)
             except ValueError as e:
-                self.error(ln, f"{name}: {e}", effect="value ignored")
+                self.error(ln, f"quantity: {e}", effect="value ignored")
+        text = got.get("unit_price")
+        if text:
+            try:
+                row.unit_price = self._amount(text)
+            except ValueError as e:
+                self.error(ln, f"unit_price: {e}", effect="value ignored")
 
     def _period(self, text: str) -> tuple | None:
         """parse_period, once per distinct text (its ValueError too)."""
@@ -458,6 +486,31 @@ class PdfReader:
             self.d.unreadable += 1
 
 
+def _cells_key(ln: Line) -> tuple:
+    return tuple([(c.text, c.x0, c.x1) for c in ln.cells])
+
+
+def _heading_parts(raw: str, layout: Layout) -> tuple[bool, str | None, tuple | None, ChargeType | str | None, bool]:
+    """What a line's text says as a heading, whatever the reader's state: (it ends a sentence,
+    the heading's name or None when it can't be one, the period printed in it, the section
+    kind the layout gives the name, the name has a digit). Once per distinct text: the regexes
+    cost ~20 us a line, and a bill repeats its headings ("... (continued)") and labels."""
+    text = _CONTINUED.sub("", raw).strip()
+    sentence = text.endswith(".")
+    period = None
+    m = _PERIOD_IN_TEXT.search(text)
+    if m:
+        try:
+            period = parse_period(f"{m.group(1)} - {m.group(2)}")
+        except ValueError:
+            period = None
+        text = (text[:m.start()] + text[m.end():]).strip(" -:")
+    name_key = " ".join(text.lower().replace("&", "and").split())
+    if not name_key or len(name_key.split()) > 9:
+        return sentence, None, period, None, False
+    return sentence, text, period, layout.section_type(name_key), any(ch.isdigit() for ch in text)
+
+
 def _service_id_in(cell: str, m: re.Match) -> str:
     """The ID a service line's label introduces. It runs to the end of its cell, so a spaced
     ID is not cut at its first space; "" when that is no ID (no digit in it)."""
@@ -491,7 +544,7 @@ def _period_in_text(description: str) -> tuple[tuple, str] | None:
 def money_value(text: str) -> Decimal:
     """parse_money, with a short cut for the plain 1,234.56 that most cells hold."""
     if _PLAIN_NUMBER.match(text):
-        return Decimal(text.replace(",", ""))
+        return Decimal(text.replace(",", "") if "," in text else text)
     return parse_money(text)
 
 

@@ -7,7 +7,7 @@ this module is engine-blind, so the two engines give the same lines.
 pypdfium2 speed: one `FPDFText_GetText` for the page, then a loose char box for each word's
 first char and one for its last (none more for a one-char word); per-char boxes for every
 char cost 3x as much. Font size and weight are looked up only for the words that start a
-line, and only for the lines that ask (`PageText.style`, `PageText.size`).
+line, and only for the lines that ask (`PageText.style`, or `.size` and `.bold` alone: one call each).
 """
 
 from __future__ import annotations
@@ -41,8 +41,10 @@ class PageText:
     has_images: bool = False  # only looked at when the page has no text
     style: Callable[[Word], tuple[float, bool]] = field(default=lambda w: (w[H], False), repr=False)
     error: str = ""  # why the engine could not read this page (the rest of the file may be fine)
-    # the font size alone (style(w)[0]), when the engine has it cheaper than the weight too
+    # the font size alone (style(w)[0]), and the weight alone (style(w)[1]), when the engine
+    # has each cheaper than both
     size: Callable[[Word], float] | None = field(default=None, repr=False)
+    bold: Callable[[Word], bool] | None = field(default=None, repr=False)
 
 
 def open_pages(path: Path, password: str | None = None, engine: str = "pdfium") -> tuple[int, Iterator[PageText]]:
@@ -109,8 +111,8 @@ def _pdfium_iter(doc) -> Iterator[PageText]:
                 continue
             words = _pdfium_words(raw, tp, page.get_height())
             has_images = not words and _has_objects(page)
-            style, size = _pdfium_style(raw, tp)
-            yield PageText(i + 1, words, has_images, style, size=size)
+            style, size, bold = _pdfium_style(raw, tp)
+            yield PageText(i + 1, words, has_images, style, size=size, bold=bold)
     finally:
         doc.close()
 
@@ -120,9 +122,12 @@ def _pdfium_words(raw, tp, page_h: float) -> list[Word]:
     if n <= 0:
         return []
     text = tp.get_text_range(0, n)
-    h = ctypes.c_void_p(ctypes.cast(tp.raw, ctypes.c_void_p).value)
+    h = _handle(tp)
     box = raw.FS_RECTF()
     pbox = ctypes.byref(box)
+    # the box's floats (left, top, right, bottom) read through a memoryview: cheaper than
+    # the structure's fields, the same values
+    ltrb = memoryview(box).cast("B").cast("f")
     loose = _LOOSE_BOX or raw.FPDFText_GetLooseCharBox
     out = []
     add = out.append
@@ -135,10 +140,11 @@ def _pdfium_words(raw, tp, page_h: float) -> list[Word]:
             i = find(word, j)
             j = i + len(word)
             loose(h, i, pbox)
-            x0, top, bottom = box.left, box.top, box.bottom
+            x0, top, x1, bottom = ltrb
             if j - i > 1:  # a one-char word's box is its first char's
                 loose(h, j - 1, pbox)
-            add((word, x0, box.right, page_h - bottom, top - bottom, i))
+                x1 = ltrb[2]
+            add((word, x0, x1, page_h - bottom, top - bottom, i))
         return out
     to_char = raw.FPDFText_GetCharIndexFromTextIndex
     for m in _WORD.finditer(text):
@@ -150,6 +156,12 @@ def _pdfium_words(raw, tp, page_h: float) -> list[Word]:
         loose(h, j, pbox)
         add((m.group(), x0, box.right, page_h - bottom, top - bottom, i))
     return out
+
+
+def _handle(tp):
+    """The text page's handle as a ready-made ctypes argument: a c_void_p would be converted
+    into one on every call (a fifth of the call's cost)."""
+    return ctypes.c_void_p.from_param(ctypes.cast(tp.raw, ctypes.c_void_p).value)
 
 
 def _bare(name: str, restype):
@@ -172,7 +184,8 @@ _FONT_INFO = _bare("FPDFText_GetFontInfo", ctypes.c_ulong)
 
 
 def _pdfium_style(raw, tp):
-    """(style, size) for the page's words: font size and weight, and the size alone."""
+    """(style, size, bold) for the page's words: font size and weight, the size alone, the
+    weight alone."""
     buf = ctypes.create_string_buffer(128)
     buflen = ctypes.c_ulong(128)
     flags = ctypes.c_int()
@@ -187,11 +200,14 @@ def _pdfium_style(raw, tp):
     def size(w: Word) -> float:
         return round(get_size(tp.raw, w[REF]), 1)
 
-    def style(w: Word) -> tuple[float, bool]:
+    def bold(w: Word) -> bool:
         get_info(tp.raw, w[REF], buf, buflen, pflags)
-        return size(w), _is_bold_font(buf.value, flags.value)
+        return _is_bold_font(buf.value, flags.value)
 
-    return style, size
+    def style(w: Word) -> tuple[float, bool]:
+        return size(w), bold(w)
+
+    return style, size, bold
 
 
 def _has_objects(page) -> bool:
