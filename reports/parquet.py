@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 
 from reconcile.core.lines import COLUMNS
 from reconcile.core.result import AuditResult
-from reconcile.reports.tabular import findings_of_lines
+from reconcile.reports.tabular import findings_of_lines, one_array
 
 # the pipeline's columns kept beside the line's own (reconcile.enrich, reconcile.matching)
 PIPELINE_COLUMNS = ("line_id", "invoice", "match_method", "match_score", "match_reason")
@@ -37,7 +37,7 @@ def lines_parquet_slices(result: AuditResult, rows: int = LINE_SLICE):
     keep = [c for c in ("line_id", *COLUMNS, *PIPELINE_COLUMNS[1:]) if c in t.column_names]
     services = pa.array([s.service_id for s in result.services] or [""], pa.string())
     if "service" in t.column_names:
-        index = t.column("service").combine_chunks()
+        index = one_array(t.column("service"))
     else:  # a hand-built result: matches as records
         matched = result.matches if len(result.matches) == len(t) else [None] * len(t)
         index = pa.array([m.service if m else None for m in matched], pa.int32())
@@ -48,7 +48,7 @@ def lines_parquet_slices(result: AuditResult, rows: int = LINE_SLICE):
         out = out.append_column("matched_service_id", services.take(here))
         # the inventory row (services.parquet `index`) each line matched, for `reconcile explain`
         out = out.append_column("service_index", here)
-        yield out.append_column("findings", findings(out.column("line_id").combine_chunks()))
+        yield out.append_column("findings", findings(one_array(out.column("line_id"))))
 
 
 def write_lines_parquet(result: AuditResult, path: Path) -> None:

@@ -291,16 +291,23 @@ def findings_of_lines(findings):
 
 def _score_text(col) -> pa.Array:
     """Scores as '100.0', one format per distinct score."""
-    encoded = col.combine_chunks().dictionary_encode() if isinstance(col, pa.ChunkedArray) else \
-        col.dictionary_encode()
+    encoded = one_array(col).dictionary_encode()
     words = [f"{v:.1f}" for v in encoded.dictionary.to_pylist()]
     return _coded(encoded.indices, pa.array(words, pa.string()))
+
+
+def one_array(col) -> pa.Array:
+    """A column as one array: its only chunk as it is (combine_chunks copies even one: 4 MiB
+    per column of codes at 1M lines)."""
+    if isinstance(col, pa.ChunkedArray):
+        return col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
+    return col
 
 
 def _safe(col) -> pa.Array:
     """A text column from data as plain, spreadsheet-safe strings: each distinct value is
     decoded and neutralised once (`safe_text`), the rows only index them."""
-    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    col = one_array(col)
     if not pa.types.is_dictionary(col.type):  # mostly distinct (line keys): checked as they are
         return _neutralised(pc.fill_null(col.cast(pa.string()), ""))
     words = _neutralised(pc.fill_null(col.dictionary.cast(pa.string()), ""))
@@ -309,7 +316,7 @@ def _safe(col) -> pa.Array:
 
 def _text_of(col) -> pa.Array:
     """A column of dates or numbers as text ("" for none), made once per distinct value."""
-    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    col = one_array(col)
     encoded = col.dictionary_encode()
     return _coded(encoded.indices, pc.fill_null(pc.cast(encoded.dictionary, pa.string()), ""))
 
@@ -317,7 +324,7 @@ def _text_of(col) -> pa.Array:
 def _coded(indices, words: pa.Array) -> pa.DictionaryArray:
     """`words[indices]` as a dictionary column (text only for the distinct words); a null
     index is the word ""."""
-    indices = indices.combine_chunks() if isinstance(indices, pa.ChunkedArray) else indices
+    indices = one_array(indices)
     indices = pc.cast(indices, pa.int32())
     words = pc.cast(words, pa.string())
     if indices.null_count or not len(words):
@@ -336,7 +343,7 @@ def _neutralised(words: pa.Array) -> pa.Array:
 
 def _decimal_text(col) -> pa.Array:
     """Exact decimals as the carrier wrote them: 450.00, 0.0125 (formatted per distinct value)."""
-    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    col = one_array(col)
     encoded = col.dictionary_encode()
     words = [_plain(plain_amount(v)) if v is not None else "" for v in encoded.dictionary.to_pylist()]
     return _coded(encoded.indices, pa.array(words, pa.string()))
