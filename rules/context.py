@@ -99,6 +99,13 @@ class AuditContext:
             self._db = db
         return self._db
 
+    def slices(self, lines_per_slice: int = 250_000) -> int:
+        """In how many slices a query holding a row per line (a self-join, a group-by with a
+        group per few lines) runs over the batch: DuckDB holds about 150 bytes per row of
+        one, all at once, until the database closes."""
+        rows = self.result.lines.table.num_rows
+        return max(1, -(-rows // lines_per_slice))
+
     def release(self) -> None:
         """Close the DuckDB database: it keeps what a query allocated until it closes (a
         self-join over 1M lines left 260 MiB held through the rules after it). The next

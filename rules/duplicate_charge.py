@@ -241,11 +241,6 @@ def _codes(values: list[str]) -> pa.Array:
     return pa.array([seen.setdefault(v, len(seen)) for v in values], pa.int32())
 
 
-# lines per slice of the self-join below: it holds about 150 bytes per line of its slice
-# (DuckDB keeps that memory until its connection closes: AuditContext.release)
-_SLICE_LINES = 250_000
-
-
 def _candidate_groups(ctx: AuditContext, keys: dict[str, pa.Table]) -> list[tuple[int, str]]:
     """Lines of the groups (same identity, charge type and description) that hold at least
     one pair _earlier_copy could take for a repeat: only those need the sequential check.
@@ -253,8 +248,7 @@ def _candidate_groups(ctx: AuditContext, keys: dict[str, pa.Table]) -> list[tupl
     stands for description, quantity and unit price together: two rows that differ in them
     and share a hash only add a group to the check, which compares them exactly."""
     kinds = ", ".join(f"'{t.value}'" for t in _CHECKED)
-    lines = ctx.sql("SELECT count(*) FROM lines")[0][0]
-    slices = max(1, -(-lines // _SLICE_LINES))
+    slices = ctx.slices()
     rows: list[tuple[int, str]] = []
     for part in range(slices):
         rows += ctx.sql(f"""
