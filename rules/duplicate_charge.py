@@ -174,6 +174,7 @@ def check(ctx: AuditContext):
     yield from twice_across_accounts(ctx, RULE_ID, SEVERITY)
     keys = _keys(ctx)
     rows = _candidate_groups(ctx, keys)
+    ctx.release()  # the self-join's memory, back at once
     if not rows:
         return
     groups: dict[tuple, list[InvoiceLine]] = defaultdict(list)

@@ -141,6 +141,7 @@ def check(ctx: AuditContext):
           AND (p.stops IS NULL OR p.stops > b.bill_date){between}
           AND NOT EXISTS (SELECT 1 FROM billed x WHERE x.invoice = b.invoice AND x.skey = k.skey)
         ORDER BY b.invoice, k.service""", bills=bills, keys=keys, zero=zero)
+    ctx.release()  # its joins' memory, back at once
     per_account = Counter(account_key(i.account) for i in res.invoices if i.invoice_date)
     for n, index, never in missing:
         inv, svc = res.invoices[n], res.services[index]

@@ -80,6 +80,7 @@ def over_bound(ctx: AuditContext) -> list[Priced]:
     got = getattr(ctx, _CANDIDATES, None)
     if got is None:
         got = list(priced(ctx, bound=True))
+        ctx.release()  # the group-by's memory, back at once
         setattr(ctx, _CANDIDATES, got)
     return got
 
