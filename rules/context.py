@@ -99,7 +99,7 @@ class AuditContext:
             self._db = db
         return self._db
 
-    def slices(self, lines_per_slice: int = 250_000) -> int:
+    def slices(self, lines_per_slice: int = 500_000) -> int:
         """In how many slices a query holding a row per line (a self-join, a group-by with a
         group per few lines) runs over the batch: DuckDB holds about 150 bytes per row of
         one, all at once, until the database closes."""
