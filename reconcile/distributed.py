@@ -188,6 +188,8 @@ def run_audit_on_dask(invoice_paths: Iterable[Path], inventory: Path,
 
 
 def _file_read(parsed) -> FileRead:
+    for bill in parsed.invoices:  # positions in the file's table: nothing in the batch's
+        bill.line_ids = []  # (run_audit drops them too)
     return FileRead(parsed.lines.table, list(parsed.invoices), list(parsed.errors),
                     list(parsed.notes), parsed.file_hash)
 

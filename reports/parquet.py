@@ -10,35 +10,70 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from reconcile.core.lines import COLUMNS
 from reconcile.core.result import AuditResult
-from reconcile.reports.tabular import findings_column
+from reconcile.reports.tabular import findings_of_lines, one_array
 
 # the pipeline's columns kept beside the line's own (reconcile.enrich, reconcile.matching)
 PIPELINE_COLUMNS = ("line_id", "invoice", "match_method", "match_score", "match_reason")
 
 
+# rows per row group, each made and written before the next: the whole batch as one table
+# and one row group held 310 MiB more at 1M lines, row groups of 131,072 rows 56 MiB, of
+# 65,536 rows 3 MiB (the file 15 MB instead of 10.4)
+LINE_SLICE = 1 << 16
+
+
 def lines_parquet_table(result: AuditResult) -> pa.Table:
+    return pa.concat_tables(lines_parquet_slices(result, max(result.lines.table.num_rows, 1)))
+
+
+def lines_parquet_slices(result: AuditResult, rows: int = LINE_SLICE):
+    """lines.parquet's rows in slices of `rows` (at least one, empty for no lines)."""
     t = result.lines.table
     if "line_id" not in t.column_names:  # a hand-built result: positions, as lines.csv has them
         t = t.append_column("line_id", pa.array(range(t.num_rows), pa.int64()))
     keep = [c for c in ("line_id", *COLUMNS, *PIPELINE_COLUMNS[1:]) if c in t.column_names]
-    out = t.select(keep)
     services = pa.array([s.service_id for s in result.services] or [""], pa.string())
     if "service" in t.column_names:
-        index = t.column("service").combine_chunks()
+        index = one_array(t.column("service"))
     else:  # a hand-built result: matches as records
         matched = result.matches if len(result.matches) == len(t) else [None] * len(t)
         index = pa.array([m.service if m else None for m in matched], pa.int32())
-    out = out.append_column("matched_service_id", services.take(index))
-    # the inventory row (services.parquet `index`) each line matched, for `reconcile explain`
-    out = out.append_column("service_index", index)
-    ids = (out.column("line_id").combine_chunks() if "line_id" in out.column_names
-           else pa.array(range(len(out)), pa.int64()))
-    return out.append_column("findings", findings_column(result.findings, ids))
+    findings = findings_of_lines(result.findings)
+    for start in range(0, max(t.num_rows, 1), rows):
+        out = t.select(keep).slice(start, rows)
+        here = index.slice(start, out.num_rows)
+        out = out.append_column("matched_service_id", services.take(here))
+        # the inventory row (services.parquet `index`) each line matched, for `reconcile explain`
+        out = out.append_column("service_index", here)
+        out = out.append_column("findings", findings(one_array(out.column("line_id"))))
+        yield _compact(out)
+
+
+def _compact(table: pa.Table) -> pa.Table:
+    """Each dictionary column with the words its rows use only: a row group keeps its
+    columns' whole dictionaries (else every row group held the batch's 50,000 service IDs)."""
+    for i, field in enumerate(table.schema):
+        if pa.types.is_dictionary(field.type):
+            col = one_array(table.column(i))
+            used = pc.unique(col.indices)
+            words = col.dictionary.take(used)
+            codes = pc.cast(pc.index_in(col.indices, value_set=used), field.type.index_type)
+            table = table.set_column(i, field, pa.DictionaryArray.from_arrays(codes, words))
+    return table
 
 
 def write_lines_parquet(result: AuditResult, path: Path) -> None:
-    pq.write_table(lines_parquet_table(result), path, compression="zstd")
+    writer = None
+    try:
+        for part in lines_parquet_slices(result):
+            if writer is None:
+                writer = pq.ParquetWriter(path, part.schema, compression="zstd")
+            writer.write_table(part)
+    finally:
+        if writer is not None:
+            writer.close()

@@ -175,18 +175,23 @@ def write_findings_csv(result: AuditResult, path: Path) -> None:
                         for c in FINDING_COLUMNS])
 
 
+# lines.csv is made into text this many rows at a time: the text columns of a whole batch at
+# once held 110 MiB more at 1M lines
+LINE_SLICE = 1 << 16
+
+
 def write_lines_csv(result: AuditResult, path: Path) -> None:
     """Every line with its match and findings, written from the batch's columns: text is
-    worked out once per distinct value, the rows are never Python objects, and the text of
-    the rows is made 65,536 rows at a time as they are written, never for all at once."""
-    table = lines_report_table(result, decoded=False)
-    schema = pa.schema([(name, pa.string()) for name in table.column_names])
+    worked out once per distinct value, the rows are never Python objects, and the columns
+    are made LINE_SLICE rows at a time as they are written, never for all rows at once."""
+    schema = pa.schema([(name, pa.string()) for name in LINE_COLUMNS])
     with open(path, "wb") as fh:
         fh.write(BOM.encode("utf-8"))
         with pacsv.CSVWriter(fh, schema, write_options=pacsv.WriteOptions(quoting_style="needed")) as w:
-            for batch in table.to_batches(max_chunksize=1 << 16):
-                w.write_batch(pa.record_batch([pc.cast(c, pa.string()) for c in batch.columns],
-                                              schema=schema))
+            for table in lines_report_slices(result):
+                for batch in table.to_batches():
+                    w.write_batch(pa.record_batch([pc.cast(c, pa.string()) for c in batch.columns],
+                                                  schema=schema))
 
 
 def lines_report_table(result: AuditResult, decoded: bool = True) -> pa.Table:
@@ -194,75 +199,115 @@ def lines_report_table(result: AuditResult, decoded: bool = True) -> pa.Table:
     spreadsheet-safe (`safe_text`), worked out once per distinct value. `decoded=False`: the
     columns as the writer takes them, each cast to text gives the column: repeated text as
     dictionary columns, line ids and rows as numbers."""
-    t = result.lines.table
-    n = t.num_rows
-    if "line_id" not in t.column_names:  # a hand-built result: not enriched by the pipeline
-        t = t.append_column("line_id", pa.array(range(n), pa.int64()))
-    services = pa.array([s.service_id for s in result.services] or [""], pa.string())
-    if "match_method" in t.column_names:  # the pipeline's match columns
-        svc = t.column("service")
-        methods, reasons = _safe(t.column("match_method")), _safe(t.column("match_reason"))
-        scores = _score_text(t.column("match_score"))
-    else:  # a hand-built result: matches as records
-        matches = list(result.matches) if len(result.matches) == n else []
-        svc = pa.array([m.service for m in matches], pa.int32()) if matches else pa.nulls(n, pa.int32())
-        methods = _safe(pa.array([m.method for m in matches] if matches else [""] * n, pa.string()))
-        scores = pa.array([f"{m.score:.1f}" for m in matches] if matches else [""] * n, pa.string())
-        reasons = _safe(pa.array([m.reason for m in matches] if matches else [""] * n, pa.string()))
-    columns = {
-        "line_id": t.column("line_id"),
-        "line_key": _safe(t.column("key")),
-        "source": _safe(t.column("source")),
-        "row": t.column("row"),
-        "page": _text_of(t.column("page")),
-        "carrier": _safe(t.column("carrier")),
-        "account": _safe(t.column("account")),
-        "invoice_number": _safe(t.column("invoice_number")),
-        "invoice_date": _text_of(t.column("invoice_date")),
-        "service_id": _safe(t.column("service_id")),
-        "description": _safe(t.column("description")),
-        "charge_type": _safe(t.column("charge_type")),
-        "period_start": _text_of(t.column("period_start")),
-        "period_end": _text_of(t.column("period_end")),
-        "period_inferred": pc.if_else(t.column("period_inferred"), "yes", ""),
-        "quantity": _decimal_text(t.column("quantity")),
-        "unit_price": _decimal_text(t.column("unit_price")),
-        "amount": _decimal_text(t.column("amount")),
-        "matched_service_id": _coded(svc, _safe(services)),
-        "match_method": methods,
-        "match_score": scores,
-        "match_reason": reasons,
-        "findings": findings_column(result.findings, pa.array(np.arange(n, dtype=np.int64))),
-    }
-    if decoded:
-        return pa.table({name: pc.cast(columns[name], pa.string()) for name in LINE_COLUMNS})
-    return pa.table({name: columns[name] for name in LINE_COLUMNS})
+    return _LineText(result).rows(0, None, decoded)
+
+
+def lines_report_slices(result: AuditResult, rows: int = LINE_SLICE):
+    """lines_report_table(result, decoded=False) in slices of `rows` rows (at least one,
+    empty for no lines)."""
+    text = _LineText(result)
+    for start in range(0, max(text.table.num_rows, 1), rows):
+        yield text.rows(start, rows, decoded=False)
+
+
+class _LineText:
+    """What every slice of lines.csv shares, worked out once: the columns that are codes into
+    words (repeated text, amounts, matched services: the words made once, the codes sliced
+    without a copy), the findings' ids per line, the matches of a hand-built result."""
+
+    def __init__(self, result: AuditResult):
+        t = result.lines.table
+        n = t.num_rows
+        if "line_id" not in t.column_names:  # a hand-built result: not enriched by the pipeline
+            t = t.append_column("line_id", pa.array(range(n), pa.int64()))
+        self.table = t
+        self.findings = findings_of_lines(result.findings)
+        services = _safe(pa.array([s.service_id for s in result.services] or [""], pa.string()))
+        self.scores = None
+        if "match_method" in t.column_names:  # the pipeline's match columns
+            svc = t.column("service")
+            methods, reasons = _safe(t.column("match_method")), _safe(t.column("match_reason"))
+        else:  # a hand-built result: matches as records
+            matches = list(result.matches) if len(result.matches) == n else []
+            svc = pa.array([m.service for m in matches], pa.int32()) if matches else pa.nulls(n, pa.int32())
+            methods = _safe(pa.array([m.method for m in matches] if matches else [""] * n, pa.string()))
+            self.scores = pa.array([f"{m.score:.1f}" for m in matches] if matches else [""] * n, pa.string())
+            reasons = _safe(pa.array([m.reason for m in matches] if matches else [""] * n, pa.string()))
+        self.coded = {
+            **{name: _safe(t.column(name)) for name in _CODED_TEXT},
+            **{name: _decimal_text(t.column(name)) for name in ("quantity", "unit_price", "amount")},
+            "matched_service_id": _coded(svc, services),
+            "match_method": methods,
+            "match_reason": reasons,
+        }
+
+    def rows(self, start: int, length: int | None, decoded: bool) -> pa.Table:
+        t = self.table.slice(start, length)
+        n = t.num_rows
+        columns = {name: codes.slice(start, n) for name, codes in self.coded.items()}
+        columns.update({
+            "line_id": t.column("line_id"),
+            "line_key": _safe(t.column("key")),
+            "row": t.column("row"),
+            "page": _text_of(t.column("page")),
+            "invoice_date": _text_of(t.column("invoice_date")),
+            "period_start": _text_of(t.column("period_start")),
+            "period_end": _text_of(t.column("period_end")),
+            "period_inferred": pc.if_else(t.column("period_inferred"), "yes", ""),
+            "match_score": _score_text(t.column("match_score")) if self.scores is None
+            else self.scores.slice(start, n),
+            "findings": self.findings(pa.array(np.arange(start, start + n, dtype=np.int64))),
+        })
+        if decoded:
+            return pa.table({name: pc.cast(columns[name], pa.string()) for name in LINE_COLUMNS})
+        return pa.table({name: columns[name] for name in LINE_COLUMNS})
+
+
+# the lines' own text columns: repeated values (dictionary columns in the pipeline's table)
+_CODED_TEXT = ("source", "carrier", "account", "invoice_number", "service_id", "description",
+               "charge_type")
 
 
 def findings_column(findings, line_ids: pa.Array) -> pa.Array:
     """Each line's findings (their ids, space-separated, in the findings' order; "" for none)
     for lines given by id: text is made for the few flagged lines, not per line."""
+    return findings_of_lines(findings)(line_ids)
+
+
+def findings_of_lines(findings):
+    """findings_column as a function of the line ids, the findings' text made once."""
     flagged: dict[int, list[str]] = {}
     for f in findings:
         for i in f.line_ids:
             flagged.setdefault(i, []).append(f.id)
     texts = pa.array(["", *(" ".join(ids) for ids in flagged.values())], pa.string())
-    at = pc.index_in(line_ids, value_set=pa.array(list(flagged), line_ids.type))
-    return texts.take(pc.add(pc.fill_null(at, -1), 1))
+    ids = pa.array(list(flagged), pa.int64())
+
+    def of(line_ids: pa.Array) -> pa.Array:
+        at = pc.index_in(line_ids, value_set=ids.cast(line_ids.type))
+        return texts.take(pc.add(pc.fill_null(at, -1), 1))
+    return of
 
 
 def _score_text(col) -> pa.Array:
     """Scores as '100.0', one format per distinct score."""
-    encoded = col.combine_chunks().dictionary_encode() if isinstance(col, pa.ChunkedArray) else \
-        col.dictionary_encode()
+    encoded = one_array(col).dictionary_encode()
     words = [f"{v:.1f}" for v in encoded.dictionary.to_pylist()]
     return _coded(encoded.indices, pa.array(words, pa.string()))
+
+
+def one_array(col) -> pa.Array:
+    """A column as one array: its only chunk as it is (combine_chunks copies even one: 4 MiB
+    per column of codes at 1M lines)."""
+    if isinstance(col, pa.ChunkedArray):
+        return col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
+    return col
 
 
 def _safe(col) -> pa.Array:
     """A text column from data as plain, spreadsheet-safe strings: each distinct value is
     decoded and neutralised once (`safe_text`), the rows only index them."""
-    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    col = one_array(col)
     if not pa.types.is_dictionary(col.type):  # mostly distinct (line keys): checked as they are
         return _neutralised(pc.fill_null(col.cast(pa.string()), ""))
     words = _neutralised(pc.fill_null(col.dictionary.cast(pa.string()), ""))
@@ -271,7 +316,7 @@ def _safe(col) -> pa.Array:
 
 def _text_of(col) -> pa.Array:
     """A column of dates or numbers as text ("" for none), made once per distinct value."""
-    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    col = one_array(col)
     encoded = col.dictionary_encode()
     return _coded(encoded.indices, pc.fill_null(pc.cast(encoded.dictionary, pa.string()), ""))
 
@@ -279,7 +324,7 @@ def _text_of(col) -> pa.Array:
 def _coded(indices, words: pa.Array) -> pa.DictionaryArray:
     """`words[indices]` as a dictionary column (text only for the distinct words); a null
     index is the word ""."""
-    indices = indices.combine_chunks() if isinstance(indices, pa.ChunkedArray) else indices
+    indices = one_array(indices)
     indices = pc.cast(indices, pa.int32())
     words = pc.cast(words, pa.string())
     if indices.null_count or not len(words):
@@ -298,7 +343,7 @@ def _neutralised(words: pa.Array) -> pa.Array:
 
 def _decimal_text(col) -> pa.Array:
     """Exact decimals as the carrier wrote them: 450.00, 0.0125 (formatted per distinct value)."""
-    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    col = one_array(col)
     encoded = col.dictionary_encode()
     words = [_plain(plain_amount(v)) if v is not None else "" for v in encoded.dictionary.to_pylist()]
     return _coded(encoded.indices, pa.array(words, pa.string()))

@@ -57,4 +57,5 @@ def run_rules(ctx: AuditContext, only: set[str] | None = None):
                 f.category = rule.category
             f.severity = severity_for(f.category, f.amount_at_issue)
             findings.append(f)
+    ctx.release()  # what the queries allocated, back before the reports
     return findings

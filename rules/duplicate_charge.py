@@ -174,6 +174,7 @@ def check(ctx: AuditContext):
     yield from twice_across_accounts(ctx, RULE_ID, SEVERITY)
     keys = _keys(ctx)
     rows = _candidate_groups(ctx, keys)
+    ctx.release()  # the self-join's memory, back at once
     if not rows:
         return
     groups: dict[tuple, list[InvoiceLine]] = defaultdict(list)
@@ -210,55 +211,77 @@ def check(ctx: AuditContext):
 
 def _keys(ctx: AuditContext) -> dict[str, pa.Table]:
     """The grouping keys of _identity and _description_key, worked out once per distinct
-    value: `idents` (service, service_id, account -> ident) and `charges` (description ->
-    dkey)."""
+    value, as small integer codes (the self-join of _candidate_groups holds a row per line:
+    codes keep it narrow): `idents` (service, service_id, account -> ident and its code gid),
+    `charges` (description -> its code dc, dkey and its code dk), `bills` (invoice_number ->
+    its code inv)."""
     rows = ctx.sql("SELECT DISTINCT service, service_id, account FROM lines")
     ident = [("s%d|%s" % (svc, account_key(acct))) if svc is not None else
              ("i%s|%s" % (service_key(sid), account_key(acct)) if sid else "a" + account_key(acct))
              for svc, sid, acct in rows]
     descriptions = [r[0] for r in ctx.sql("SELECT DISTINCT description FROM lines")]
+    dkeys = [_description_key(d) for d in descriptions]
+    numbers = [r[0] for r in ctx.sql("SELECT DISTINCT invoice_number FROM lines")]
     return {
         "idents": pa.table({"service": pa.array([r[0] for r in rows], pa.int32()),
                             "service_id": pa.array([r[1] for r in rows], pa.string()),
                             "account": pa.array([r[2] for r in rows], pa.string()),
-                            "ident": pa.array(ident, pa.string())}),
+                            "ident": pa.array(ident, pa.string()),
+                            "gid": _codes(ident)}),
         "charges": pa.table({"description": pa.array(descriptions, pa.string()),
-                             "dkey": pa.array([_description_key(d) for d in descriptions],
-                                              pa.string())}),
+                             "dc": pa.array(range(len(descriptions)), pa.int32()),
+                             "dkey": pa.array(dkeys, pa.string()), "dk": _codes(dkeys)}),
+        "bills": pa.table({"invoice_number": pa.array(numbers, pa.string()),
+                           "inv": pa.array(range(len(numbers)), pa.int32())}),
     }
+
+
+def _codes(values: list[str]) -> pa.Array:
+    """The same code for the same value: equal keys, equal codes."""
+    seen: dict[str, int] = {}
+    return pa.array([seen.setdefault(v, len(seen)) for v in values], pa.int32())
 
 
 def _candidate_groups(ctx: AuditContext, keys: dict[str, pa.Table]) -> list[tuple[int, str]]:
     """Lines of the groups (same identity, charge type and description) that hold at least
-    one pair _earlier_copy could take for a repeat: only those need the sequential check."""
+    one pair _earlier_copy could take for a repeat: only those need the sequential check.
+    Run over slices of the identities, so memory holds one slice's pairs at a time. `h`
+    stands for description, quantity and unit price together: two rows that differ in them
+    and share a hash only add a group to the check, which compares them exactly."""
     kinds = ", ".join(f"'{t.value}'" for t in _CHECKED)
-    return ctx.sql(f"""
-        WITH g AS (
-            SELECT l.line_id, i.ident, l.charge_type AS ct, c.dkey, l.invoice_number AS inv,
-                   l.amount, l.period_start AS s, l.period_end AS e, l.description AS d,
-                   l.quantity AS q, l.unit_price AS u
-            FROM lines l
-            JOIN idents i ON i.service IS NOT DISTINCT FROM l.service
-                         AND i.service_id = l.service_id AND i.account = l.account
-            JOIN charges c ON c.description = l.description
-            WHERE l.amount > 0 AND l.charge_type IN ({kinds}) AND l.{UNCLAIMED}),
-        pairs AS (
-            SELECT DISTINCT a.ident, a.ct, a.dkey FROM g a JOIN g b
-              ON a.ident = b.ident AND a.ct = b.ct AND a.dkey = b.dkey AND a.line_id < b.line_id
-            WHERE (a.s IS NOT NULL AND a.e IS NOT NULL AND b.s IS NOT NULL AND b.e IS NOT NULL
-                   AND a.s <= b.e AND b.s <= a.e
-                   AND (a.ct <> 'usage' OR (a.inv <> b.inv AND a.amount = b.amount)
-                        OR (a.s = b.s AND a.e = b.e AND {_SAME_USAGE_ROW})))
-               OR (a.s IS NULL AND b.s IS NULL AND a.amount = b.amount
-                   AND (a.ct = 'one_time' OR (a.ct <> 'usage' AND a.inv = b.inv)
-                        OR {_SAME_USAGE_ROW})))
-        SELECT g.line_id, g.ident FROM g JOIN pairs p USING (ident, ct, dkey) ORDER BY g.line_id""",
-        **keys)
+    slices = ctx.slices()
+    rows: list[tuple[int, str]] = []
+    for part in range(slices):
+        rows += ctx.sql(f"""
+            WITH g AS (
+                SELECT l.line_id, i.gid, l.charge_type AS ct, c.dk, b.inv, l.amount,
+                       l.period_start AS s, l.period_end AS e,
+                       hash(c.dc, l.quantity, l.unit_price) AS h
+                FROM lines l
+                JOIN idents i ON i.service IS NOT DISTINCT FROM l.service
+                             AND i.service_id = l.service_id AND i.account = l.account
+                JOIN charges c ON c.description = l.description
+                JOIN bills b ON b.invoice_number = l.invoice_number
+                WHERE l.amount > 0 AND l.charge_type IN ({kinds}) AND l.{UNCLAIMED}
+                  AND i.gid % {slices} = {part}),
+            pairs AS (
+                SELECT DISTINCT a.gid, a.ct, a.dk FROM g a JOIN g b
+                  ON a.gid = b.gid AND a.ct = b.ct AND a.dk = b.dk AND a.line_id < b.line_id
+                WHERE (a.s IS NOT NULL AND a.e IS NOT NULL AND b.s IS NOT NULL AND b.e IS NOT NULL
+                       AND a.s <= b.e AND b.s <= a.e
+                       AND (a.ct <> 'usage' OR (a.inv <> b.inv AND a.amount = b.amount)
+                            OR (a.s = b.s AND a.e = b.e AND {_SAME_USAGE_ROW})))
+                   OR (a.s IS NULL AND b.s IS NULL AND a.amount = b.amount
+                       AND (a.ct = 'one_time' OR (a.ct <> 'usage' AND a.inv = b.inv)
+                            OR {_SAME_USAGE_ROW}))),
+            ids AS (SELECT DISTINCT gid, ident FROM idents)
+            SELECT g.line_id, ids.ident FROM g JOIN pairs p USING (gid, ct, dk)
+            JOIN ids USING (gid)""", **keys)
+    return sorted(rows)
 
 
 # two usage rows of one invoice that are one row billed twice: every printed field the same
-_SAME_USAGE_ROW = ("a.ct = 'usage' AND a.inv = b.inv AND a.amount = b.amount AND a.d = b.d "
-                   "AND a.q IS NOT DISTINCT FROM b.q AND a.u IS NOT DISTINCT FROM b.u")
+_SAME_USAGE_ROW = "a.ct = 'usage' AND a.inv = b.inv AND a.amount = b.amount AND a.h = b.h"
 
 
 def _same_usage_row(a: InvoiceLine, b: InvoiceLine) -> bool:

@@ -83,23 +83,34 @@ LIMITED_WITHOUT = {  # without install dates it checks less: (the rule's docstri
     "install_date": "only between each service's first and last bill, and once for one on no bill"}
 
 
+def _code(codes: dict[str, int], key: str) -> int:
+    return codes.setdefault(key, len(codes))
+
+
 def check(ctx: AuditContext):
     res = ctx.result
+    # accounts and service keys as integer codes (one code per distinct key): the query
+    # below pairs every bill with every service of its account, and joins on these
+    accounts: dict[str, int] = {}
+    skeys: dict[str, int] = {}
     bills = pa.table({
         "invoice": pa.array(range(len(res.invoices)), pa.int32()),
-        "account_key": pa.array([account_key(i.account) for i in res.invoices], pa.string()),
+        "account_key": pa.array([_code(accounts, account_key(i.account))
+                                 for i in res.invoices], pa.int32()),
         "bill_date": pa.array([i.invoice_date for i in res.invoices], pa.date32())})
     # by service key, not inventory row: a circuit listed twice in the inventory is billed once
     keys = pa.table({
         "service": pa.array([s.index for s in res.services], pa.int32()),
-        "account_key": pa.array([account_key(s.account) for s in res.services], pa.string()),
-        "skey": pa.array([service_key(s.service_id) for s in res.services], pa.string())})
+        "account_key": pa.array([_code(accounts, account_key(s.account))
+                                 for s in res.services], pa.int32()),
+        "skey": pa.array([_code(skeys, service_key(s.service_id))
+                          for s in res.services], pa.int32())})
     # numbers billed at 0.00 on rows the reader skipped are on the bill too
     zero = pa.table({
         "invoice": pa.array([n for n, i in enumerate(res.invoices) for _ in i.zero_rated_ids],
                             pa.int32()),
-        "skey": pa.array([service_key(s) for i in res.invoices for s in i.zero_rated_ids],
-                         pa.string())})
+        "skey": pa.array([_code(skeys, service_key(s))
+                          for i in res.invoices for s in i.zero_rated_ids], pa.int32())})
     dated = ctx.sql("SELECT count(*) FROM plans WHERE starts IS NOT NULL")[0][0] > 0
     # no install date anywhere: a service is expected only between its first and last bill;
     # one never billed on its account is said once, on the account's latest bill
@@ -130,6 +141,7 @@ def check(ctx: AuditContext):
           AND (p.stops IS NULL OR p.stops > b.bill_date){between}
           AND NOT EXISTS (SELECT 1 FROM billed x WHERE x.invoice = b.invoice AND x.skey = k.skey)
         ORDER BY b.invoice, k.service""", bills=bills, keys=keys, zero=zero)
+    ctx.release()  # its joins' memory, back at once
     per_account = Counter(account_key(i.account) for i in res.invoices if i.invoice_date)
     for n, index, never in missing:
         inv, svc = res.invoices[n], res.services[index]

@@ -104,6 +104,7 @@ def check(ctx: AuditContext):
             GROUP BY service, grp HAVING count(*) >= {RUN})
         SELECT service, invoice, mrc, ids, used FROM b
         WHERE service IN (SELECT service FROM runs)""", bills=bills)
+    ctx.release()  # the group-by's memory, back at once
     by_service = defaultdict(list)
     for service, invoice, mrc, ids, used in rows:
         inv = res.invoices[invoice]
