@@ -50,6 +50,9 @@ REPORT_FILES = ("report.html", GLOSSARY_FILE, "summary.json", "findings.json", "
                 "errors.json", SERVICES_FILE, RECORDS_FILE, BILLS_DIR)
 
 
+LINES_THREAD_SWITCH_S = 0.0005  # the interpreter's switch interval while the line tables are written
+
+
 class OutputError(ValueError):
     """--out cannot take the reports: a usage error, with a message that says why."""
 
@@ -83,6 +86,10 @@ def _write_into(result: AuditResult, folder: Path, answer: dict | None) -> None:
     paths = {name: folder / name for name in REPORT_FILES}
     # The line tables are written by Arrow, which lets go of the interpreter while it casts,
     # encodes and compresses: on a second thread they overlap the reports made in Python.
+    # Each of its many Arrow calls takes the interpreter back when it returns, waiting up to the
+    # switch interval (5 ms) behind the Python reports: a shorter one keeps the thread moving.
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(LINES_THREAD_SWITCH_S)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reconcile-lines") as pool:
         lines = [pool.submit(write_lines_csv, result, paths["lines.csv"]),
                  pool.submit(write_lines_parquet, result, paths["lines.parquet"]),
@@ -105,6 +112,7 @@ def _write_into(result: AuditResult, folder: Path, answer: dict | None) -> None:
             raise
         finally:
             wait(lines)  # the folder is removed on failure: nothing may still write into it
+            sys.setswitchinterval(switch)
         for job in lines:
             job.result()  # a failure of the line tables is the run's failure
 
