@@ -436,18 +436,13 @@ class PdfReader:
                 row.period = (start, end)
         except ValueError as e:
             self.error(ln, f"service period: {e}", effect="value ignored")
-        text = got.get("quantity")
-        if text:
-            try:
-                row.quantity = self._amount(text)
-            except ValueError as e:
-                self.error(ln, f"quantity: {e}", effect="value ignored")
-        text = got.get("unit_price")
-        if text:
-            try:
-                row.unit_price = self._amount(text)
-            except ValueError as e:
-                self.error(ln, f"unit_price: {e}", effect="value ignored")
+        for name in ("quantity", "unit_price"):
+            text = got.get(name)
+            if text:
+                try:
+                    setattr(row, name, self._amount(text))
+                except ValueError as e:
+                    self.error(ln, f"{name}: {e}", effect="value ignored")
 
     def _period(self, text: str) -> tuple | None:
         """parse_period, once per distinct text (its ValueError too)."""
