@@ -221,6 +221,11 @@ def audit_cli(folder: Path, work: Path, workers: int | None, plain: bool) -> dic
             "--out", str(out)]
     if workers:
         args += ["--jobs", str(workers)]
+    from reconcile.parsers.limits import Limits
+
+    rows = _most_rows(folder / "invoices")
+    if rows > Limits().rows:  # as a user with such files must: past the limit a file is refused
+        args += ["--limit", f"rows={2 * rows}"]  # not near it either: there the row loop reads
     if plain:
         cmd = reconcile_command() + args
     else:
@@ -233,6 +238,15 @@ def audit_cli(folder: Path, work: Path, workers: int | None, plain: bool) -> dic
     got["report_bytes"] = sum(p.stat().st_size for p in out.iterdir())
     shutil.rmtree(out)
     return got
+
+
+def _most_rows(invoices: Path) -> int:
+    """The most lines one invoice file of the batch has (the bulk files: one row a line)."""
+    most = 0
+    for path in invoices.iterdir():
+        with open(path, "rb") as fh:
+            most = max(most, sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 24), b"")))
+    return most
 
 
 def truth_check(folder: Path, out: Path) -> dict:
