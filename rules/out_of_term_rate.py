@@ -96,9 +96,9 @@ def check(ctx: AuditContext):
             continue
         expected = charge.at(allowed)
         billed = charge.billed
-        if billed <= expected.highest_accepted + ctx.tolerance:
+        over = charge.over(expected, ctx.tolerance)
+        if over is None:
             continue
-        over = billed - expected.primary
         lines = charge.lines(ctx)
         yield ctx.finding(
             RULE_ID, SEVERITY, lines, service=charge.service, billed=billed,

@@ -58,6 +58,13 @@ class Priced:
     def contract_rate(self) -> ExpectedCharge:
         return self.at(self.term.monthly_rate)
 
+    def over(self, expected: ExpectedCharge, tolerance: Decimal) -> Decimal | None:
+        """What was billed above `expected` (its calendar-day proration), or None when the bill
+        is within a legitimate proration of it, plus the tolerance: no overcharge."""
+        if self.billed <= expected.highest_accepted + tolerance:
+            return None
+        return self.billed - expected.primary
+
     def lines(self, ctx: AuditContext) -> list[InvoiceLine]:
         return ctx.lines_at(self.ids)
 

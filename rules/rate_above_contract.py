@@ -148,9 +148,9 @@ def check(ctx: AuditContext):
             continue  # out of term: out-of-term-rate judges it
         expected = charge.contract_rate
         billed = charge.billed
-        if billed <= expected.highest_accepted + ctx.tolerance:
+        over = charge.over(expected, ctx.tolerance)
+        if over is None:
             continue
-        over = billed - expected.primary
         lines = charge.lines(ctx)
         yield ctx.finding(
             RULE_ID, SEVERITY, lines, service=charge.service, billed=billed,
