@@ -108,11 +108,15 @@ class _Col:
 
     def __init__(self, raw: list[str], codes: np.ndarray, dictionary: pa.Array | None = None):
         self.raw, self.codes, self.dictionary = raw, codes, dictionary
-        stripped: dict[str, int] = {}
-        smap = np.fromiter((stripped.setdefault(v.strip(), len(stripped)) for v in raw),
-                           np.int32, len(raw))
-        self.text = list(stripped)
-        self.tcodes = smap[codes] if len(raw) else codes
+        text = [v.strip() for v in raw]
+        if text == raw:  # nothing to strip (the usual): the distinct texts stay distinct
+            self.text, self.tcodes = raw, codes
+        else:
+            stripped: dict[str, int] = {}
+            smap = np.fromiter((stripped.setdefault(v, len(stripped)) for v in text),
+                               np.int32, len(text))
+            self.text = list(stripped)
+            self.tcodes = smap[codes] if len(raw) else codes
         self.blank_text = np.array([not t for t in self.text], np.bool_)
 
     @classmethod

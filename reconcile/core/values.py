@@ -7,6 +7,7 @@ person can act on; callers turn it into an `InputError` naming the file and row.
 from __future__ import annotations
 
 import calendar
+from collections import Counter
 import re
 from functools import lru_cache
 from datetime import date, datetime
@@ -38,10 +39,10 @@ def decimal_convention(texts: Iterable[object], delimiter: str = "") -> str:
     UNDECIDED (`1.234` is refused as ambiguous, `12,50` and `12.50` are read by their shape),
     any other POINT. Pass what `parse_money(text, decimal)` should use for the file."""
     votes = {POINT: 0, COMMA: 0}
-    for text in texts:
+    for text, n in Counter(texts).items():  # each distinct text's shape once
         mark = _mark_of(text) if isinstance(text, str) else None
         if mark:
-            votes[mark] += 1
+            votes[mark] += n
     if votes[COMMA] > votes[POINT]:
         return COMMA
     if votes[POINT] or delimiter != ";":
