@@ -34,7 +34,7 @@ import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -85,12 +85,70 @@ def read_columns(path: Path, table, reader, head: list, limits) -> Lines | None:
     docstring). `table` is the delimited text table open_table found the header of, `head`
     its first rows (read already: the first says where the data starts), `limits` the file
     limits the row loop would stop at (parsers/limits.py: a file near one is declined)."""
-    if not table.delimiter or not _dialect_fits(reader) or not head:
-        return None
+    return read_group([Part(path, table, reader, head, limits)])[0]
+
+
+class Part(NamedTuple):
+    """One file for read_group: read_columns' arguments."""
+
+    path: Path
+    table: object
+    reader: object
+    head: list
+    limits: object
+
+
+GROUP_MAX_BYTES = 1 << 20  # a file this big is read alone: its fixed cost is small beside it
+
+
+def read_group(parts: list[Part]) -> list[Lines | None]:
+    """read_columns of each file, files with the same header, delimiter and dialect read as one
+    Arrow table: a batch of small exports costs a few Arrow calls per column, not per file.
+    A group one of whose files would be declined is read again in halves, down to the files
+    declined alone; a big file is read alone (its fixed cost is small beside it)."""
+    out: list[Lines | None] = [None] * len(parts)
+    groups: dict[object, list[tuple[int, _Text]]] = {}
+    for k, part in enumerate(parts):
+        if not (part.table.delimiter and _dialect_fits(part.reader) and part.head):
+            continue
+        try:
+            text = _Text.of(part)
+        except _Decline:
+            continue
+        key = _group_key(part) if len(text.data) < GROUP_MAX_BYTES else k
+        groups.setdefault(key, []).append((k, text))
+    for members in groups.values():
+        got = _read_halves([parts[k] for k, _ in members], [t for _, t in members])
+        for (k, _), lines in zip(members, got):
+            out[k] = lines
+    return out
+
+
+def _read_halves(parts: list[Part], texts: list[_Text]) -> list[Lines | None]:
+    """The files read together; when that is declined, each half, down to the files declined
+    alone (one broken file in 256 costs about one more reading of them, not 256 alone)."""
+    got = _read(parts, texts)
+    if got is not None:
+        return got
+    if len(parts) == 1:
+        return [None]
+    half = len(parts) // 2
+    return _read_halves(parts[:half], texts[:half]) + _read_halves(parts[half:], texts[half:])
+
+
+def _read(parts: list[Part], texts: list[_Text]) -> list[Lines] | None:
     try:
-        return _Reading(path, table, reader, head[0][0], limits).read()
+        return _Reading(parts, texts).read()
     except (_Decline, pa.ArrowException):
         return None
+
+
+def _group_key(part: Part) -> tuple:
+    """Files read as one must read each cell alike: the same columns, fields and dialect (the
+    readers' memos then give the same value for the same text)."""
+    r = part.reader
+    return (tuple(part.table.headers), part.table.delimiter,
+            r.dialect.name if r.dialect else None, tuple(r.at.items()))
 
 
 def _dialect_fits(reader) -> bool:
@@ -144,19 +202,83 @@ class _Col:
                 pc.cast(pc.if_else(strict, self.dictionary, None), MONEY))
 
 
+class _Text(NamedTuple):
+    """A file's text as the group reads it: UTF-8 `data` whose rows start at `start`, and the
+    file row number of each row pyarrow will read there (the lines with anything in them)."""
+
+    data: bytes
+    start: int
+    rows: np.ndarray
+
+    @classmethod
+    def of(cls, part: Part) -> _Text:
+        """The file's text, checked line by line as the csv module would read it (or _Decline)."""
+        data = _utf8(part.path, part.table.encoding)
+        buf = np.frombuffer(data, np.uint8)
+        breaks = np.flatnonzero(buf == 10)
+        crs = np.count_nonzero(buf == 13)
+        if crs and crs != np.count_nonzero(buf[breaks[breaks > 0] - 1] == 13):
+            raise _Decline("a line ends with a lone CR")
+        quotes = np.flatnonzero(buf == 34)
+        if len(quotes):
+            per_line = np.bincount(np.searchsorted(breaks, quotes), minlength=len(breaks) + 1)
+            if np.any(per_line & 1):
+                raise _Decline("a quoted value over lines, or an unbalanced quote")
+            d = re.escape(part.table.delimiter.encode())
+            if re.search(rb'[^' + d + rb'\r\n"]"[^' + d + rb'\r\n"]', data):
+                raise _Decline("a quote inside a value")
+        starts = np.concatenate(([0], breaks + 1))
+        ends = np.concatenate((breaks, [len(buf)]))
+        if starts[-1] == len(buf):  # the file ends with a line break
+            starts, ends = starts[:-1], ends[:-1]
+        limits = part.limits
+        lengths = ends - starts
+        if (len(part.table.headers) > limits.columns
+                or int(lengths.max(initial=0)) > limits.field_size
+                or np.count_nonzero(lengths > 1) >= limits.rows):
+            raise _Decline("near a file limit: the row loop says which")
+        first = part.head[0][0] - 1  # 0-based line of the first data row
+        if first >= len(starts):
+            raise _Decline("no data rows")
+        length = ends[first:] - starts[first:]
+        cr_end = (length > 0) & (buf[np.maximum(ends[first:] - 1, 0)] == 13)
+        filled = (length - cr_end) > 0  # pyarrow skips empty lines; the row loop reads nothing there
+        rows = (np.flatnonzero(filled) + first + 1).astype(np.int32)
+        return cls(data, int(starts[first]), rows)
+
+
+def _utf8(path: Path, encoding: str) -> bytes:
+    """The file as UTF-8 bytes, lines as the csv module sees them (or _Decline)."""
+    data = path.read_bytes()
+    if encoding == "utf-16":
+        raise _Decline("UTF-16: its lines are split by the decoder")
+    if encoding == "utf-8-sig":
+        data = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    elif encoding != "utf-8":
+        data = data.decode(encoding, errors="replace").encode("utf-8")
+    if b"\x00" in data:
+        raise _Decline("NUL byte")
+    return data
+
+
 class _Reading:
-    def __init__(self, path: Path, table, reader, first_row: int, limits):
-        self.path, self.table, self.r, self.first_row = path, table, reader, first_row
-        self.limits = limits
+    """The files of one group (one file, or several with one header, delimiter and dialect)
+    read as one table: each row knows its file (`file`), and bills, TOTAL rows, errors and
+    line keys stay within their file, as the row loop reads each file alone."""
 
-    # --- the file as text columns -------------------------------------------------------------
+    def __init__(self, parts: list[Part], texts: list[_Text]):
+        self.parts, self.texts = parts, texts
+        self.r = parts[0].reader  # its memos read every file of the group alike (_group_key)
+        self.table = parts[0].table
 
-    def read(self) -> Lines:
-        data = self._utf8()
-        rows, columns = self._columns(data)
-        del data
+    # --- the files as text columns ------------------------------------------------------------
+
+    def read(self) -> list[Lines]:
+        rows, columns = self._columns()
         n = len(rows)
         r = self.r
+        self.file = np.repeat(np.arange(len(self.texts), dtype=np.int32),
+                              [len(t.rows) for t in self.texts])
         f = {name: (columns[i] if (i := r.at.get(name, -1)) >= 0 else _Col.empty(n))
              for name in r.at}
         blank = np.logical_and.reduce([c.blank() for c in columns]) if columns else np.ones(n, bool)
@@ -176,10 +298,12 @@ class _Reading:
             if any(t and not _PLAIN_MONEY.fullmatch(t) for t in f[name].text):
                 raise _Decline(f"{name}: money that is not plain")
         self.f, self.rows = f, rows
-        self.nonblank = int(np.count_nonzero(~blank))  # rows the row loop counts as read
+        files = len(self.texts)
+        # rows the row loop counts as read, per file
+        self.nonblank = np.bincount(self.file[~blank], minlength=files)
         ci = np.flatnonzero(charge)
         ti = np.flatnonzero(total)
-        if not len(ci):
+        if np.any(np.bincount(self.file[ci], minlength=files) == 0):
             raise _Decline("no charge rows")  # the row loop says what there is
         return self._lines(ci, ti)
 
@@ -188,54 +312,20 @@ class _Reading:
         text."""
         return label_kinds(col.text, self.r._labels.__getitem__)  # memoised per text
 
-    def _utf8(self) -> bytes:
-        """The file as UTF-8 bytes, lines as the csv module sees them (or _Decline)."""
-        data = self.path.read_bytes()
-        encoding = self.table.encoding
-        if encoding == "utf-16":
-            raise _Decline("UTF-16: its lines are split by the decoder")
-        if encoding == "utf-8-sig":
-            data = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-        elif encoding != "utf-8":
-            data = data.decode(encoding, errors="replace").encode("utf-8")
-        if b"\x00" in data:
-            raise _Decline("NUL byte")
-        return data
-
-    def _columns(self, data: bytes) -> tuple[np.ndarray, list[_Col]]:
-        """Each data row's file row number, and the file's columns from the first data row on."""
-        buf = np.frombuffer(data, np.uint8)
-        breaks = np.flatnonzero(buf == 10)
-        crs = np.count_nonzero(buf == 13)
-        if crs and crs != np.count_nonzero(buf[breaks[breaks > 0] - 1] == 13):
-            raise _Decline("a line ends with a lone CR")
-        quotes = np.flatnonzero(buf == 34)
-        if len(quotes):
-            per_line = np.bincount(np.searchsorted(breaks, quotes), minlength=len(breaks) + 1)
-            if np.any(per_line & 1):
-                raise _Decline("a quoted value over lines, or an unbalanced quote")
-            d = re.escape(self.table.delimiter.encode())
-            if re.search(rb'[^' + d + rb'\r\n"]"[^' + d + rb'\r\n"]', data):
-                raise _Decline("a quote inside a value")
-        starts = np.concatenate(([0], breaks + 1))
-        ends = np.concatenate((breaks, [len(buf)]))
-        if starts[-1] == len(buf):  # the file ends with a line break
-            starts, ends = starts[:-1], ends[:-1]
+    def _columns(self) -> tuple[np.ndarray, list[_Col]]:
+        """Each data row's file row number, and the files' columns from their first data row
+        on, one after the other."""
+        texts = self.texts
+        rows = texts[0].rows if len(texts) == 1 else np.concatenate([t.rows for t in texts])
+        if len(texts) == 1:
+            data = pa.py_buffer(texts[0].data)[texts[0].start:]
+        else:  # one file's last row may lack its line break
+            data = pa.py_buffer(b"".join(part for t in texts for part in (
+                memoryview(t.data)[t.start:], b"" if t.data.endswith(b"\n") else b"\n")))
         width = len(self.table.headers)
-        lengths = ends - starts
-        if (width > self.limits.columns or int(lengths.max(initial=0)) > self.limits.field_size
-                or np.count_nonzero(lengths > 1) >= self.limits.rows):
-            raise _Decline("near a file limit: the row loop says which")
-        first = self.first_row - 1  # 0-based line of the first data row
-        if first >= len(starts):
-            raise _Decline("no data rows")
-        length = ends[first:] - starts[first:]
-        cr_end = (length > 0) & (buf[np.maximum(ends[first:] - 1, 0)] == 13)
-        filled = (length - cr_end) > 0  # pyarrow skips empty lines; the row loop reads nothing there
-        rows = (np.flatnonzero(filled) + first + 1).astype(np.int32)
         names = [f"c{i}" for i in range(width)]
         got = pacsv.read_csv(
-            pa.py_buffer(data)[int(starts[first]):],
+            data,
             read_options=pacsv.ReadOptions(column_names=names),
             parse_options=pacsv.ParseOptions(delimiter=self.table.delimiter, quote_char='"',
                                               double_quote=True, escape_char=False,
@@ -243,6 +333,7 @@ class _Reading:
             convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in names},
                                                  strings_can_be_null=False,
                                                  quoted_strings_can_be_null=False))
+        del data
         if got.num_rows != len(rows):
             raise _Decline("rows and lines differ")
         columns = []
@@ -258,7 +349,7 @@ class _Reading:
 
     # --- charge rows, bills, totals -------------------------------------------------------------
 
-    def _lines(self, ci: np.ndarray, ti: np.ndarray) -> Lines:
+    def _lines(self, ci: np.ndarray, ti: np.ndarray) -> list[Lines]:
         f, r = self.f, self.r
         if np.any(f["account"].blank()[ci]) or np.any(f["invoice_number"].blank()[ci]):
             raise _Decline("blank account or invoice number")  # an error, or a built number
@@ -268,26 +359,52 @@ class _Reading:
         totals = self._money(f["invoice_total"], ci, None, blank_ok=True)
         if len(ti) and any(v is not None for v in totals.values):
             raise _Decline("TOTAL rows and an invoice total column")
-        key, first = _groups(f["account"].tcodes[ci], f["invoice_number"].tcodes[ci])
+        key, first = _groups(self.file[ci], f["account"].tcodes[ci], f["invoice_number"].tcodes[ci])
         invoices, inv_of_key = self._bills(ci, ti, key, first, row_dates)
         inv = inv_of_key[key]  # each line's bill
-        errors: list[tuple[int, int, str]] = []  # (row, order within the row, reason)
+        errors: list[tuple[int, int, int, str]] = []  # (file, row, order within the row, reason)
         if any(v is not None for v in totals.values):
             self._column_totals(ci, inv, invoices, totals, errors)
         start, end = self._periods(ci, errors)
         qty, unit = self._quantities(ci, errors)
         table = self._table(ci, inv, invoices, amounts, start, end, qty, unit)
+        return self._per_file(table, ci, ti, inv, invoices, sorted(errors, key=lambda e: e[:3]))
+
+    def _per_file(self, table: pa.Table, ci, ti, inv, invoices, errors) -> list[Lines]:
+        """Each file's lines, with its bills, errors and counts added to its reader's result.
+        A file's table is its slice of the group's, each dictionary as the file alone has it."""
+        files = len(self.parts)
+        line_file = self.file[ci]
+        # the group's lines are in file order: each file's are one run
+        offsets = np.concatenate(([0], np.cumsum(np.bincount(line_file, minlength=files))))
         order = np.argsort(inv, kind="stable")
         bounds = np.cumsum(np.bincount(inv, minlength=len(invoices)))[:-1]
+        bills_of: list[list[Invoice]] = [[] for _ in range(files)]
+        file_of = {id(bill): k for (k, _a, _n), bill in self.bill_file.items()}
         for bill, ids in zip(invoices, np.split(order, bounds)):
-            bill.line_ids = ids.tolist()
-        out = r.out
-        out.errors.extend(InputError(file=r.src, row=row, reason=reason, effect="value ignored")
-                          for row, _order, reason in sorted(errors, key=lambda e: e[:2]))
-        out.invoices.extend(invoices)
-        out.rows_read += self.nonblank
-        out.summary_rows.extend(int(self.rows[p]) for p in ti)  # the TOTAL rows
-        return Lines(table)
+            k = file_of[id(bill)]
+            bill.line_ids = (ids - offsets[k]).tolist()  # positions in its file's table
+            bills_of[k].append(bill)
+        errors_of: list[list] = [[] for _ in range(files)]
+        for e in errors:
+            errors_of[e[0]].append(e)
+        totals_of: list[list[int]] = [[] for _ in range(files)]
+        for p in ti.tolist():
+            totals_of[self.file[p]].append(int(self.rows[p]))
+        got = []
+        for k, part in enumerate(self.parts):
+            r = part.reader
+            out = r.out
+            out.errors.extend(InputError(file=r.src, row=row, reason=reason, effect="value ignored")
+                              for _file, row, _order, reason in errors_of[k])
+            out.invoices.extend(bills_of[k])
+            out.rows_read += int(self.nonblank[k])
+            out.summary_rows.extend(totals_of[k])  # the TOTAL rows
+            if files == 1:
+                got.append(Lines(table))
+            else:
+                got.append(Lines(_own_dictionaries(table.slice(offsets[k], offsets[k + 1] - offsets[k]))))
+        return got
 
     def _values(self, col: _Col, ci, memo, blank_ok: bool) -> _Codes:
         """(value, error) per distinct cell of the charge rows: an error or a blank declines."""
@@ -323,11 +440,12 @@ class _Reading:
         return _Codes(values, col.codes[ci], strict, decimals)
 
     def _bills(self, ci, ti, key, first, row_dates) -> tuple[list[Invoice], np.ndarray]:
-        """The file's bills in the order the row loop opens them: at the first charge row of
+        """Each file's bills in the order the row loop opens them: at the first charge row of
         each (account, number), or at a TOTAL row naming a bill not seen yet; TOTAL rows give
-        their bill its stated total."""
+        their bill its stated total. A TOTAL row looks for its bill in its own file only."""
         f, r = self.f, self.r
-        bills: dict[tuple[str, str], Invoice] = {}
+        bills: dict[tuple[int, str, str], Invoice] = {}
+        self.bill_file = bills  # (file, account, number) -> bill
         inv_of_key: list[Invoice | None] = [None] * len(first)
         last: tuple[int, Invoice] | None = None  # a bill a TOTAL row opened, and its row
         events = sorted([(int(ci[i]), g) for g, i in enumerate(first.tolist())]
@@ -339,19 +457,23 @@ class _Reading:
                 continue
             amount = self._total_amount(pos)
             inv = None
+            here = int(self.file[pos])
+            if last is not None and self.file[last[0]] != here:
+                last = None  # opened in the file before
             number = f["invoice_number"].at(pos)
             if number and not r._labels[number]:
                 account = f["account"].at(pos)
-                inv = bills.get((account, number))
+                inv = bills.get((here, account, number))
                 if inv is None:
-                    inv = next((v for (_a, n), v in bills.items() if n == number), None)
+                    inv = next((v for (k, _a, n), v in bills.items() if k == here and n == number),
+                               None)
                 if inv is None and account and not r._labels[account]:
                     bill_date = self._total_date(pos)
                     inv = self._open(bills, pos, bill_date)
                     last = (pos, inv)
             if inv is None:  # the bill of the row before: a charge row's, or one a TOTAL row opened
                 j = int(np.searchsorted(ci, pos)) - 1
-                if j >= 0 and (last is None or ci[j] > last[0]):
+                if j >= 0 and self.file[ci[j]] == here and (last is None or ci[j] > last[0]):
                     inv = inv_of_key[key[j]]
                 elif last is not None:
                     inv = last[1]
@@ -364,9 +486,11 @@ class _Reading:
 
     def _open(self, bills: dict, pos: int, bill_date) -> Invoice:
         """The bill of row `pos`, opened by it when new (as _RowReader.invoice)."""
-        f, r = self.f, self.r
+        f = self.f
+        r = self.parts[self.file[pos]].reader
         account, number = f["account"].at(pos), f["invoice_number"].at(pos)
-        inv = bills.get((account, number))
+        key = (int(self.file[pos]), account, number)
+        inv = bills.get(key)
         if inv is None:
             due = None
             if text := f["due_date"].at(pos):
@@ -374,7 +498,7 @@ class _Reading:
                     due = parse_date(text)
                 except ValueError:
                     pass
-            inv = bills[(account, number)] = Invoice(
+            inv = bills[key] = Invoice(
                 carrier=f["carrier"].at(pos) or r.carrier, account=account, invoice_number=number,
                 invoice_date=bill_date, due_date=due, source=r.src,
                 level=r.dialect.level if r.dialect else "detail")
@@ -429,7 +553,7 @@ class _Reading:
                 where[bill] = i
             else:
                 number = invoices[bill].invoice_number
-                errors.append((int(self.rows[ci[i]]), 0,
+                errors.append((int(self.file[ci[i]]), int(self.rows[ci[i]]), 0,
                                f"invoice total {value_of[row_cls[i]]} differs from "
                                f"{value_of[stated[bill]]} on earlier rows of invoice {number}"))
         for bill, i in where.items():
@@ -457,7 +581,7 @@ class _Reading:
             bad.append(error)
         if any(bad):
             for i in np.flatnonzero(np.array([b is not None for b in bad])[group]).tolist():
-                errors.append((int(self.rows[ci[i]]), 1, bad[group[i]]))
+                errors.append((int(self.file[ci[i]]), int(self.rows[ci[i]]), 1, bad[group[i]]))
         take = pa.array(group.astype(np.int32))
         return pa.array(starts, pa.date32()).take(take), pa.array(ends, pa.date32()).take(take)
 
@@ -486,7 +610,8 @@ class _Reading:
             u_rows = (np.isin(unit.codes, list(u_bad)) if u_bad else np.zeros(len(ci), bool)) & ~q_rows
             for i in np.flatnonzero(q_rows | u_rows).tolist():
                 reason = q_bad[qty.codes[i]] if q_rows[i] else u_bad[unit.codes[i]]
-                errors.append((int(self.rows[ci[i]]), 2, f"quantity/rate: {reason}"))
+                errors.append((int(self.file[ci[i]]), int(self.rows[ci[i]]), 2,
+                               f"quantity/rate: {reason}"))
             if u_rows.any() or q_rows.any():
                 unit = _Codes(unit.values + [None], np.where(q_rows, len(unit.values), unit.codes),
                               unit.strict, unit.decimals)
@@ -497,18 +622,22 @@ class _Reading:
     def _table(self, ci, inv, invoices, amounts, start, end, qty, unit) -> pa.Table:
         """The lines as line_columns.FileLines would build them: the same values, the same
         dictionaries (each in the order its values first appear)."""
-        f, r = self.f, self.r
+        f = self.f
         n = len(ci)
         rows = pa.array(self.rows[ci])
         ctype = self._charge_types(ci)
         bill_dates = pa.array([v.invoice_date for v in invoices], pa.date32())
         inv32 = pa.array(inv.astype(np.int32))
         # typed scalars: a bare str has pyarrow infer its type, looking for pandas each call
-        keys = pc.binary_join_element_wise(pa.scalar(f"{r.out.file_hash}:r", pa.string()),
-                                           pc.cast(rows, pa.string()), pa.scalar("", pa.string()))
+        prefixes = [f"{p.reader.out.file_hash}:r" for p in self.parts]
+        line_file = self.file[ci]
+        prefix = (pa.scalar(prefixes[0], pa.string()) if len(prefixes) == 1
+                  else pa.array(prefixes, pa.string()).take(pa.array(line_file)))
+        keys = pc.binary_join_element_wise(prefix, pc.cast(rows, pa.string()),
+                                           pa.scalar("", pa.string()))
         columns = {
             "key": keys,
-            "source": _text([r.src], np.zeros(n, np.int32)),
+            "source": _text([p.reader.src for p in self.parts], line_file),
             "row": rows,
             "page": pa.nulls(n, pa.int32()),
             "carrier": _first_seen([v.carrier for v in invoices], inv),
@@ -575,6 +704,23 @@ def _groups(*codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rank = np.empty(len(order), np.int64)
     rank[order] = np.arange(len(order))
     return rank[inverse.reshape(-1)], first[order]
+
+
+def _own_dictionaries(table: pa.Table) -> pa.Table:
+    """A slice of a group's lines with each text column's dictionary as one file's would be:
+    the values it uses, in the order they first appear (as _first_seen builds them)."""
+    columns = []
+    for field, column in zip(table.schema, table.columns):
+        if pa.types.is_dictionary(field.type):  # its values are distinct: codes say which
+            column = column.combine_chunks()
+            codes = column.indices.to_numpy(zero_copy_only=False)
+            used, first = np.unique(codes, return_index=True)
+            used = used[np.argsort(first, kind="stable")]
+            remap = np.zeros(len(column.dictionary), np.int32)
+            remap[used] = np.arange(len(used), dtype=np.int32)
+            column = pa.DictionaryArray.from_arrays(remap[codes], column.dictionary.take(used))
+        columns.append(column)
+    return pa.table(columns, schema=table.schema)
 
 
 def _text(values: list[str], codes: np.ndarray) -> pa.DictionaryArray:

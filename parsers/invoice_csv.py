@@ -48,7 +48,12 @@ class _Charge(NamedTuple):
     amount: Decimal
 
 
-@register_reader("delimited text", suffixes=TEXT_SUFFIXES, sniff=looks_like_text, broad=True)
+def read_text_tables(paths: list[Path], options: ReadOptions) -> list[ParsedInvoices]:
+    return read_invoice_tables(paths, options.columns, limits=options.limits)
+
+
+@register_reader("delimited text", suffixes=TEXT_SUFFIXES, sniff=looks_like_text, broad=True,
+                 read_many=read_text_tables)
 def read_text_table(path: Path, options: ReadOptions) -> ParsedInvoices:
     return read_invoice_table(path, options.columns, workbook=False, limits=options.limits)
 
@@ -65,6 +70,42 @@ def read_invoice_table(path: Path, overrides: dict[str, str] | None = None,
     file past one of `limits`, or whose rows break off (a damaged sheet), is one error and
     gives no line: its lines read so far are dropped, not audited as if they were all.
     `columns=False`: row by row even where the columnar path would read it (tests compare)."""
+    opened = _open_export(path, overrides, workbook, limits)
+    if isinstance(opened, ParsedInvoices):
+        return opened
+    return _read_export(opened, try_columns=columns)
+
+
+def read_invoice_tables(paths: list[Path], overrides: dict[str, str] | None = None,
+                        limits: Limits = DEFAULT_LIMITS) -> list[ParsedInvoices]:
+    """read_invoice_table of each delimited text file, the same results; the plain exports
+    among them are read as columns together (csv_columns.read_group): a folder of small
+    exports costs a few Arrow calls per column, not per file."""
+    opened = [_open_export(p, overrides, False, limits) for p in paths]
+    plain = [o for o in opened if isinstance(o, _Opened) and o.decimal == POINT]
+    read = csv_columns.read_group([csv_columns.Part(o.path, o.table, o.reader, o.head, limits)
+                                   for o in plain])
+    lines_of = {id(o): lines for o, lines in zip(plain, read)}
+    return [o if isinstance(o, ParsedInvoices)
+            else _read_export(o, lines=lines_of.get(id(o)), try_columns=False) for o in opened]
+
+
+class _Opened(NamedTuple):
+    """An export whose header and columns are found and whose reader is made: what is left
+    is reading its rows."""
+
+    path: Path
+    table: object
+    reader: _RowReader
+    head: list
+    rows: object  # every row after the header, the head first
+    decimal: str
+    notes_before: int
+    limits: Limits
+
+
+def _open_export(path: Path, overrides, workbook, limits) -> _Opened | ParsedInvoices:
+    """The export opened (or its error, as a ParsedInvoices)."""
     src = source_name(path)
     out = ParsedInvoices()
     extra = all_signature_headers() | set((overrides or {}).values())
@@ -116,12 +157,23 @@ def read_invoice_table(path: Path, overrides: dict[str, str] | None = None,
         head, rows = peek(table.rows, DECIMAL_SAMPLE_ROWS)
         decimal = decimal_convention((cells[i] for _, cells in head for i in money_cols
                                       if i < len(cells)), table.delimiter)
-        if decimal != POINT:
-            out.notes.append(f"{src}: {_DECIMAL_NOTE[decimal]}")
-        reader = _RowReader(src, cmap.positions, dialect, melt_cols, out, skip_cols, decimal)
-        # a plain export is read as columns (parsers/csv_columns.py), the same lines; else row by row
-        lines = (csv_columns.read_columns(path, table, reader, head, limits)
-                 if columns and decimal == POINT else None)
+    except (TableError, LimitExceeded) as e:
+        return ParsedInvoices(errors=[InputError(file=src, reason=str(e), effect="file skipped")],
+                              notes=out.notes, file_hash=out.file_hash)
+    if decimal != POINT:
+        out.notes.append(f"{src}: {_DECIMAL_NOTE[decimal]}")
+    reader = _RowReader(src, cmap.positions, dialect, melt_cols, out, skip_cols, decimal)
+    return _Opened(path, table, reader, head, rows, decimal, notes_before, limits)
+
+
+def _read_export(opened: _Opened, lines=None, try_columns: bool = True) -> ParsedInvoices:
+    """The opened export's rows read: `lines` when its columns were read already, else as
+    columns when it is plain (parsers/csv_columns.py, the same lines), else row by row."""
+    path, table, reader, head, rows, decimal, notes_before, limits = opened
+    out, src, dialect = reader.out, reader.src, reader.dialect
+    try:
+        if lines is None and try_columns and decimal == POINT:
+            lines = csv_columns.read_columns(path, table, reader, head, limits)
         if lines is None:
             reader.read(rows, typed=not table.delimiter)  # delimited text: every cell is text
             lines = reader.lines.done()

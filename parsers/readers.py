@@ -72,6 +72,7 @@ class ParsedInvoices:
 
 
 ReadFn = Callable[[Path, ReadOptions], ParsedInvoices]
+ReadManyFn = Callable[[list[Path], ReadOptions], list[ParsedInvoices]]
 SniffFn = Callable[[bytes, Path], bool]  # (first SNIFF_BYTES of the file, its path) -> is it mine
 
 
@@ -85,6 +86,9 @@ class Reader:
     # reading costs much CPU per byte (PDF): a batch of such files is read by a process pool.
     # Not for table exports: pickling their lines costs about what a second process saves.
     pooled: bool = False
+    # many files at once, the same results as `read` of each: a folder of small exports costs
+    # less read together (one table per kind of export) than file by file
+    read_many: ReadManyFn | None = None
 
 
 _READERS: dict[str, Reader] = {}
@@ -92,12 +96,16 @@ _discovered = False
 
 
 def register_reader(name: str, suffixes: tuple[str, ...] = (), sniff: SniffFn | None = None,
-                    broad: bool = False, pooled: bool = False) -> Callable[[ReadFn], ReadFn]:
+                    broad: bool = False, pooled: bool = False,
+                    read_many: ReadManyFn | None = None) -> Callable[[ReadFn], ReadFn]:
     """Decorator: `read(path, options) -> ParsedInvoices` reads the files this reader is chosen
-    for. It must not raise for a bad file: one InputError naming the file (and row or page)."""
+    for. It must not raise for a bad file: one InputError naming the file (and row or page).
+    `read_many(paths, options)`, when given, reads several such files at once, each as `read`
+    would."""
 
     def register(read: ReadFn) -> ReadFn:
-        _READERS[name] = Reader(name, read, tuple(s.lower() for s in suffixes), sniff, broad, pooled)
+        _READERS[name] = Reader(name, read, tuple(s.lower() for s in suffixes), sniff, broad,
+                                pooled, read_many)
         return read
 
     return register
@@ -169,21 +177,40 @@ def _unsupported(suffix: str, head: bytes) -> str:
 
 def read_invoices(path: Path, options: ReadOptions = ReadOptions()) -> ParsedInvoices:
     """The file read by its reader; a file no reader fits is one error naming it."""
-    try:
-        reader = choose_reader(path)
-    except NoReader as e:
-        return ParsedInvoices(errors=[InputError(file=str(path), reason=str(e), effect="file skipped")])
-    try:
-        check_file_size(path, options.limits)
-    except LimitExceeded as e:
-        return ParsedInvoices(errors=[InputError(file=str(path), reason=str(e), effect="file skipped")])
-    parsed = reader.read(path, options)
-    parsed.lines = Lines.of(parsed.lines)  # no cost for a table; records become one
-    suffix = path.suffix.lower()
-    if suffix not in reader.suffixes:
-        named = f"named {suffix}" if suffix else "without an extension"
-        parsed.notes.append(f"{path}: {named}, read as {reader.name} by its content")
-    return parsed
+    return read_many_invoices([path], options)[0]
+
+
+def read_many_invoices(paths: list[Path], options: ReadOptions = ReadOptions()
+                       ) -> list[ParsedInvoices]:
+    """read_invoices of each file; the files one reader reads many at a time (`read_many`)
+    are given to it together."""
+    got: list[ParsedInvoices | None] = [None] * len(paths)
+    chosen: dict[str, list[int]] = {}
+    readers_of: list[Reader | None] = [None] * len(paths)
+    for k, path in enumerate(paths):
+        try:
+            reader = readers_of[k] = choose_reader(path)
+            check_file_size(path, options.limits)
+        except (NoReader, LimitExceeded) as e:
+            got[k] = ParsedInvoices(errors=[InputError(file=str(path), reason=str(e),
+                                                       effect="file skipped")])
+            continue
+        if reader.read_many is not None and len(paths) > 1:
+            chosen.setdefault(reader.name, []).append(k)
+        else:
+            got[k] = reader.read(path, options)
+    for name, ks in chosen.items():
+        for k, parsed in zip(ks, _READERS[name].read_many([paths[k] for k in ks], options)):
+            got[k] = parsed
+    for path, reader, parsed in zip(paths, readers_of, got):
+        if reader is None:
+            continue
+        parsed.lines = Lines.of(parsed.lines)  # no cost for a table; records become one
+        suffix = path.suffix.lower()
+        if suffix not in reader.suffixes:
+            named = f"named {suffix}" if suffix else "without an extension"
+            parsed.notes.append(f"{path}: {named}, read as {reader.name} by its content")
+    return got
 
 
 def source_name(path: Path) -> str:

@@ -15,7 +15,7 @@ import pytest
 
 from fixtures import bulk, independent_scenario, scenario
 from reconcile.parsers import csv_columns
-from reconcile.parsers.invoice_csv import read_invoice_table
+from reconcile.parsers.invoice_csv import read_invoice_table, read_invoice_tables
 
 REPO = Path(__file__).resolve().parent.parent
 REAL = REPO.parent / "shared" / "real-samples"
@@ -72,6 +72,31 @@ def test_every_export_the_fixtures_write_reads_the_same_as_columns(exports, monk
         if "bulk" in path.parts and len(rows.lines):
             assert took, path  # the plain exports are the ones read as columns
     assert sum(fast) >= 0.9 * sum(1 for p in exports if REAL not in p.parents)
+
+
+def test_exports_read_together_read_as_each_alone(exports, monkeypatch):
+    """read_invoice_tables reads files of one header as one table: each file's lines, bills,
+    errors, notes and counts are still exactly its own."""
+    together = _spy_groups(monkeypatch)
+    got = read_invoice_tables(exports)
+    for path, many in zip(exports, got):
+        assert_same(path, read_invoice_table(path, workbook=False), many)
+    assert max(together) >= 10  # the bulk and scenario exports were read in groups
+
+
+def _spy_groups(monkeypatch) -> list[int]:
+    """The number of files of each group read together (declined groups are not counted)."""
+    sizes: list[int] = []
+    real = csv_columns._read
+
+    def spy(parts, texts):
+        got = real(parts, texts)
+        if got is not None:
+            sizes.append(len(parts))
+        return got
+
+    monkeypatch.setattr(csv_columns, "_read", spy)
+    return sizes
 
 
 # --- plain exports, broken ------------------------------------------------------------------
@@ -194,6 +219,40 @@ def test_a_broken_export_reads_the_same_or_is_left_to_the_row_loop(seed, tmp_pat
         write(rows, path, rng, header)
         took, by_rows, default = read_both(path, monkeypatch)
         assert_same(path, by_rows, default)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_broken_exports_read_together_read_as_each_alone(seed, tmp_path, monkeypatch):
+    """Files of one header read as one table, some of them broken: a TOTAL row never closes a
+    bill of the file before, a file the group would decline is read as it is alone."""
+    rng = random.Random(100 + seed)
+    paths = []
+    for case in range(16):
+        rows = plain_rows(rng)
+        for _ in range(rng.choice([0, 0, 0, 1, 2])):
+            rows = mutate(rows, rng)
+        if rng.random() < 0.5:  # other bill numbers than the file before's
+            rows = [[c.replace("INV-", "INV-3") for c in r] for r in rows]
+        if rng.random() < 0.3:  # a TOTAL row first: it must not close the file before's bill
+            rows.insert(0, list(TOTALS[0]))
+        if rng.random() < 0.3:  # a total for a bill number only an earlier file has
+            rows.insert(rng.randrange(len(rows) + 1), ["Acme Tel", "0044009", "INV-0",
+                                                       "2024-05-01", "", "Invoice Total", "", "",
+                                                       "", "", "", "5.00"])
+        if rng.random() < 0.3:  # the file ends with a total opening a bill of its own
+            rows.append(list(TOTALS[1]))
+        path = tmp_path / f"case{case:02d}.csv"
+        write(rows, path, random.Random(rng.choice([1, 5])))  # two spellings of the file
+        paths.append(path)
+    together = _spy_groups(monkeypatch)
+    got = read_invoice_tables(paths)
+    monkeypatch.undo()
+    for path, many in zip(paths, got):
+        took, rows, alone = read_both(path, monkeypatch)
+        assert_same(path, rows, many)
+        assert_same(path, alone, many)
+    if seed < 4:
+        assert together and max(together) >= 2, together
 
 
 def test_a_plain_export_with_quoted_cells_and_total_rows_is_read_as_columns(tmp_path, monkeypatch):

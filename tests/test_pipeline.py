@@ -126,6 +126,14 @@ def test_a_file_that_breaks_its_reader_is_one_error_and_the_batch_goes_on(tmp_pa
     victim = [f for f in files if f.suffix == kind][1]
     monkeypatch.setattr(audit_module, "POOL_MIN_PDFS", 0)
     monkeypatch.setattr(audit_module, "read_invoice_file", _reader_failing_on(victim.name, how))
+    many = audit_module.read_invoice_files
+
+    def read_together(paths, **kwargs):  # the bug hits a reading of several files at once
+        if any(p.name == victim.name for p in paths):
+            raise RuntimeError("a bug in a reader")
+        return many(paths, **kwargs)
+
+    monkeypatch.setattr(audit_module, "read_invoice_files", read_together)
     result = run_audit(files, tmp_path / "inventory.xlsx", workers=workers)
     assert [e.file for e in result.errors] == [str(victim)]
     assert "file" in result.errors[0].reason and result.errors[0].effect == "file skipped"
