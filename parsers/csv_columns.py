@@ -43,13 +43,14 @@ import pyarrow.csv as pacsv
 
 from reconcile.core.lines import LINE_SCHEMA, MONEY, Lines
 from reconcile.core.models import ChargeType, InputError, Invoice
-from reconcile.core.values import parse_date
+from reconcile.core.values import COMMA, POINT, decimal_mark_of, parse_date
 
 _TEXT = LINE_SCHEMA.field("account").type
 # the money this path reads: one number, a dot for decimals, thousands commas only before them
 _PLAIN_MONEY = re.compile(r"\(?-?\$?-?(?:\d+(?:\.\d+)?|\d{1,3}(?:,\d{3})+\.\d+)\)?(?:CR)?")
 _DECIMAL = r"^-?[0-9]{1,15}(\.[0-9]{1,6})?$"
 _LABELS = ("account", "invoice_number", "service_id", "description", "charge_type")
+_MARK_CODE = {None: 0, POINT: 1, COMMA: 2}
 
 
 # every label the row loop knows holds one of these once normalised (parsers/columns.py
@@ -96,6 +97,11 @@ class Part(NamedTuple):
     reader: object
     head: list
     limits: object
+    # > 0: the file's decimal mark is not decided yet; the group reads it as a point if the
+    # amounts (in columns `money_cols`) of its first `decimal_rows` rows say so, as
+    # invoice_csv's decimal_convention would, else declines the file
+    decimal_rows: int = 0
+    money_cols: tuple[int, ...] = ()
 
 
 GROUP_MAX_BYTES = 1 << 20  # a file this big is read alone: its fixed cost is small beside it
@@ -279,6 +285,9 @@ class _Reading:
         r = self.r
         self.file = np.repeat(np.arange(len(self.texts), dtype=np.int32),
                               [len(t.rows) for t in self.texts])
+        self.rows = rows
+        if self.parts[0].decimal_rows:
+            self._points(columns)
         f = {name: (columns[i] if (i := r.at.get(name, -1)) >= 0 else _Col.empty(n))
              for name in r.at}
         blank = np.logical_and.reduce([c.blank() for c in columns]) if columns else np.ones(n, bool)
@@ -297,7 +306,7 @@ class _Reading:
         for name in ("amount", "invoice_total", "quantity", "unit_price"):
             if any(t and not _PLAIN_MONEY.fullmatch(t) for t in f[name].text):
                 raise _Decline(f"{name}: money that is not plain")
-        self.f, self.rows = f, rows
+        self.f = f
         files = len(self.texts)
         # rows the row loop counts as read, per file
         self.nonblank = np.bincount(self.file[~blank], minlength=files)
@@ -306,6 +315,24 @@ class _Reading:
         if np.any(np.bincount(self.file[ci], minlength=files) == 0):
             raise _Decline("no charge rows")  # the row loop says what there is
         return self._lines(ci, ti)
+
+    def _points(self, columns: list[_Col]) -> None:
+        """Every file's first rows show a decimal point (decimal_convention: more amounts
+        written with a point than with a comma, and in a semicolon file at least one), else
+        _Decline: the file is read alone, its decimal mark decided row by row."""
+        files = len(self.parts)
+        votes = np.zeros(files * 3, np.int64)  # per file: no mark, point, comma
+        last = np.array([p.head[0][0] + p.decimal_rows for p in self.parts], np.int64)
+        window = self.rows < last[self.file]
+        in_window = self.file[window].astype(np.int64) * 3
+        for i in self.parts[0].money_cols:
+            col = columns[i]
+            marks = np.array([_MARK_CODE[decimal_mark_of(t)] for t in col.raw], np.int64)
+            votes += np.bincount(in_window + marks[col.codes[window]], minlength=files * 3)
+        votes = votes.reshape(files, 3)
+        point, comma = votes[:, 1], votes[:, 2]
+        if np.any(comma > point) or (self.table.delimiter == ";" and np.any(point == 0)):
+            raise _Decline("amounts that do not show a decimal point")
 
     def _label_kinds(self, col: _Col) -> np.ndarray:
         """The row loop's label kind (TOTAL word, subtotal, account summary) of each distinct

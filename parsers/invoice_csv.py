@@ -82,8 +82,11 @@ def read_invoice_tables(paths: list[Path], overrides: dict[str, str] | None = No
     among them are read as columns together (csv_columns.read_group): a folder of small
     exports costs a few Arrow calls per column, not per file."""
     opened = [_open_export(p, overrides, False, limits) for p in paths]
-    plain = [o for o in opened if isinstance(o, _Opened) and o.decimal == POINT]
-    read = csv_columns.read_group([csv_columns.Part(o.path, o.table, o.reader, o.head, limits)
+    # each file's decimal mark is decided by the group, from the rows it reads anyway: a file
+    # whose first rows do not say a decimal point is declined and read here (_read_export)
+    plain = [o for o in opened if isinstance(o, _Opened)]
+    read = csv_columns.read_group([csv_columns.Part(o.path, o.table, o.reader, o.head, limits,
+                                                    DECIMAL_SAMPLE_ROWS, o.money_cols)
                                    for o in plain])
     lines_of = {id(o): lines for o, lines in zip(plain, read)}
     return [o if isinstance(o, ParsedInvoices)
@@ -97,9 +100,9 @@ class _Opened(NamedTuple):
     path: Path
     table: object
     reader: _RowReader
-    head: list
+    head: list  # the first row after the header
     rows: object  # every row after the header, the head first
-    decimal: str
+    money_cols: tuple[int, ...]  # where the amounts that decide the decimal mark are
     notes_before: int
     limits: Limits
 
@@ -154,26 +157,31 @@ def _open_export(path: Path, overrides, workbook, limits) -> _Opened | ParsedInv
     money_cols = [cmap.positions[n] for n in _MONEY_FIELDS if n in cmap.positions]
     money_cols += [i for i, _h, _t in melt_cols]
     try:
-        head, rows = peek(table.rows, DECIMAL_SAMPLE_ROWS)
-        decimal = decimal_convention((cells[i] for _, cells in head for i in money_cols
-                                      if i < len(cells)), table.delimiter)
+        head, rows = peek(table.rows, 1)
     except (TableError, LimitExceeded) as e:
         return ParsedInvoices(errors=[InputError(file=src, reason=str(e), effect="file skipped")],
                               notes=out.notes, file_hash=out.file_hash)
-    if decimal != POINT:
-        out.notes.append(f"{src}: {_DECIMAL_NOTE[decimal]}")
-    reader = _RowReader(src, cmap.positions, dialect, melt_cols, out, skip_cols, decimal)
-    return _Opened(path, table, reader, head, rows, decimal, notes_before, limits)
+    reader = _RowReader(src, cmap.positions, dialect, melt_cols, out, skip_cols, POINT)
+    return _Opened(path, table, reader, head, rows, tuple(money_cols), notes_before, limits)
 
 
 def _read_export(opened: _Opened, lines=None, try_columns: bool = True) -> ParsedInvoices:
     """The opened export's rows read: `lines` when its columns were read already, else as
-    columns when it is plain (parsers/csv_columns.py, the same lines), else row by row."""
-    path, table, reader, head, rows, decimal, notes_before, limits = opened
+    columns when it is plain (parsers/csv_columns.py, the same lines), else row by row, in
+    the decimal mark its first rows show."""
+    path, table, reader, head, rows, money_cols, notes_before, limits = opened
     out, src, dialect = reader.out, reader.src, reader.dialect
     try:
-        if lines is None and try_columns and decimal == POINT:
-            lines = csv_columns.read_columns(path, table, reader, head, limits)
+        if lines is None:
+            head, rows = peek(rows, DECIMAL_SAMPLE_ROWS)
+            decimal = decimal_convention((cells[i] for _, cells in head for i in money_cols
+                                          if i < len(cells)), table.delimiter)
+            if decimal != POINT:
+                out.notes.append(f"{src}: {_DECIMAL_NOTE[decimal]}")
+                reader = _RowReader(src, reader.pos, dialect, reader.melt_cols, out,
+                                    reader.skip_cols, decimal)
+            elif try_columns:
+                lines = csv_columns.read_columns(path, table, reader, head, limits)
         if lines is None:
             reader.read(rows, typed=not table.delimiter)  # delimited text: every cell is text
             lines = reader.lines.done()

@@ -255,6 +255,35 @@ def test_broken_exports_read_together_read_as_each_alone(seed, tmp_path, monkeyp
         assert together and max(together) >= 2, together
 
 
+def test_files_read_together_keep_each_its_own_decimal_mark(tmp_path, monkeypatch):
+    """Read together, a file's decimal mark is still decided by its own first rows: a
+    semicolon file whose first rows show no decimal point is undecided (the row loop reads
+    it, refusing 1.234), even when its later rows and the other files show points."""
+    from reconcile.parsers import invoice_csv
+
+    monkeypatch.setattr(invoice_csv, "DECIMAL_SAMPLE_ROWS", 3)
+    header = "Account;Invoice Number;Description;Amount\n"
+    bodies = {"points": ["12.50", "3.10", "1,234.00", "8.00", "7.25"],
+              "points_too": ["2.50", "9.99", "10.00", "4", "1.5"],
+              "late_points": ["12", "3", "1", "8.50", "7.25"],
+              "no_points": ["12", "3", "1", "8", "1.234"],
+              "commas": ["12,50", "3,10", "1", "8,00", "7,25"]}
+    paths = []
+    for name, amounts in bodies.items():
+        path = tmp_path / f"{name}.csv"
+        path.write_text(header + "".join(f"111;A-1;Port {i};{a}\n" for i, a in enumerate(amounts)))
+        paths.append(path)
+    together = _spy_groups(monkeypatch)
+    got = dict(zip(bodies, read_invoice_tables(paths)))
+    monkeypatch.undo()
+    monkeypatch.setattr(invoice_csv, "DECIMAL_SAMPLE_ROWS", 3)
+    for (name, many), path in zip(got.items(), paths):
+        assert_same(path, read_invoice_table(path, workbook=False, columns=False), many)
+    assert 2 in together  # the two files with points, as one table
+    assert any("do not show" in n for n in got["late_points"].notes)  # undecided, alone
+    assert [e.row for e in got["no_points"].errors] == [6]  # 1.234 is ambiguous
+
+
 def test_a_plain_export_with_quoted_cells_and_total_rows_is_read_as_columns(tmp_path, monkeypatch):
     path = tmp_path / "plain.csv"
     rows = plain_rows(random.Random(3))

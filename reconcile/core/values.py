@@ -40,7 +40,7 @@ def decimal_convention(texts: Iterable[object], delimiter: str = "") -> str:
     any other POINT. Pass what `parse_money(text, decimal)` should use for the file."""
     votes = {POINT: 0, COMMA: 0}
     for text, n in Counter(texts).items():  # each distinct text's shape once
-        mark = _mark_of(text) if isinstance(text, str) else None
+        mark = decimal_mark_of(text) if isinstance(text, str) else None
         if mark:
             votes[mark] += n
     if votes[COMMA] > votes[POINT]:
@@ -51,7 +51,7 @@ def decimal_convention(texts: Iterable[object], delimiter: str = "") -> str:
 
 
 @lru_cache(maxsize=65536)  # amounts repeat within and across a batch's files
-def _mark_of(text: str) -> str | None:
+def decimal_mark_of(text: str) -> str | None:
     """The decimal mark one amount's text shows by its shape alone (None: it shows none)."""
     if "." in text and "," in text:
         return POINT if text.rfind(".") > text.rfind(",") else COMMA
@@ -76,7 +76,7 @@ def _with_point(s: str, decimal: str, text: object) -> str:
         if _ONE_GROUP.fullmatch(s):
             raise ValueError(f"{str(text)!r} is ambiguous: this file's amounts do not show whether "
                              f"'.' or ',' is the decimal mark")
-        decimal = _mark_of(s) or POINT
+        decimal = decimal_mark_of(s) or POINT
     group = "," if decimal == POINT else "."
     if group in s:
         if not _GROUPED[decimal].fullmatch(s):
