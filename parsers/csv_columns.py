@@ -77,7 +77,13 @@ def label_kinds(texts: list[str], kind_of: Callable[[str], int]) -> np.ndarray:
 
 
 class _Decline(Exception):
-    """The file is not one this path reads exactly; the row loop reads it."""
+    """The file is not one this path reads exactly; the row loop reads it. `files`: in a
+    group, the files that hold what declines it (each would be declined alone for it), when
+    known: the others are read together again without them."""
+
+    def __init__(self, reason: str, files=None):
+        super().__init__(reason)
+        self.files = None if files is None else np.unique(files).tolist()
 
 
 def read_columns(path: Path, table, reader, head: list, limits) -> Lines | None:
@@ -131,22 +137,32 @@ def read_group(parts: list[Part]) -> list[Lines | None]:
 
 
 def _read_halves(parts: list[Part], texts: list[_Text]) -> list[Lines | None]:
-    """The files read together; when that is declined, each half, down to the files declined
-    alone (one broken file in 256 costs about one more reading of them, not 256 alone)."""
-    got = _read(parts, texts)
-    if got is not None:
-        return got
+    """The files read together. Declined for what some files hold: the others together
+    again; declined otherwise: each half, down to the files declined alone (one broken file
+    in 256 costs about one more reading of them, not 256 alone)."""
+    try:
+        return _read(parts, texts)
+    except _Decline as e:
+        at_fault = e.files
     if len(parts) == 1:
         return [None]
+    if at_fault:  # each would be declined alone for what it holds
+        keep = [k for k in range(len(parts)) if k not in set(at_fault)]
+        out: list[Lines | None] = [None] * len(parts)
+        got = _read_halves([parts[k] for k in keep], [texts[k] for k in keep]) if keep else []
+        for k, lines in zip(keep, got):
+            out[k] = lines
+        return out
     half = len(parts) // 2
     return _read_halves(parts[:half], texts[:half]) + _read_halves(parts[half:], texts[half:])
 
 
-def _read(parts: list[Part], texts: list[_Text]) -> list[Lines] | None:
+def _read(parts: list[Part], texts: list[_Text]) -> list[Lines]:
+    """The files read as one (or _Decline)."""
     try:
         return _Reading(parts, texts).read()
-    except (_Decline, pa.ArrowException):
-        return None
+    except pa.ArrowException as e:  # a row pyarrow cannot split as the csv module would
+        raise _Decline(str(e)) from None
 
 
 def _group_key(part: Part) -> tuple:
@@ -299,22 +315,33 @@ class _Reading:
         sid_kind = self._label_kinds(sid)[sid.tcodes]
         total = ~blank & ((labels & 1) != 0) & (sid.blank() | ((sid_kind & 1) != 0))
         charge = ~blank & ~total
-        if np.any(charge & ((labels & 2) != 0)):
-            raise _Decline("subtotal rows")  # their self-check reads the lines above them
-        if np.any(~blank & ((labels & 4) != 0)):
-            raise _Decline("account summary rows")  # previous balance, payments, amount due
+        self._decline_rows(charge & ((labels & 2) != 0),
+                           "subtotal rows")  # their self-check reads the lines above them
+        # a summary label (an 'Adjustment' type) on a row billed to a service is a charge
+        billed_to_service = ~sid.blank() & ((sid_kind & 5) == 0)
+        self._decline_rows(~blank & ((labels & 4) != 0) & ~billed_to_service,
+                           "account summary rows")  # previous balance, payments, amount due
         for name in ("amount", "invoice_total", "quantity", "unit_price"):
-            if any(t and not _PLAIN_MONEY.fullmatch(t) for t in f[name].text):
-                raise _Decline(f"{name}: money that is not plain")
+            col = f[name]
+            plain = [not t or bool(_PLAIN_MONEY.fullmatch(t)) for t in col.text]
+            if not all(plain):
+                self._decline_rows(~np.array(plain, np.bool_)[col.tcodes],
+                                   f"{name}: money that is not plain")
         self.f = f
         files = len(self.texts)
         # rows the row loop counts as read, per file
         self.nonblank = np.bincount(self.file[~blank], minlength=files)
         ci = np.flatnonzero(charge)
         ti = np.flatnonzero(total)
-        if np.any(np.bincount(self.file[ci], minlength=files) == 0):
-            raise _Decline("no charge rows")  # the row loop says what there is
+        charges = np.bincount(self.file[ci], minlength=files)
+        if np.any(charges == 0):  # the row loop says what there is
+            raise _Decline("no charge rows", np.flatnonzero(charges == 0))
         return self._lines(ci, ti)
+
+    def _decline_rows(self, rows: np.ndarray, reason: str) -> None:
+        """_Decline naming the files of these rows, if there are any."""
+        if np.any(rows):
+            raise _Decline(reason, self.file[rows])
 
     def _points(self, columns: list[_Col]) -> None:
         """Every file's first rows show a decimal point (decimal_convention: more amounts
@@ -331,8 +358,9 @@ class _Reading:
             votes += np.bincount(in_window + marks[col.codes[window]], minlength=files * 3)
         votes = votes.reshape(files, 3)
         point, comma = votes[:, 1], votes[:, 2]
-        if np.any(comma > point) or (self.table.delimiter == ";" and np.any(point == 0)):
-            raise _Decline("amounts that do not show a decimal point")
+        other = (comma > point) | ((point == 0) & (self.table.delimiter == ";"))
+        if np.any(other):
+            raise _Decline("amounts that do not show a decimal point", np.flatnonzero(other))
 
     def _label_kinds(self, col: _Col) -> np.ndarray:
         """The row loop's label kind (TOTAL word, subtotal, account summary) of each distinct

@@ -284,6 +284,36 @@ def test_files_read_together_keep_each_its_own_decimal_mark(tmp_path, monkeypatc
     assert [e.row for e in got["no_points"].errors] == [6]  # 1.234 is ambiguous
 
 
+def test_a_summary_word_on_a_row_billed_to_a_service_is_a_charge_read_as_columns(tmp_path,
+                                                                                 monkeypatch):
+    """'Adjustment' as the charge type of a row billed to a circuit is a charge (a credit) to
+    the row loop, and is read as columns with its file's group; a real summary row (no
+    service, or a summary label where the service should be) still leaves its file to the
+    row loop, the others read together without it."""
+    header = "Account,Invoice Number,Circuit ID,Charge Type,Description,Amount\n"
+    bodies = {"adjusted": "111,A-1,12.HCGS.000001..LY,Adjustment,Credit for outage,-12.00\n",
+              "plain": "111,A-2,12.HCGS.000001..LY,MRC,Port,10.00\n",
+              "balance": "111,A-3,,,Previous Balance,80.00\n",
+              "as_service": "111,A-4,Balance Forward,Adjustment,Credit,-5.00\n",
+              "plain_too": "111,A-5,12.HCGS.000002..LY,Adjustment,Port,-1.00\n"}
+    paths = []
+    for name, row in bodies.items():
+        path = tmp_path / f"{name}.csv"
+        path.write_text(header + "111,{},12.HCGS.000009..LY,MRC,DIA,100.00\n".format(
+            row.split(",")[1]) + row)
+        paths.append(path)
+    together = _spy_groups(monkeypatch)
+    got = dict(zip(bodies, read_invoice_tables(paths)))
+    monkeypatch.undo()
+    for (name, many), path in zip(got.items(), paths):
+        took, rows, alone = read_both(path, monkeypatch)
+        assert_same(path, rows, many)
+        assert took == (name not in ("balance", "as_service")), name
+    assert together == [3]  # adjusted, plain and plain_too, as one table
+    assert [ln for ln in got["adjusted"].lines.table.column("amount").to_pylist()] == \
+        [Decimal("100.00"), Decimal("-12.00")]
+
+
 def test_a_plain_export_with_quoted_cells_and_total_rows_is_read_as_columns(tmp_path, monkeypatch):
     path = tmp_path / "plain.csv"
     rows = plain_rows(random.Random(3))
