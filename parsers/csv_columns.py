@@ -41,7 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from reconcile.core.lines import LINE_SCHEMA, MONEY, Lines
+from reconcile.core.lines import LINE_SCHEMA, MONEY, Lines, own_dictionaries
 from reconcile.core.models import ChargeType, InputError, Invoice
 from reconcile.core.values import COMMA, POINT, decimal_mark_of, parse_date
 
@@ -458,7 +458,7 @@ class _Reading:
             if files == 1:
                 got.append(Lines(table))
             else:
-                got.append(Lines(_own_dictionaries(table.slice(offsets[k], offsets[k + 1] - offsets[k]))))
+                got.append(Lines(own_dictionaries(table.slice(offsets[k], offsets[k + 1] - offsets[k]))))
         return got
 
     def _values(self, col: _Col, ci, memo, blank_ok: bool) -> _Codes:
@@ -759,23 +759,6 @@ def _groups(*codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rank = np.empty(len(order), np.int64)
     rank[order] = np.arange(len(order))
     return rank[inverse.reshape(-1)], first[order]
-
-
-def _own_dictionaries(table: pa.Table) -> pa.Table:
-    """A slice of a group's lines with each text column's dictionary as one file's would be:
-    the values it uses, in the order they first appear (as _first_seen builds them)."""
-    columns = []
-    for field, column in zip(table.schema, table.columns):
-        if pa.types.is_dictionary(field.type):  # its values are distinct: codes say which
-            column = column.combine_chunks()
-            codes = column.indices.to_numpy(zero_copy_only=False)
-            used, first = np.unique(codes, return_index=True)
-            used = used[np.argsort(first, kind="stable")]
-            remap = np.zeros(len(column.dictionary), np.int32)
-            remap[used] = np.arange(len(used), dtype=np.int32)
-            column = pa.DictionaryArray.from_arrays(remap[codes], column.dictionary.take(used))
-        columns.append(column)
-    return pa.table(columns, schema=table.schema)
 
 
 def _text(values: list[str], codes: np.ndarray) -> pa.DictionaryArray:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from reconcile.parsers.columns import load_mapping
-from reconcile.bills import FileBills, one_bill_once
+from reconcile.bills import FileBills, SharedFile, batch_tables, one_bill_once, shared_files
 from reconcile.core.lines import Lines, concat
 from reconcile.core.memory import release_freed_memory
 from reconcile.partitions import audit_partition, merge, partition_count, split_by_account
@@ -44,6 +44,9 @@ POOL_MIN_PDFS = 8
 # exports costs about half as much read 256 at a time); a file this big is read alone.
 READ_TOGETHER = 256
 TOGETHER_MAX_BYTES = 1 << 20
+# A file of fewer lines shares one table with the files read beside it: its own table (18
+# columns' arrays and their metadata) would cost about 26 KiB beyond its lines.
+SHARED_MAX_ROWS = 10_000
 IGNORED_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
 
 
@@ -170,7 +173,6 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
         record_paths = {"contracts": contracts, "orders": orders, "payments": payments}
         files, notes = set_aside(files, {"inventory": inventory, **record_paths})
         invoices: list[Invoice] = []
-        tables = []
         limits = limits or Limits()
         how = dict(overrides=mapping["invoice"], pdf_password=pdf_password,
                    pdf_engine=pdf_engine, limits=limits)
@@ -186,19 +188,31 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
             errors += records.errors
             notes += records.notes
             read_files: list[FileBills] = []
+            small: list[tuple[SharedFile, object]] = []  # not yet in a shared table
             for path, parsed in zip(progress(files) if progress else files, parsed_files):
-                read_files.append(FileBills(str(path), list(parsed.invoices), parsed.lines.table,
-                                            parsed.file_hash))
+                table = parsed.lines.table
+                if table.num_rows < SHARED_MAX_ROWS:
+                    read_files.append(SharedFile(str(path), list(parsed.invoices), None,
+                                                 parsed.file_hash))
+                    small.append((read_files[-1], table))
+                    if len(small) == READ_TOGETHER:
+                        shared_files(small)
+                        small = []
+                else:
+                    read_files.append(FileBills(str(path), list(parsed.invoices), table,
+                                                parsed.file_hash))
                 errors.extend(parsed.errors)
                 notes.extend(parsed.notes)
+            shared_files(small)
+            del small, table
         options = options or AuditOptions()
         notes.extend(one_bill_once(read_files, options.tolerance))
         for f in read_files:
             if not f.set_aside:
-                tables.append(f.table)
                 invoices.extend(f.invoices)
             for bill in f.invoices:  # positions in the file's table: nothing in the batch's
                 bill.line_ids = []  # (a million ints at 1M lines, 38 MiB)
+        tables = batch_tables(read_files)
         batch = concat(tables)
         del tables, read_files, parsed_files  # the files' tables: the batch holds a copy
         parsed = None  # noqa: F841 - nor the last file's

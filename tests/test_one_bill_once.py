@@ -124,3 +124,24 @@ def _write(path: Path, rows) -> None:
         w.writerow(["Account Number", "Invoice Number", "Invoice Date", "Circuit ID",
                     "Charge Description", "Charge Type", "Amount"])
         w.writerows(rows)
+
+
+def test_files_sharing_one_table_are_set_aside_and_respelled_as_files_with_their_own(
+        scenario, tmp_path, monkeypatch):
+    """Small files' lines are held as rows of one shared table (reconcile.bills.SharedFile);
+    copies set aside, bills dropped and carriers respelled give the same batch, line for
+    line, as when each file keeps its own table."""
+    import reconcile.audit as audit_module
+
+    folder = tmp_path / "as-received"
+    shutil.copytree(scenario / "invoices", folder)
+    shutil.copytree(scenario / "pdf", folder / "pdf")
+    some = sorted(p for p in folder.rglob("*.csv"))[0]
+    shutil.copy(some, some.with_name(f"{some.stem} (1){some.suffix}"))
+    shared = run_audit([folder], scenario / "inventory.xlsx", workers=1)
+    monkeypatch.setattr(audit_module, "SHARED_MAX_ROWS", 0)  # every file its own table
+    own = run_audit([folder], scenario / "inventory.xlsx", workers=1)
+    assert [ln.model_dump() for ln in shared.lines] == [ln.model_dump() for ln in own.lines]
+    assert shared.notes == own.notes and found(shared) == found(own)
+    assert any("identical content" in n for n in shared.notes)
+    assert any(inv.copies for inv in shared.invoices)

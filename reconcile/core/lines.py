@@ -16,6 +16,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Iterable
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401 - pa.compute below
 
@@ -142,6 +143,24 @@ def concat(tables: Iterable[pa.Table]) -> pa.Table:
     if not tables:
         return empty_table()
     return pa.concat_tables(tables).unify_dictionaries().combine_chunks()
+
+
+def own_dictionaries(table: pa.Table) -> pa.Table:
+    """A slice of several files' lines with each text column's dictionary as one file's
+    would be: the values it uses, in the order they first appear (as the readers build them).
+    The dictionaries' values must be distinct (as readers and `concat` make them)."""
+    columns = []
+    for field, column in zip(table.schema, table.columns):
+        if pa.types.is_dictionary(field.type):  # its values are distinct: codes say which
+            column = column.combine_chunks()
+            codes = column.indices.to_numpy(zero_copy_only=False)
+            used, first = np.unique(codes, return_index=True)
+            used = used[np.argsort(first, kind="stable")]
+            remap = np.zeros(len(column.dictionary), np.int32)
+            remap[used] = np.arange(len(used), dtype=np.int32)
+            column = pa.DictionaryArray.from_arrays(remap[codes], column.dictionary.take(used))
+        columns.append(column)
+    return pa.table(columns, schema=table.schema)
 
 
 def from_lines(lines: Iterable[InvoiceLine]) -> pa.Table:
