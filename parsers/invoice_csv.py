@@ -137,11 +137,19 @@ def _open_export(path: Path, overrides, workbook, limits) -> _Opened | ParsedInv
     if "invoice_number" in missing and ("invoice_date" in cmap.positions
                                         or (dialect and dialect.invoice_number_from)):
         missing.remove("invoice_number")  # built from account + bill date below
+        if not (dialect and dialect.invoice_number_from):
+            out.notes.append(f"{src}: no invoice number column (headers: "
+                             f"{', '.join(h for h in table.headers if h)}): each bill is named "
+                             f"by its account and bill date")
     if missing:
         for name in missing:
             out.errors.append(InputError(file=src, reason=missing_column_reason(
                 cmap, INVOICE_FIELDS, name, "invoice"), effect="file skipped"))
         return out
+    if "period_start" in cmap.positions and not {"period_end", "period"} & set(cmap.positions):
+        out.notes.append(f"{src}: a period start column ({table.headers[cmap.positions['period_start']]!r}) "
+                         f"but no period end: a recurring charge is taken to cover one cycle "
+                         f"from its start")
     for header, cols in cmap.duplicates:
         out.errors.append(InputError(
             file=src, row=table.header_row,

@@ -5,8 +5,8 @@ never edited, so a line read is the line reported.
   export per section) is one bill, spelled as its first file spells the account.
 - `carrier`: exports often omit it; the inventory knows which carrier bills each account.
 - `period_start`/`period_end`: a recurring line with no printed period covers the cycle its
-  bill starts (billed in advance), marked `period_inferred`; a one-day period ends where it
-  starts.
+  bill starts (billed in advance), marked `period_inferred`; one with a start and no end, the
+  cycle from its start (inferred too); any other line with a start and no end is that day.
 - `line_id`: the line's position in the batch (run-local; `key` is the stable id).
 Each is worked out once per distinct value (account, bill date, file) and spread back.
 """
@@ -122,11 +122,12 @@ def _periods(table: pa.Table):
     recurring = pc.is_in(types.indices, pa.array(
         [i for i, w in enumerate(words) if w == ChargeType.RECURRING.value], types.indices.type))
     missing = pc.and_(pc.and_(recurring, pc.is_null(start)), pc.is_valid(bill))
-    bills = pc.unique(pc.filter(bill, missing))
-    ends = pa.array([default_period(b)[1] for b in bills.to_pylist()], pa.date32())
-    default_end = pc.take(ends, pc.index_in(bill, bills))
     new_start = pc.if_else(missing, bill, start)
-    new_end = pc.if_else(missing, default_end, end)
+    # a recurring charge from a start, with no end printed: the cycle from its start
+    open_ended = pc.or_(missing, pc.and_(pc.and_(recurring, pc.is_valid(start)), pc.is_null(end)))
+    starts = pc.unique(pc.filter(new_start, open_ended))
+    ends = pa.array([default_period(s)[1] for s in starts.to_pylist()], pa.date32())
+    new_end = pc.if_else(open_ended, pc.take(ends, pc.index_in(new_start, starts)), end)
     new_end = pc.if_else(pc.and_(pc.is_valid(new_start), pc.is_null(new_end)), new_start, new_end)
-    inferred = pc.or_(table.column("period_inferred").combine_chunks(), missing)
+    inferred = pc.or_(table.column("period_inferred").combine_chunks(), open_ended)
     return new_start, new_end, inferred
