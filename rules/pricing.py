@@ -18,7 +18,7 @@ from decimal import Decimal
 import pyarrow as pa
 
 from reconcile.core.models import InvoiceLine, Service
-from reconcile.core.periods import period_worth
+from reconcile.core.periods import period_worth, whole_cycles
 from reconcile.core.lines import plain_amount
 from reconcile.expected import ExpectedCharge, Term, charge_at
 from reconcile.rules.context import UNCLAIMED, AuditContext, noun
@@ -60,8 +60,12 @@ class Priced:
 
     def over(self, expected: ExpectedCharge, tolerance: Decimal) -> Decimal | None:
         """What was billed above `expected` (its calendar-day proration), or None when the bill
-        is within a legitimate proration of it, plus the tolerance: no overcharge."""
-        if self.billed <= expected.highest_accepted + tolerance:
+        is within a legitimate proration of it, plus the tolerance: no overcharge. Whole
+        billing cycles are the rate times their number, however the months fall: a 20th-to-
+        19th cycle over February is not 6.6 % more for its calendar days."""
+        allowed = (expected.primary if whole_cycles(self.start, self.end)
+                   else expected.highest_accepted)
+        if self.billed <= allowed + tolerance:
             return None
         return self.billed - expected.primary
 
@@ -204,11 +208,13 @@ def _over_lower_bound(ctx: AuditContext) -> str:
 
 def _shapes(ctx: AuditContext) -> pa.Table:
     """The largest worth in months of each distinct period under the conventions of
-    reconcile.core.periods (the daily-rounded one excepted: it is checked exactly)."""
+    reconcile.core.periods (the daily-rounded one excepted: it is checked exactly); whole
+    billing cycles are worth their number (Priced.over)."""
     rows = ctx.sql("SELECT DISTINCT period_start, period_end FROM lines "
                    "WHERE charge_type = 'recurring' AND period_start IS NOT NULL "
                    "AND period_end IS NOT NULL")
-    worth = [float(max(x for x in period_worth(s, e) if x is not None)) for s, e in rows]
+    worth = [float(period_worth(s, e)[0] if whole_cycles(s, e)
+                   else max(x for x in period_worth(s, e) if x is not None)) for s, e in rows]
     return pa.table({"period_start": pa.array([r[0] for r in rows], pa.date32()),
                      "period_end": pa.array([r[1] for r in rows], pa.date32()),
                      "worth": pa.array(worth, pa.float64())})

@@ -11,12 +11,12 @@ over the undiscounted rate is this rule's, so no dollar is counted twice.
 
 Partial periods are prorated by days (domain.md R1, R12): the expected charge is the rate
 times the calendar-day share of each month, or exactly the rate for a whole billing cycle
-(e.g. the 15th to the 14th). Carriers prorate in several ways (30-day months, anniversary
-cycles, a daily rate rounded to cents), so a charge is flagged only when it is above every
-one of those by more than the tolerance. A circuit's recurring lines for one period on one
-invoice are added up first (a port and its access loop may be billed as two lines of one
-contracted MRC); a line a product row prices is judged alone. It sees only lines no earlier
-rule explained.
+(e.g. the 15th to the 14th). Carriers prorate partial periods in several ways (30-day
+months, anniversary cycles, a daily rate rounded to cents), so such a charge is flagged only
+when it is above every one of those by more than the tolerance; a whole cycle is only ever
+the rate. A circuit's recurring lines for one period on one invoice are added up first (a
+port and its access loop may be billed as two lines of one contracted MRC); a line a product
+row prices is judged alone. It sees only lines no earlier rule explained.
 
 Money at issue: the charge minus the contracted rate in force prorated by calendar days for its period.
 
@@ -61,6 +61,13 @@ Not a finding: a billing cycle from the 15th to the 14th::
     invoice | 88231 | account 8310-4471-22 | billed 2025-03-15
     line | 12.HCGS.123456..LY | MRC | 2025-03-15..2025-04-14 | 450.00 | MPLS port
     expect | nothing
+
+Example: a whole billing cycle over February above the rate, though under its calendar days::
+
+    service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00
+    invoice | 88231 | account 8310-4471-22 | billed 2026-01-20
+    line | 12.HCGS.123456..LY | MRC | 2026-01-20..2026-02-19 | 477.00 | MPLS port
+    expect | rate-above-contract | 12.HCGS.123456..LY | 88231 | 27.00
 
 Not a finding: a port and its access loop, two lines of one contracted rate::
 

@@ -80,6 +80,11 @@ def period_worth(start: date, end: date) -> tuple[Decimal, ...]:
     return primary, calendar, cycles, thirty, back
 
 
+def whole_cycles(start: date, end: date) -> bool:
+    """Is the period whole billing cycles (a calendar month, the 20th to the 19th, ...)?"""
+    return _shape(start, end)[4] is None
+
+
 def expected_charges(rate: Decimal, start: date, end: date) -> tuple[Decimal, list[Decimal]]:
     """(primary expected charge, all accepted expected charges) for a recurring rate."""
     primary, calendar, cycles, thirty, back, spans = _shape(start, end)
