@@ -19,7 +19,8 @@ are `billed-after-disconnect`'s, so a line is judged by one of the two rules onl
 
 Money at issue: the charge prorated by calendar days over the days from the stop date to the
 period end (a whole cycle's charge as its monthly rate), less the credits of the two bills that
-follow.
+follow. A service's advance lines of one period on one bill (a port and its access loop) are
+one charge, credited and prorated as one.
 
 Example: the month of the disconnect billed in advance, never credited::
 
@@ -78,6 +79,18 @@ Not a finding: a credit prorated by 30-day months::
     line | - | tax | - | 4.50 | State tax
     expect | nothing
 
+Not a finding: a port and its access loop credited as one, by 30-day months::
+
+    service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 382.50 | disconnected 2026-02-10
+    invoice | 26 | account 8310-4471-22 | billed 2026-02-01
+    line | 12.HCGS.123456..LY | MRC | 2026-02-01..2026-02-28 | 306.00 | DS1 access port
+    line | 12.HCGS.123456..LY | MRC | 2026-02-01..2026-02-28 | 76.50 | Access loop
+    invoice | 36 | account 8310-4471-22 | billed 2026-03-01
+    line | 12.HCGS.123456..LY | credit | 2026-02-10..2026-02-28 | -242.25 | DS1 prorated credit
+    invoice | 46 | account 8310-4471-22 | billed 2026-04-01
+    line | - | tax | - | 4.50 | State tax
+    expect | nothing
+
 Not a finding: only one bill has followed the advance charge yet::
 
     service | 12.HCGS.123456..LY | account 8310-4471-22 | rate 450.00 | disconnected 2025-03-10
@@ -132,27 +145,35 @@ def check(ctx: AuditContext):
         ORDER BY l.line_id""")
     if not rows:
         return
-    advance = [(ln, ctx.service(ln)) for ln in ctx.lines_at([r[0] for r in rows])]
+    # a service's advance lines of one period on one bill are one charge (a port and its
+    # access loop): a carrier credits them as one, prorated as one
+    groups: dict[tuple, list[InvoiceLine]] = {}
+    for ln in ctx.lines_at([r[0] for r in rows]):
+        key = (ctx.service(ln).index, ln.invoice_number, ln.period_start, ln.period_end)
+        groups.setdefault(key, []).append(ln)
     following = _bills_after(ctx)
-    credits = ctx.credits_of({svc.index for _, svc in advance})
+    credits = ctx.credits_of({key[0] for key in groups})
     left: dict[int, Decimal] = {}  # what is left of each credit counted so far
-    for ln, svc in advance:
+    for group in groups.values():
+        ln = group[0]
+        svc = ctx.service(ln)
         after = following(ln)
         if len(after) < BILLS_AFTER:
             continue  # the credit may still come
         plan = ctx.expected.plan(svc.index)
         since = max(plan.stops, ln.period_start)
-        due, lowest = _due(ln, since)
+        charged = sum((g.amount for g in group), Decimal(0))
+        due, lowest = _due(charged, ln.period_start, ln.period_end, since)
         bills = {ln.invoice_number, *(b.invoice_number for b in after)}
         took = _take(credits.get(svc.index, ()), bills, since, ln.period_end, due, left)
         credited = sum((amount for _, amount in took), Decimal(0))
         ctx.claimed.update(c.line_id for c, _ in took)  # a credit takes back one charge
         if credited >= lowest - ctx.tolerance or due - credited <= ctx.tolerance:
-            ctx.claimed.add(ln.line_id)  # credited: explained, not at issue
+            ctx.claimed.update(g.line_id for g in group)  # credited: explained, not at issue
             continue
         numbers = ", ".join(b.invoice_number for b in after)
         yield ctx.finding(
-            RULE_ID, SEVERITY, [ln], service=svc, billed=ln.amount, expected=ln.amount - due,
+            RULE_ID, SEVERITY, group, service=svc, billed=charged, expected=charged - due,
             at_issue=due - credited, stop_from=plan.stops_from,
             **order_evidence(plan.stop_order),
             credit_due=f"{money(due)} for {describe_period(since, ln.period_end)}",
@@ -160,7 +181,7 @@ def check(ctx: AuditContext):
             bills_after=[b.invoice_number for b in after],
             explanation=(f"{noun(svc.service_id)} was to stop billing on {plan.stops} "
                          f"({stop_source(plan)}) but {on_invoice(ln)} charged "
-                         f"{money(ln.amount)} in advance for "
+                         f"{money(charged)} in advance for "
                          f"{describe_period(ln.period_start, ln.period_end)}, and the two bills "
                          f"after it ({numbers}) credit {money(credited)} of the {money(due)} "
                          f"due for {describe_period(since, ln.period_end)}: "
@@ -168,16 +189,16 @@ def check(ctx: AuditContext):
         )
 
 
-def _due(ln: InvoiceLine, since: date) -> tuple[Decimal, Decimal]:
-    """The credit due for [since, period end], prorated by calendar days (a whole cycle's
-    charge is its rate: reconcile.core.periods.part_of_charge), and the least any accepted
-    convention gives."""
-    if since <= ln.period_start:
-        return ln.amount, ln.amount
-    due = part_of_charge(ln.amount, ln.period_start, ln.period_end, since, ln.period_end)
-    if period_worth(ln.period_start, ln.period_end)[0] != 1:
+def _due(amount: Decimal, start: date, end: date, since: date) -> tuple[Decimal, Decimal]:
+    """The credit due for [since, end] of a charge for [start, end], prorated by calendar
+    days (a whole cycle's charge is its rate: reconcile.core.periods.part_of_charge), and the
+    least any accepted convention gives."""
+    if since <= start:
+        return amount, amount
+    due = part_of_charge(amount, start, end, since, end)
+    if period_worth(start, end)[0] != 1:
         return due, due  # a partial period charged: its own days are the only measure
-    return due, min([due, *expected_charges(ln.amount, since, ln.period_end)[1]])
+    return due, min([due, *expected_charges(amount, since, end)[1]])
 
 
 def _take(credits: list[InvoiceLine], bills: set[str], since: date, end: date, due: Decimal,
