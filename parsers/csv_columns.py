@@ -41,7 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from reconcile.core.lines import LINE_SCHEMA, MONEY, Lines, own_dictionaries
+from reconcile.core.lines import LINE_SCHEMA, MONEY, Lines
 from reconcile.core.models import ChargeType, InputError, Invoice
 from reconcile.core.values import COMMA, POINT, decimal_mark_of, parse_date
 
@@ -427,7 +427,9 @@ class _Reading:
 
     def _per_file(self, table: pa.Table, ci, ti, inv, invoices, errors) -> list[Lines]:
         """Each file's lines, with its bills, errors and counts added to its reader's result.
-        A file's table is its slice of the group's, each dictionary as the file alone has it."""
+        A file's table is its slice of the group's: its values are its own, its text columns'
+        dictionaries the group's (reconcile.core.lines.own_dictionaries makes them its own;
+        the batch unifies them anyway)."""
         files = len(self.parts)
         line_file = self.file[ci]
         # the group's lines are in file order: each file's are one run
@@ -455,10 +457,8 @@ class _Reading:
             out.invoices.extend(bills_of[k])
             out.rows_read += int(self.nonblank[k])
             out.summary_rows.extend(totals_of[k])  # the TOTAL rows
-            if files == 1:
-                got.append(Lines(table))
-            else:
-                got.append(Lines(own_dictionaries(table.slice(offsets[k], offsets[k + 1] - offsets[k]))))
+            got.append(Lines(table if files == 1
+                             else table.slice(offsets[k], offsets[k + 1] - offsets[k])))
         return got
 
     def _values(self, col: _Col, ci, memo, blank_ok: bool) -> _Codes:

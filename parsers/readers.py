@@ -101,7 +101,7 @@ def register_reader(name: str, suffixes: tuple[str, ...] = (), sniff: SniffFn | 
     """Decorator: `read(path, options) -> ParsedInvoices` reads the files this reader is chosen
     for. It must not raise for a bad file: one InputError naming the file (and row or page).
     `read_many(paths, options)`, when given, reads several such files at once, each as `read`
-    would."""
+    would (the same values; the files' tables may share their text columns' dictionaries)."""
 
     def register(read: ReadFn) -> ReadFn:
         _READERS[name] = Reader(name, read, tuple(s.lower() for s in suffixes), sniff, broad,

@@ -59,10 +59,12 @@ class FileBills:
         self.table = apply_choices(self.table, [(inv.account, inv.invoice_number)], None)
 
     def carrier_words(self) -> list[str] | None:
-        return carrier_words(self.table)
+        """The carrier names its lines use, in the order they first appear (a file read with
+        others may share their dictionaries: reconcile.parsers.readers)."""
+        return used_words(self.table, "carrier")
 
     def set_carrier_words(self, words: list[str]) -> None:
-        self.table = apply_choices(self.table, [], words)
+        self.table = apply_choices(own_dictionaries(self.table), [], words)
 
 
 @dataclass
