@@ -146,10 +146,16 @@ def norm_header(text: object) -> str:
     return _norm_text(text) if text.__class__ is str else _norm_text(str(text or ""))
 
 
+# every byte but 0-9 and a-z: what an ASCII text loses when normalised (bytes.translate is
+# twice the speed of the regex; a header search normalises 40 rows of data cells per file)
+_NOT_ALNUM = bytes(c for c in range(256) if not (48 <= c <= 57 or 97 <= c <= 122))
+
+
 @lru_cache(maxsize=65536)  # headers and labels repeat in every file of a batch
 def _norm_text(text: str) -> str:
-    if not text.isascii():
-        text = unicodedata.normalize("NFKC", text)
+    if text.isascii():
+        return text.lower().replace("#", "no").encode().translate(None, _NOT_ALNUM).decode()
+    text = unicodedata.normalize("NFKC", text)
     return re.sub(r"[^0-9a-z]", "", text.lower().replace("#", "no"))
 
 
