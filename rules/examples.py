@@ -61,6 +61,7 @@ from reconcile.core.values import parse_date
 
 EXAMPLES_AS_OF = date(2025, 12, 31)  # examples do not change meaning with the day they run
 _TITLE = re.compile(r"^(Example|Not a finding): (.+)::\s*$")
+_TITLE_START = re.compile(r"^(Example|Not a finding): ")
 # positional fields of each kind (the line's description is optional), then its known keys
 POSITIONAL = {
     "service": ("service",), "invoice": ("invoice",), "contract": ("service",),
@@ -155,6 +156,9 @@ def parse_examples(doc: str) -> tuple[Example, ...]:
     for i, row in enumerate(rows):
         title = _TITLE.match(row)
         if not title:
+            if _TITLE_START.match(row):  # else the example would silently not be one
+                raise ExampleError(f"{row.strip()}: an example's title is one line ending "
+                                   f"with '::'")
             continue
         body = []
         for text in rows[i + 1:]:

@@ -361,6 +361,8 @@ def test_the_format_expresses_contracts_orders_payments_quantities_and_summaries
     ("Example: x::\n\n    invoice | 1 | account A | billed 2025-01-01\n"
      "    line | S1 | MRC | - | 1,00\n    expect | nothing\n", "not an amount: '1,00'"),
     ("Example: x::\n\n    service | S1\n    expect | r | S1 | 1\n", "write `expect | <rule>"),
+    ("Example: a title over\ntwo lines::\n\n    service | S1\n    expect | nothing\n",
+     "one line ending with '::'"),
 ])
 def test_a_malformed_example_is_refused_saying_why(text, message):
     with pytest.raises(ExampleError, match=re.escape(message)):
