@@ -145,3 +145,19 @@ def test_files_sharing_one_table_are_set_aside_and_respelled_as_files_with_their
     assert shared.notes == own.notes and found(shared) == found(own)
     assert any("identical content" in n for n in shared.notes)
     assert any(inv.copies for inv in shared.invoices)
+
+
+def test_a_shared_table_gives_each_file_its_own_bills_and_carrier_names(scenario):
+    """shared_files works out every file's bill stats and carrier names in one pass over the
+    shared table: each file's are those of its own table."""
+    from reconcile.bills import SharedFile, bill_stats, carrier_words, shared_files
+    from reconcile.parsers.readers import read_invoices
+
+    paths = sorted(p for p in (scenario / "invoices").rglob("*") if p.is_file())
+    tables = [read_invoices(p).lines.table for p in paths]
+    files = [(SharedFile(str(p), [], None), t) for p, t in zip(paths, tables)]
+    shared_files(files)
+    assert len({id(f.shared) for f, _ in files}) == 1 and len(files) >= 10
+    for f, own in files:
+        assert f.stats() == bill_stats(own), f.path
+        assert f.carrier_words() == (carrier_words(own) or []), f.path
