@@ -133,7 +133,9 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from reconcile.core.ids import account_key, service_key
 from reconcile.core.models import Category, ChargeType, InvoiceLine, Severity
@@ -219,8 +221,8 @@ def _keys(ctx: AuditContext) -> dict[str, pa.Table]:
     ident = [("s%d|%s" % (svc, account_key(acct))) if svc is not None else
              ("i%s|%s" % (service_key(sid), account_key(acct)) if sid else "a" + account_key(acct))
              for svc, sid, acct in rows]
-    descriptions = [r[0] for r in ctx.sql("SELECT DISTINCT description FROM lines")]
-    dkeys = [_description_key(d) for d in descriptions]
+    descriptions = _distinct(ctx.result.lines.table.column("description"))
+    dkeys = _description_keys(descriptions)
     numbers = [r[0] for r in ctx.sql("SELECT DISTINCT invoice_number FROM lines")]
     return {
         "idents": pa.table({"service": pa.array([r[0] for r in rows], pa.int32()),
@@ -228,12 +230,38 @@ def _keys(ctx: AuditContext) -> dict[str, pa.Table]:
                             "account": pa.array([r[2] for r in rows], pa.string()),
                             "ident": pa.array(ident, pa.string()),
                             "gid": _codes(ident)}),
-        "charges": pa.table({"description": pa.array(descriptions, pa.string()),
+        "charges": pa.table({"description": descriptions,
                              "dc": pa.array(range(len(descriptions)), pa.int32()),
-                             "dkey": pa.array(dkeys, pa.string()), "dk": _codes(dkeys)}),
+                             "dkey": dkeys,
+                             "dk": pc.dictionary_encode(dkeys).indices.cast(pa.int32())}),
         "bills": pa.table({"invoice_number": pa.array(numbers, pa.string()),
                            "inv": pa.array(range(len(numbers)), pa.int32())}),
     }
+
+
+def _distinct(column: pa.ChunkedArray) -> pa.Array:
+    """The distinct texts of a text column, as Arrow strings (a batch of per-call usage rows
+    has hundreds of thousands: as Python strings, with their keys, 240 MiB at 1M lines)."""
+    column = column.combine_chunks()
+    if pa.types.is_dictionary(column.type):
+        return column.dictionary.take(pc.unique(column.indices)).cast(pa.string())
+    return pc.unique(column).cast(pa.string())
+
+
+def _description_keys(descriptions: pa.Array) -> pa.Array:
+    """_description_key of each text: by Arrow for ASCII texts (the same lower case, the same
+    regular expressions there), by Python for the others (Unicode digits and case)."""
+    keys = pc.replace_substring_regex(
+        pc.replace_substring_regex(pc.utf8_lower(descriptions), _DATES.pattern, ""),
+        "[^a-z0-9]", "")
+    ascii_ = pc.fill_null(pc.string_is_ascii(descriptions), True)
+    other = np.flatnonzero(~ascii_.to_numpy(zero_copy_only=False))
+    if not len(other):
+        return keys
+    values = keys.to_pylist()
+    for i in other.tolist():
+        values[i] = _description_key(descriptions[i].as_py())
+    return pa.array(values, pa.string())
 
 
 def _codes(values: list[str]) -> pa.Array:
