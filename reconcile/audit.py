@@ -204,7 +204,8 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
                 errors.extend(parsed.errors)
                 notes.extend(parsed.notes)
             shared_files(small)
-            del small, table
+            del small  # (and no file's table: each is in `read_files` or a shared table)
+            table = None  # noqa: F841 - unset when no file was read
         options = options or AuditOptions()
         notes.extend(one_bill_once(read_files, options.tolerance))
         for f in read_files:

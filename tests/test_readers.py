@@ -99,6 +99,18 @@ def test_a_file_no_reader_fits_is_one_error_naming_it_and_what_is_read(tmp_path,
     assert again.reason == err.reason
 
 
+def test_a_folder_with_no_file_a_reader_fits_is_audited_to_its_errors(tmp_path):
+    """No invoice read at all (every file unsupported): the audit says which and why; it does
+    not fail on having no file's lines to put together."""
+    (tmp_path / "inv").mkdir()
+    (tmp_path / "inv" / "notes.docx").write_bytes(b"PK\x03\x04\x14\x00\x06\x00")
+    (tmp_path / "inventory.csv").write_text("Circuit ID,BAN,MRC\nX1,1,10.00\n")
+    got = run_audit([tmp_path / "inv"], tmp_path / "inventory.csv")
+    assert not got.lines and not got.findings
+    assert [(e.file, e.effect) for e in got.errors] == [(str(tmp_path / "inv" / "notes.docx"),
+                                                         "file skipped")]
+
+
 def test_a_sniff_that_fails_is_one_error_naming_the_file_and_the_reader(tmp_path, monkeypatch):
     def broken(head, path):
         raise KeyError("oops")
