@@ -297,7 +297,6 @@ class _FileReader:
                 self._start(i + 1)
             yield parsed
 
-
     def _together(self, i: int) -> list[int]:
         """The small files from the i-th on, up to the next pooled or big one, to read at once."""
         run = []

@@ -49,22 +49,25 @@ class FileBills:
     file_hash: str = ""
     set_aside: bool = False
 
+    def lines(self) -> pa.Table:
+        return self.table
+
     def stats(self) -> dict[tuple[str, str], tuple[int, Decimal]]:
-        return bill_stats(self.table)
+        return bill_stats(self.lines())
 
     def charges(self, inv: Invoice) -> Counter:
-        return bill_charges(self.table, inv.account, inv.invoice_number)
+        return bill_charges(self.lines(), inv.account, inv.invoice_number)
 
     def drop(self, inv: Invoice) -> None:
-        self.table = apply_choices(self.table, [(inv.account, inv.invoice_number)], None)
+        self.table = apply_choices(self.lines(), [(inv.account, inv.invoice_number)], None)
 
     def carrier_words(self) -> list[str] | None:
         """The carrier names its lines use, in the order they first appear (a file read with
         others may share their dictionaries: reconcile.parsers.readers)."""
-        return used_words(self.table, "carrier")
+        return used_words(self.lines(), "carrier")
 
     def set_carrier_words(self, words: list[str]) -> None:
-        self.table = apply_choices(own_dictionaries(self.table), [], words)
+        self.table = apply_choices(own_dictionaries(self.lines()), [], words)
 
 
 @dataclass
@@ -80,25 +83,6 @@ class SharedFile(FileBills):
 
     def lines(self) -> pa.Table:
         return self.table if self.table is not None else self.shared.slice(self.start, self.rows)
-
-    def stats(self) -> dict[tuple[str, str], tuple[int, Decimal]]:
-        return bill_stats(self.lines())
-
-    def charges(self, inv: Invoice) -> Counter:
-        return bill_charges(self.lines(), inv.account, inv.invoice_number)
-
-    def drop(self, inv: Invoice) -> None:
-        self.table = apply_choices(self._own(), [(inv.account, inv.invoice_number)], None)
-
-    def carrier_words(self) -> list[str] | None:
-        return carrier_words(self.table) if self.table is not None else used_words(
-            self.lines(), "carrier")
-
-    def set_carrier_words(self, words: list[str]) -> None:
-        self.table = apply_choices(self._own(), [], words)
-
-    def _own(self) -> pa.Table:
-        return self.table if self.table is not None else own_dictionaries(self.lines())
 
 
 def shared_files(files: list[tuple[FileBills, pa.Table]]) -> None:
