@@ -25,6 +25,7 @@ from reconcile.parsers.columns import load_mapping
 from reconcile.bills import FileBills, SharedFile, batch_tables, one_bill_once, shared_files
 from reconcile.core.lines import Lines, concat
 from reconcile.core.memory import release_freed_memory
+from reconcile.matching import Matcher
 from reconcile.partitions import audit_partition, merge, partition_count, split_by_account
 from reconcile.parsers.readers import (NoReader, ParsedInvoices, Reader, ReadOptions,
                                        choose_reader, read_invoices, read_many_invoices)
@@ -187,6 +188,9 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
             records = read_records(record_paths, mapping, limits)
             errors += records.errors
             notes += records.notes
+            options = options or AuditOptions()
+            # the services' match index, once for every partition (and while a pool reads PDFs)
+            matcher = Matcher(audit_services(services, records.records), options)
             read_files: list[FileBills] = []
             small: list[tuple[SharedFile, object]] = []  # not yet in a shared table
             for path, parsed in zip(progress(files) if progress else files, parsed_files):
@@ -206,7 +210,6 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
             shared_files(small)
             del small  # (and no file's table: each is in `read_files` or a shared table)
             table = None  # noqa: F841 - unset when no file was read
-        options = options or AuditOptions()
         notes.extend(one_bill_once(read_files, options.tolerance))
         for f in read_files:
             if not f.set_aside:
@@ -220,7 +223,7 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
         release_freed_memory()  # their memory back, before the audit's
         timings["read"] = time.perf_counter() - t0
         result = audit_parsed(services, invoices, batch, options, timings, partitions,
-                              records.records)
+                              records.records, matcher)
     return with_inputs(result, errors, notes, files, inventory, inv.columns, record_paths)
 
 
@@ -377,17 +380,27 @@ def _gc_paused(collect: bool = True):
                 gc.collect()
 
 
+def audit_services(services: list[Service], records: Records) -> list[Service]:
+    """The services an audit matches lines to: the inventory's, then those only a completed
+    install order lists (reconcile.expected.services_from_orders)."""
+    return services + services_from_orders(services, records.orders)
+
+
 def audit_parsed(services: list[Service], invoices: list[Invoice], lines,
                  options: AuditOptions, timings: dict[str, float] | None = None,
-                 partitions: int | None = None, records: Records = NO_RECORDS) -> AuditResult:
+                 partitions: int | None = None, records: Records = NO_RECORDS,
+                 matcher: Matcher | None = None) -> AuditResult:
     """Match and run the rules on lines already read: a batch table (reconcile.core.lines) or
     line records (docstring examples, tests), in the order their readers gave them. A big
-    batch is audited one account partition at a time (reconcile.partitions)."""
+    batch is audited one account partition at a time (reconcile.partitions). `matcher`: the
+    match index of `audit_services(services, records)`, when the caller built it already."""
     timings = {} if timings is None else timings
     table = Lines.of(lines).table
     n = partitions or partition_count(table.num_rows)
-    services = services + services_from_orders(services, records.orders)
-    done = [audit_partition(services, bills, part, options, records)
+    if matcher is None:
+        matcher = Matcher(audit_services(services, records), options)
+    services = matcher.services
+    done = [audit_partition(services, bills, part, options, records, matcher)
             for bills, part in split_by_account(table, invoices, n)]
     for key in ("match", "rules"):
         timings[key] = sum(d.seconds.get(key, 0.0) for d in done)

@@ -93,12 +93,14 @@ def split_by_account(table: pa.Table, invoices: list[Invoice], n: int
 
 
 def audit_partition(services: list[Service], invoices: list[Invoice], table: pa.Table,
-                    options: AuditOptions, records: Records = NO_RECORDS) -> PartitionResult:
+                    options: AuditOptions, records: Records = NO_RECORDS,
+                    matcher: Matcher | None = None) -> PartitionResult:
     """Enrich, match and run the rules on one partition (a pure function of its arguments,
-    so it can run in another process or on another machine)."""
+    so it can run in another process or on another machine). `matcher`: the index of
+    `services`, when the caller built it (once for all partitions)."""
     t0 = time.perf_counter()
     table, bills, problems = enrich(with_line_ids(table), invoices, services)
-    matches = Matcher(services, options).match_table(table)
+    matches = (matcher or Matcher(services, options)).match_table(table)
     for name, values in matches.arrays().items():
         table = table.append_column(name, values)
     t1 = time.perf_counter()
