@@ -86,6 +86,7 @@ def answer(result: AuditResult) -> dict:
         "as_of": as_of.isoformat(), "months": months,
         "period_from": (since + timedelta(days=1)).isoformat(), "period_to": as_of.isoformat(),
         "bills": len(in_period),
+        "bills_read": len(result.invoices),
         "billed_total": _cents(sum((billed.get(i, Decimal(0)) for i in in_period), Decimal(0))),
         "at_issue_total": _cents(sum((f.amount_at_issue for f in over), Decimal(0))),
         "unverified_total": _cents(sum((f.amount_at_issue for f in findings
@@ -103,8 +104,15 @@ def answer(result: AuditResult) -> dict:
 
 
 def sentence(a: dict) -> str:
-    """The answer in words a CIO reads in one minute."""
+    """The answer in words a CIO reads in one minute. When no bill was read, or none of
+    the period, it says so: never "$0.00 at issue", which reads as a clean bill."""
     to = _long_date(a["period_to"])
+    if not a["bills"] and "bills_read" in a:  # (summary.json of runs before bills_read: as was)
+        if not a["bills_read"]:
+            return "No bill could be read, so nothing was audited: errors.json says why for each file."
+        return (f"None of the {a['bills_read']} bill(s) read is dated in the {a['months']} "
+                f"months to {to}, so this answer counts none of them (their findings are in "
+                f"the report); --as-of and --months choose the months counted.")
     text = (f"Over the {a['months']} months to {to} you were billed {_m(a['billed_total'])}; "
             f"{_m(a['at_issue_total'])} of it is at issue.")
     claim, past = a["claimable_now"], a["outside_window"]

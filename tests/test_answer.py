@@ -121,3 +121,29 @@ def test_savings_add_up_the_advice_however_its_money_is_written():
                       explanation="y.", evidence={"monthly_saving": "45.00"})]
     a = answer(AuditResult(findings=advice, options=AuditOptions(as_of=date(2025, 6, 20))))
     assert a["savings_monthly"] == "1279.50"
+
+
+def test_no_bill_read_is_said_never_a_clean_zero(tmp_path):
+    """A folder where no invoice could be read: the answer says nothing was audited, not
+    "$0.00 of it is at issue" (which reads as a clean bill)."""
+    folder = tmp_path / "bills"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("hello\n")
+    inventory = tmp_path / "inventory.csv"
+    inventory.write_text("Circuit ID,Account,Carrier,Monthly Rate\nDHEC.123456..ATI,100,ATT,100.00\n")
+    got = CliRunner().invoke(main, ["audit", str(folder), "--inventory", str(inventory),
+                                    "--out", str(tmp_path / "run")])
+    assert got.exit_code == 1, got.output
+    first = got.output.splitlines()[0]
+    assert first == "No bill could be read, so nothing was audited: errors.json says why for each file."
+    data = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert data["sentence"] == first and data["bills_read"] == 0
+
+
+def test_bills_outside_the_months_are_said_not_counted():
+    a = answer(_result(date(2030, 1, 1)))  # every bill is from 2025
+    assert a["bills"] == 0 and a["bills_read"] == 12
+    assert a["sentence"] == ("None of the 12 bill(s) read is dated in the 18 months to 1 Jan 2030, "
+                             "so this answer counts none of them (their findings are in the "
+                             "report); --as-of and --months choose the months counted.")
+    assert "$0.00" not in a["sentence"]
