@@ -110,7 +110,7 @@ def sentence(a: dict) -> str:
     if not a["bills"] and "bills_read" in a:  # (summary.json of runs before bills_read: as was)
         if not a["bills_read"]:
             return "No bill could be read, so nothing was audited: errors.json says why for each file."
-        return (f"None of the {a['bills_read']} bill(s) read is dated in the {a['months']} "
+        return (f"None of the {a['bills_read']:,} bill(s) read is dated in the {a['months']} "
                 f"months to {to}, so this answer counts none of them (their findings are in "
                 f"the report); --as-of and --months choose the months counted.")
     text = (f"Over the {a['months']} months to {to} you were billed {_m(a['billed_total'])}; "

@@ -22,7 +22,9 @@ from __future__ import annotations
 import ctypes
 import gc
 import os
+import pickle
 import shutil
+import subprocess
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -35,7 +37,8 @@ from filelock import FileLock, Timeout
 from reconcile.core.result import AuditResult
 from reconcile.reports.answer import write_summary_json
 from reconcile.reports.disputes import write_disputes
-from reconcile.reports.excel import write_findings_xlsx
+from reconcile.reports.excel import workbook_sheets
+from reconcile.reports.workbook import Sheet, write_book
 from reconcile.reports.bill_page import BILLS_DIR, write_bill_pages
 from reconcile.reports.glossary import write_glossary
 from reconcile.reports.html import GLOSSARY_FILE, write_html
@@ -51,6 +54,10 @@ REPORT_FILES = ("report.html", GLOSSARY_FILE, "summary.json", "findings.json", "
 
 
 LINES_THREAD_SWITCH_S = 0.0005  # the interpreter's switch interval while the line tables are written
+# A workbook of this many cells is written by another process while this one writes the other
+# reports: XlsxWriter takes about 12 us a cell (2-3 s at a million lines), the process about
+# 0.1 s of CPU to start and 20 MB (it imports XlsxWriter only; the sheets are sent as rows).
+WORKBOOK_APART_CELLS = 50_000
 
 
 class OutputError(ValueError):
@@ -94,9 +101,10 @@ def _write_into(result: AuditResult, folder: Path, answer: dict | None) -> None:
         lines = [pool.submit(write_lines_csv, result, paths["lines.csv"]),
                  pool.submit(write_lines_parquet, result, paths["lines.parquet"]),
                  pool.submit(write_services_parquet, result, paths[SERVICES_FILE])]  # for `explain`
+        workbook = _Workbook()
         try:
             answer = write_summary_json(result, paths["summary.json"], answer)
-            write_findings_xlsx(result, answer, paths["findings.xlsx"])
+            workbook = write_findings_xlsx(result, answer, paths["findings.xlsx"])
             write_disputes(result, paths["disputes"])
             write_findings_json(result, paths["findings.json"])
             write_findings_csv(result, paths["findings.csv"])
@@ -106,15 +114,73 @@ def _write_into(result: AuditResult, folder: Path, answer: dict | None) -> None:
             pages = write_bill_pages(result, paths[BILLS_DIR])  # bills/<invoice>.html, linked from the report
             write_html(result, paths["report.html"], bill_pages=pages, answer=answer)
             write_glossary(paths[GLOSSARY_FILE])  # the report links each finding's rule here
+            workbook.finish()
         except BaseException:
             for job in lines:
                 job.cancel()
+            workbook.cancel()
             raise
         finally:
             wait(lines)  # the folder is removed on failure: nothing may still write into it
             sys.setswitchinterval(switch)
         for job in lines:
             job.result()  # a failure of the line tables is the run's failure
+
+
+def write_findings_xlsx(result: AuditResult, answer: dict, path: Path) -> "_Workbook":
+    """findings.xlsx (reconcile.reports.excel): written here when small; a big one by another
+    process, done when the returned workbook's `finish` returns."""
+    sheets = workbook_sheets(result, answer)
+    if sum(s.cells() for s in sheets) < WORKBOOK_APART_CELLS:
+        write_book(path, sheets)
+        return _Workbook()
+    return _Workbook.apart(sheets, path)
+
+
+class _Workbook:
+    """A workbook another process is writing (`python -m reconcile.reports.workbook`), or
+    none. Should that process fail, `finish` writes the workbook here: a failure of its own
+    (disk full) is then raised here, as the run's."""
+
+    def __init__(self, process: subprocess.Popen | None = None, sent=None, path: Path | None = None):
+        self.process, self.sent, self.path = process, sent, path
+
+    @classmethod
+    def apart(cls, sheets: list[Sheet], path: Path) -> "_Workbook":
+        sent = tempfile.TemporaryFile()  # the sheets, pickled: read by the process at its pace
+        try:
+            pickle.dump(sheets, sent, protocol=pickle.HIGHEST_PROTOCOL)
+            sent.seek(0)
+            process = subprocess.Popen(
+                [sys.executable, "-m", "reconcile.reports.workbook", str(path)], stdin=sent,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        except (OSError, ValueError):  # no process here (no interpreter to start): written here
+            sent.close()
+            write_book(path, sheets)
+            return cls()
+        return cls(process, sent, path)
+
+    def finish(self) -> None:
+        if self.process is None:
+            return
+        try:
+            failed = self.process.wait() != 0
+            if failed:
+                self.sent.seek(0)
+                write_book(self.path, pickle.load(self.sent))
+        finally:
+            self._close()
+
+    def cancel(self) -> None:
+        """Stop the process (nothing may still write into the folder once it is removed)."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self._close()
+
+    def _close(self) -> None:
+        self.process = None
+        self.sent.close()
 
 
 # -- checking and locking --out ------------------------------------------------------------

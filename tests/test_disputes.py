@@ -121,3 +121,67 @@ def test_a_big_batch_keeps_the_lines_findings_are_about_in_the_workbook(tmp_path
     assert all(r[-1] for r in rows)  # every line a finding is about, and only those
     assert any("only the lines findings are about" in str(r[0]) for r in
                wb["Summary"].iter_rows(min_row=2, values_only=True))
+
+
+def _cells(path):
+    """Every sheet's cells as (value, type, number format), to compare two workbooks."""
+    wb = load_workbook(path)
+    return {ws.title: [[(c.value, c.data_type, c.number_format) for c in row]
+                       for row in ws.iter_rows()] for ws in wb.worksheets}
+
+
+def _recording_popen(monkeypatch):
+    import subprocess
+
+    import reconcile.reports.outputs as outputs
+
+    started = []
+    real = subprocess.Popen
+
+    def popen(*args, **kwargs):
+        started.append(real(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(outputs.subprocess, "Popen", popen)
+    return started
+
+
+def test_a_big_workbook_is_written_by_another_process_and_is_the_same(tmp_path, monkeypatch):
+    import reconcile.reports.outputs as outputs
+
+    here = _cells(_run(tmp_path / "here") / "findings.xlsx")
+    started = _recording_popen(monkeypatch)
+    monkeypatch.setattr(outputs, "WORKBOOK_APART_CELLS", 0)
+    apart = _cells(_run(tmp_path / "apart") / "findings.xlsx")
+    assert len(started) == 1 and started[0].returncode == 0
+    assert apart == here and len(here["Findings"]) > 1
+
+
+def test_the_workbook_is_written_here_when_its_process_cannot_run(tmp_path, monkeypatch):
+    import sys
+
+    import reconcile.reports.outputs as outputs
+
+    here = _cells(_run(tmp_path / "here") / "findings.xlsx")
+    monkeypatch.setattr(outputs, "WORKBOOK_APART_CELLS", 0)
+    for k, interpreter in enumerate(["/bin/false", str(tmp_path / "no-such-python")]):
+        monkeypatch.setattr(sys, "executable", interpreter)  # fails, or cannot start
+        assert _cells(_run(tmp_path / f"failed{k}") / "findings.xlsx") == here
+
+
+def test_a_failed_run_stops_the_workbooks_process_and_leaves_no_folder(tmp_path, monkeypatch):
+    import pytest
+
+    import reconcile.reports.outputs as outputs
+
+    started = _recording_popen(monkeypatch)
+    monkeypatch.setattr(outputs, "WORKBOOK_APART_CELLS", 0)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the page could not be made")
+
+    monkeypatch.setattr(outputs, "write_html", broken)
+    with pytest.raises(RuntimeError):
+        _run(tmp_path)
+    assert len(started) == 1 and started[0].poll() is not None
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".run.lock"]
