@@ -25,6 +25,7 @@ from reconcile.parsers.limits import DEFAULT_LIMITS, LimitExceeded, Limits
 from reconcile.parsers.tabular import (BadRow, TableError, cell_text, header_scorer, open_table,
                                        peek)
 from reconcile.core.models import InputError, Service
+from reconcile.core.row_errors import listed_row_errors
 from reconcile.core.values import COMMA, decimal_convention, parse_date, parse_money
 
 _OPEN_ENDED = {"MTM", "M2M", "MONTHTOMONTH", "NONE", "NA", "N/A", "EVERGREEN", "AUTORENEW"}
@@ -102,7 +103,9 @@ def read_inventory(path: Path, overrides: dict[str, str] | None = None,
     """Services, problems (file/row/reason), and notes on how the file was read. An inventory
     past one of `limits`, or whose rows break off, gives no service (the reason says why)."""
     try:
-        return _read_inventory(path, overrides, sheet, limits)
+        inventory = _read_inventory(path, overrides, sheet, limits)
+        inventory.errors = listed_row_errors(inventory.errors, limits.row_errors)
+        return inventory
     except (TableError, LimitExceeded) as e:  # found while reading the rows
         src = str(path)
         return Inventory([], [InputError(file=src, reason=f"inventory: {e}", effect="file skipped")],

@@ -31,6 +31,7 @@ from typing import Callable
 
 from reconcile.core.lines import Lines
 from reconcile.core.models import InputError, Invoice
+from reconcile.core.row_errors import listed_row_errors
 from reconcile.parsers.limits import LimitExceeded, Limits, check_file_size
 
 SNIFF_BYTES = 8192
@@ -205,6 +206,7 @@ def read_many_invoices(paths: list[Path], options: ReadOptions = ReadOptions()
     for path, reader, parsed in zip(paths, readers_of, got):
         if reader is None:
             continue
+        parsed.errors = listed_row_errors(parsed.errors, options.limits.row_errors)
         parsed.lines = Lines.of(parsed.lines)  # no cost for a table; records become one
         suffix = path.suffix.lower()
         if suffix not in reader.suffixes:

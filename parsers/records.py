@@ -21,6 +21,7 @@ from typing import Callable
 from reconcile.core.models import Contract, InputError, Order, Payment
 from reconcile.core.records import KINDS as RECORD_KINDS
 from reconcile.core.records import Records
+from reconcile.core.row_errors import listed_row_errors
 from reconcile.core.values import COMMA, decimal_convention, parse_date
 from reconcile.parsers.columns import (CONTRACT_FIELDS, ORDER_FIELDS, PAYMENT_FIELDS,
                                        map_columns, missing_column_reason, norm_header)
@@ -259,7 +260,7 @@ def read_records(paths: dict[str, Path | None], mapping: dict[str, dict[str, str
                 file=str(path), effect="file skipped", reason=(
                     f"{kind}: the reader failed on this file ({type(e).__name__}: {e}); please "
                     f"report it with the file"))])
-        errors += f.errors
+        errors += listed_row_errors(f.errors, limits.row_errors)
         notes += f.notes
         if f.read:
             got[kind] = f.records

@@ -219,3 +219,71 @@ def test_a_files_field_size_limit_does_not_outlive_its_reading(tmp_path):
     rows = list(records(path.open("rb"), "utf-8", False, ",", 2, small, []))
     assert [cells for _, cells in rows] == [["a", "b"], ["1", "2"]]
     assert csv.field_size_limit() == before
+
+
+def test_row_errors_doc_example():
+    import doctest
+
+    import reconcile.core.row_errors as module
+
+    assert doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE) == (0, 2)
+
+
+def _garbage(n: int, good: int) -> str:
+    """`good` readable rows, then `n` rows whose amount is not money (bill G1, not the good
+    file's A1: a bill in two files would be one bill read twice)."""
+    bad = [[c.format(n=i) for c in ROW[:-1]] + [f"abc{i}"] for i in range(n)]
+    body = [[("G1" if c == "A1" else c) for c in r] for r in [*rows(good), *bad]]
+    return "\n".join(",".join(r) for r in [HEADER, *body]) + "\n"
+
+
+def test_past_the_row_errors_limit_a_files_bad_rows_are_counted_in_one_error(tmp_path, inventory):
+    """3,000 unreadable rows: 1,000 listed, one error counting the other 2,000 with their rows
+    and reason; the file's good rows are still audited, and the next file too."""
+    result, errs = audit_beside_good(tmp_path, inventory, "garbage.csv", _garbage(3000, 2).encode())
+    assert len(errs) == 1001 and all(e.effect == "row skipped" for e in errs[:1000])
+    assert [e.row for e in errs[:3]] == [4, 5, 6]  # header row 1, good rows 2-3
+    counted = errs[-1]
+    assert counted.effect == "rows skipped" and counted.row == 1004
+    assert counted.reason.startswith("2,000 more rows skipped, rows 1,004 to 3,003, not listed")
+    assert counted.reason.endswith(": not an amount (2,000)")
+    assert sum(Path(ln.source).name == "garbage.csv" for ln in result.lines) == 2
+    [bill] = [b for b in result.invoices if Path(b.source).name == "garbage.csv"]
+    assert bill.unreadable_rows == 3000  # the bill's own count is every row
+
+
+def test_the_row_errors_limit_raised_lists_every_row(tmp_path, inventory):
+    bill = tmp_path / "garbage.csv"
+    bill.write_text(_garbage(30, 1))
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["audit", str(bill), "--inventory", str(inventory), "--out",
+                                    str(out), "--limit", "row-errors=10"])
+    assert res.exit_code == 1, res.output
+    errors = json.loads((out / "errors.json").read_text())
+    assert [e["effect"] for e in errors].count("row skipped") == 10
+    assert errors[-1]["reason"].startswith("20 more rows skipped, rows 13 to 32")
+    res = CliRunner().invoke(main, ["audit", str(bill), "--inventory", str(inventory), "--out",
+                                    str(out), "--limit", "row-errors=30"])
+    errors = json.loads((out / "errors.json").read_text())
+    assert [e["effect"] for e in errors] == ["row skipped"] * 30
+
+
+def test_an_inventorys_bad_rows_past_the_limit_are_counted(tmp_path):
+    path = tmp_path / "inventory.csv"
+    path.write_text("Circuit ID,BAN,Vendor,MRC\nCKT-1,111-222,Lumen,450.00\n"
+                    + "".join(f"CKT-{i},111-222,Lumen,lots\n" for i in range(2, 30)))
+    inv = read_inventory(path, limits=Limits(row_errors=5))
+    assert len(inv.services) >= 1 and len(inv.errors) == 6
+    assert inv.errors[-1].effect in ("rows skipped", "values ignored")
+    assert inv.errors[-1].reason.startswith("23 more ")
+
+
+def test_a_records_files_bad_rows_past_the_limit_are_counted(tmp_path):
+    from reconcile.parsers.records import read_records
+
+    path = tmp_path / "payments.csv"
+    path.write_text("Account Number,Payment Date,Amount,Payment ID\n111-222,2025-01-21,450.00,P-1\n"
+                    + "".join(f"111-222,2025-01-21,lots,P-{i}\n" for i in range(2, 12)))
+    got = read_records({"payments": path}, limits=Limits(row_errors=4))
+    assert len(got.records.payments) == 1 and len(got.errors) == 5
+    assert got.errors[-1].reason.startswith("6 more ") and got.errors[-1].row == 7
