@@ -6,6 +6,8 @@ The old biller is decided plainly from the bills: the account whose recurring bi
 circuit started earlier in the batch (its earliest period start); on a tie, the account the
 inventory does not list for the circuit; else none is called old and nothing is reported.
 Accounts are unique across carriers (issue 11), so "by two carriers" is two accounts too.
+A later credit of the same amount on the old biller's account for the circuit takes its copy
+back: both lines are explained (claimed), and there is no finding.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ def twice_across_accounts(ctx: AuditContext, rule: str, severity):
     groups: dict[tuple, dict[str, list[InvoiceLine]]] = defaultdict(lambda: defaultdict(list))
     for ln, (_, skey, akey, _) in zip(ctx.lines_at([r[0] for r in rows]), rows):
         groups[(skey, ln.period_start, ln.period_end)][akey].append(ln)
+    credits = ctx.credits_of({ctx.result.matches[r[0]].service for r in rows})
     for (skey, _, _), by_account in groups.items():
         newest = _newest(ctx, skey, by_account, since)
         if newest is None:
@@ -73,8 +76,26 @@ def twice_across_accounts(ctx: AuditContext, rule: str, severity):
         for akey, lines in by_account.items():
             if akey == newest:
                 continue
+            back = _credited_back(ctx, lines, akey, credits)
+            if back is not None:
+                ctx.claimed.update([back.line_id, *(ln.line_id for ln in lines)])
+                continue
             yield _finding(ctx, rule, severity, lines, new_lines,
                            since[(skey, akey)], since[(skey, newest)])
+
+
+def _credited_back(ctx: AuditContext, lines: list[InvoiceLine], akey: str,
+                   credits: dict[int, list[InvoiceLine]]) -> InvoiceLine | None:
+    """An unclaimed credit on the old biller's account, for the circuit, of the amount its
+    copy billed, on that bill or a later one."""
+    billed = sum((ln.amount for ln in lines), Decimal(0))
+    since = min((ln.invoice_date or date.min) for ln in lines)
+    service = ctx.result.matches[lines[0].line_id].service
+    for c in credits.get(service, ()):
+        if c.line_id not in ctx.claimed and account_key(c.account or "") == akey \
+                and abs(-c.amount - billed) <= ctx.tolerance and (c.invoice_date or date.min) >= since:
+            return c
+    return None
 
 
 def _newest(ctx: AuditContext, skey: str, by_account: dict[str, list[InvoiceLine]],

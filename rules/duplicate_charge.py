@@ -14,8 +14,8 @@ biller is decided plainly from the bills: the account whose recurring billing of
 started earlier in the batch (its earliest period start); on a tie, the account the inventory
 does not list for the circuit; else no finding. Not duplicates: a first bill's partial month
 plus the next month in advance (the periods don't overlap), a duplicate that a later credit
-of the same amount cancels, overlapping but different periods on two accounts (a hand-over
-mid-cycle).
+of the same amount cancels (within one account, or on the old biller's account across two),
+overlapping but different periods on two accounts (a hand-over mid-cycle).
 
 Money at issue: the part of the later charge that overlaps the earlier one; across accounts,
 the old biller's whole charge for the dates billed twice.
@@ -104,6 +104,19 @@ Example: a ported number still billed by the old carrier for the same month::
     invoice | 5502 | account OLD-12 | carrier Northwind | billed 2025-04-01
     line | 212-555-0147 | MRC | 2025-04-01..2025-04-30 | 45.00 | Business line
     expect | duplicate-charge | 212-555-0147 | 5502 | 45.00
+
+Not a finding: the old carrier billed a ported number's month, then credited it back::
+
+    service | 212-555-0147 | account NEW-77 | carrier Bluestem | rate 45.00
+    invoice | 5501 | account OLD-12 | carrier Northwind | billed 2025-03-01
+    line | 212-555-0147 | MRC | 2025-03-01..2025-03-31 | 45.00 | Business line
+    invoice | 7701 | account NEW-77 | carrier Bluestem | billed 2025-04-01
+    line | 212-555-0147 | MRC | 2025-04-01..2025-04-30 | 45.00 | Business line
+    invoice | 5502 | account OLD-12 | carrier Northwind | billed 2025-04-01
+    line | 212-555-0147 | MRC | 2025-04-01..2025-04-30 | 45.00 | Business line
+    invoice | 5503 | account OLD-12 | carrier Northwind | billed 2025-05-01
+    line | 212-555-0147 | credit | - | -45.00 | Credit: billed after port-out
+    expect | nothing
 
 Not a finding: two calls of the same price in one month's usage detail, to different places::
 

@@ -441,3 +441,33 @@ def test_a_stated_total_on_an_invoice_without_lines_is_all_at_issue():
         expect | invoice-total-mismatch | - | 88231 | 450.00
         expect | missing-from-bill | 12.HCGS.123456..LY | 88231 | 0.00
     """)
+
+
+PORTED = """
+    service | 212-555-0147 | account NEW-77 | carrier Bluestem | rate 45.00
+    invoice | 5501 | account OLD-12 | carrier Northwind | billed 2025-03-01
+    line | 212-555-0147 | MRC | 2025-03-01..2025-03-31 | 45.00 | Business line
+    invoice | 7701 | account NEW-77 | carrier Bluestem | billed 2025-04-01
+    line | 212-555-0147 | MRC | 2025-04-01..2025-04-30 | 45.00 | Business line
+    invoice | 5502 | account OLD-12 | carrier Northwind | billed 2025-04-01
+    line | 212-555-0147 | MRC | 2025-04-01..2025-04-30 | 45.00 | Business line
+"""
+
+
+@pytest.mark.parametrize("credit, found", [
+    # the old biller's own credit of the whole copy: taken back
+    ("invoice | 5503 | account OLD-12 | carrier Northwind | billed 2025-05-01\n"
+     "line | 212-555-0147 | credit | - | -45.00 | Credit", False),
+    # a smaller goodwill credit does not take it back
+    ("invoice | 5503 | account OLD-12 | carrier Northwind | billed 2025-05-01\n"
+     "line | 212-555-0147 | credit | - | -10.00 | Goodwill", True),
+    # the new carrier's credit is not the old biller's refund
+    ("invoice | 7702 | account NEW-77 | carrier Bluestem | billed 2025-05-01\n"
+     "line | 212-555-0147 | credit | - | -45.00 | Credit", True),
+    # a credit on a bill before the copy does not take it back
+    ("invoice | 5500 | account OLD-12 | carrier Northwind | billed 2025-02-01\n"
+     "line | 212-555-0147 | credit | - | -45.00 | Credit", True),
+])
+def test_a_duplicate_across_accounts_is_taken_back_only_by_the_old_billers_later_credit(credit, found):
+    got = [f for f in findings(PORTED + credit + "\nexpect | nothing") if f[0] == "duplicate-charge"]
+    assert got == ([("duplicate-charge", "5502", Decimal("45.00"))] if found else [])
