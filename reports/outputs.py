@@ -58,6 +58,7 @@ LINES_THREAD_SWITCH_S = 0.0005  # the interpreter's switch interval while the li
 # reports: XlsxWriter takes about 12 us a cell (2-3 s at a million lines), the process about
 # 0.1 s of CPU to start and 20 MB (it imports XlsxWriter only; the sheets are sent as rows).
 WORKBOOK_APART_CELLS = 50_000
+WORKBOOK_WAIT_S = 600  # a workbook process still running after this long is stopped, and it is written here
 
 
 class OutputError(ValueError):
@@ -164,7 +165,12 @@ class _Workbook:
         if self.process is None:
             return
         try:
-            failed = self.process.wait() != 0
+            try:
+                failed = self.process.wait(WORKBOOK_WAIT_S) != 0
+            except subprocess.TimeoutExpired:  # stuck (a bug): written here
+                self.process.kill()
+                self.process.wait()
+                failed = True
             if failed:
                 self.sent.seek(0)
                 write_book(self.path, pickle.load(self.sent))

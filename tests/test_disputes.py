@@ -167,6 +167,12 @@ def test_the_workbook_is_written_here_when_its_process_cannot_run(tmp_path, monk
     for k, interpreter in enumerate(["/bin/false", str(tmp_path / "no-such-python")]):
         monkeypatch.setattr(sys, "executable", interpreter)  # fails, or cannot start
         assert _cells(_run(tmp_path / f"failed{k}") / "findings.xlsx") == here
+    monkeypatch.undo()
+    started = _recording_popen(monkeypatch)
+    monkeypatch.setattr(outputs, "WORKBOOK_APART_CELLS", 0)
+    monkeypatch.setattr(outputs, "WORKBOOK_WAIT_S", 0)  # not done at once: stopped, written here
+    assert _cells(_run(tmp_path / "stuck") / "findings.xlsx") == here
+    assert len(started) == 1 and started[0].returncode is not None
 
 
 def test_a_failed_run_stops_the_workbooks_process_and_leaves_no_folder(tmp_path, monkeypatch):
