@@ -3,7 +3,9 @@ the cluster's workers (`reconcile audit ... --scheduler tcp://HOST:PORT`).
 
     client                          workers
     ------                          -------
-    list the files                  read each file (one task per file) -> Arrow table
+    list the files                  read each unit of files -> an Arrow table a file
+                                    (a unit: up to 256 small files read together, as the
+                                    local run reads them; a bigger file or a PDF alone)
     read the inventory, the         (its bills and a digest of its lines back to the client)
     records
     one bill once (reconcile.bills) (a bill's charges fetched only to tell copies apart)
@@ -18,9 +20,10 @@ and asks a worker for a bill's charges only when two files give it with differen
 Every rule is account-local (reconcile/partitions.py), so the only exchange of lines is one
 shuffle by account: file i's piece p goes to the worker auditing partition p. Lines travel
 as Arrow tables, never as pickled line objects. A file that breaks its reader is one
-InputError, as in the local run; so is a file whose reading kills its worker: every file a
-dead worker held (Dask fails them: KilledWorker) is read again alone, as the local pool does,
-in a process of its own on the client, and shipped to the cluster if it reads.
+InputError, as in the local run; so is a file whose reading kills its worker: every unit a
+dead worker held (Dask fails them: KilledWorker) is read again on the client, in a process of
+its own, halved while that process dies (as the local pool reads a file alone), and shipped
+to the cluster.
 
 Workers need this package installed (the same version) and the invoice files at the same
 absolute path as the client, which lists them (a shared folder); relative paths are made
@@ -33,6 +36,8 @@ from __future__ import annotations
 
 import operator
 import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -44,8 +49,8 @@ import numpy as np
 import pyarrow as pa
 from distributed import Client, KilledWorker
 
-from reconcile.audit import (_gc_paused, _read_alone, _read_quickly, _unreadable,
-                             collect_files, with_inputs)
+from reconcile.audit import (READ_TOGETHER, TOGETHER_MAX_BYTES, _gc_paused, _read_quickly,
+                             _read_quickly_many, _size, _unreadable, collect_files, with_inputs)
 from reconcile.bills import FileBills, apply_choices, bill_charges, bill_stats, carrier_words, one_bill_once
 from reconcile.core.lines import concat
 from reconcile.core.models import InputError, Invoice, Service
@@ -54,6 +59,7 @@ from reconcile.core.result import AuditOptions, AuditResult
 from reconcile.expected import services_from_orders
 from reconcile.parsers.columns import load_mapping
 from reconcile.parsers.limits import Limits
+from reconcile.parsers.readers import NoReader, choose_reader
 from reconcile.partitions import (PartitionResult, audit_partition, merge, number_bills,
                                   partition_count, split_by_account)
 
@@ -110,47 +116,56 @@ class RemoteFile(FileBills):
         self.carriers = words
 
 
-def read_file(path: Path, overrides: dict[str, str], pdf_password: str | None,
-              pdf_engine: str, limits: Limits | None = None) -> FileRead:
-    """Task: one invoice file -> its lines as an Arrow table (the local run's reader and its
-    wrapper, so a reader's exception is this file's error)."""
-    return _file_read(_read_quickly(path, overrides=overrides, pdf_password=pdf_password,
-                                    pdf_engine=pdf_engine, limits=limits))
+def read_unit(paths: list[Path], overrides: dict[str, str], pdf_password: str | None,
+              pdf_engine: str, limits: Limits | None = None) -> list[FileRead]:
+    """Task: a unit of invoice files -> each one's lines as an Arrow table (the local run's
+    readers and their wrappers, so a reader's exception is its file's error)."""
+    how = dict(overrides=overrides, pdf_password=pdf_password, pdf_engine=pdf_engine,
+               limits=limits)
+    parsed = _read_quickly_many(paths, **how) if len(paths) > 1 else [_read_quickly(paths[0], **how)]
+    return [_file_read(p) for p in parsed]
 
 
-def file_summary(read: FileRead) -> FileDigest:
-    """Task: what the client needs of a read file (small)."""
-    return FileDigest(read.table.num_rows, read.invoices, read.errors, read.notes,
-                      read.file_hash, bill_stats(read.table), carrier_words(read.table))
+def unit_summary(reads: list[FileRead]) -> list[FileDigest]:
+    """Task: what the client needs of each read file (small)."""
+    return [FileDigest(r.table.num_rows, r.invoices, r.errors, r.notes, r.file_hash,
+                       bill_stats(r.table), carrier_words(r.table)) for r in reads]
 
 
-def charges_of(read: FileRead, account: str, number: str) -> Counter:
-    """Task: a bill's charges, for the client to tell a copy of it from another bill."""
-    return bill_charges(read.table, account, number)
+def charges_of(reads: list[FileRead], k: int, account: str, number: str) -> Counter:
+    """Task: a bill's charges in the unit's k-th file, for the client to tell a copy of it
+    from another bill."""
+    return bill_charges(reads[k].table, account, number)
 
 
-def choose(read: FileRead, invoices: list[Invoice], dropped: list[tuple[str, str]],
-           carriers: list[str] | None) -> FileRead:
-    """Task: the file as one_bill_once left it: its kept bills (the client's), without the
-    lines of those set aside, carriers respelled."""
-    return FileRead(apply_choices(read.table, dropped, carriers), invoices, read.errors,
-                    read.notes, read.file_hash)
+def choose(reads: list[FileRead], choices: dict[int, tuple]) -> list[FileRead]:
+    """Task: the unit's files as one_bill_once left them: k -> (its kept bills, the bills
+    set aside, carriers respelled or None)."""
+    out = list(reads)
+    for k, (invoices, dropped, carriers) in choices.items():
+        r = reads[k]
+        out[k] = FileRead(apply_choices(r.table, dropped, carriers), invoices, r.errors,
+                          r.notes, r.file_hash)
+    return out
 
 
-def row_count(read: FileRead) -> int:
-    return read.table.num_rows
+def row_counts(reads: list[FileRead]) -> list[int]:
+    return [r.table.num_rows for r in reads]
 
 
-def split_file(read: FileRead, invoices: list[Invoice], first_line_id: int, partitions: int,
-               first_bill: int = 0) -> list[tuple[list[Invoice], pa.Table]]:
-    """Task: a file's (invoices, lines) per account partition, lines numbered from
-    `first_line_id` (their position in the batch), bills (the client's, as one_bill_once
-    left them) from `first_bill`."""
-    number_bills(invoices, first_bill)
-    n = read.table.num_rows
-    table = read.table.append_column(
-        "line_id", pa.array(np.arange(first_line_id, first_line_id + n, dtype=np.int64)))
-    return split_by_account(table, invoices, partitions)
+def split_unit(reads: list[FileRead], kept: list[tuple[int, list[Invoice], int, int]],
+               partitions: int) -> list[tuple[list[Invoice], pa.Table]]:
+    """Task: the unit's kept files' (invoices, lines) per account partition: k -> (its bills,
+    as one_bill_once left them, numbered from the 4th; its lines, numbered from the 3rd:
+    their position in the batch)."""
+    tables, bills = [], []
+    for k, invoices, first_line_id, first_bill in kept:
+        number_bills(invoices, first_bill)
+        n = reads[k].table.num_rows
+        tables.append(reads[k].table.append_column(
+            "line_id", pa.array(np.arange(first_line_id, first_line_id + n, dtype=np.int64))))
+        bills.extend(invoices)
+    return split_by_account(concat(tables), bills, partitions)
 
 
 def audit_pieces(services: list[Service], pieces: list[tuple[list[Invoice], pa.Table]],
@@ -212,8 +227,10 @@ def _audit(client: Client, invoice_paths: list[Path], inventory: Path, columns, 
     # the workers start reading at once; the inventory is read here meanwhile
     kwargs = dict(overrides=mapping["invoice"], pdf_password=pdf_password, pdf_engine=pdf_engine,
                   limits=limits)
-    reads = [client.submit(read_file, f, pure=False, **kwargs) for f in files]
-    summaries = [client.submit(file_summary, r, pure=False) for r in reads]
+    units = _units(files)
+    reads = [client.submit(read_unit, [files[i] for i in unit], pure=False, **kwargs)
+             for unit in units]
+    summaries = [client.submit(unit_summary, r, pure=False) for r in reads]
     inv = require_services(read_inventory(Path(inventory), mapping["inventory"], sheet, limits))
     services, inv_errors, inv_notes = inv
     errors = inv_errors + errors
@@ -222,46 +239,54 @@ def _audit(client: Client, invoice_paths: list[Path], inventory: Path, columns, 
     records, errors, notes = given.records, errors + given.errors, notes + given.notes
     services = services + services_from_orders(services, records.orders)
 
-    # a file's summary is None when its task failed (gather copes with data a death lost)
+    # a unit's summary is None when its task failed (gather copes with data a death lost)
     got = client.gather(dict(enumerate(summaries)), errors="skip")
-    for i, summary in enumerate(summaries):
-        if got[i] is not None:
+    for u, summary in enumerate(summaries):
+        if got[u] is not None:
             continue
         e = summary.exception()
+        paths = [files[i] for i in units[u]]
         if not isinstance(e, KilledWorker):
-            errors.extend(_unreadable(files[i], f"the worker reading this file failed "
-                                                f"({type(e).__name__}: {e})").errors)
-            continue
-        # A worker died with this file on it: this file killed it, or one beside it did
-        # (Dask fails what a dead worker was running). As the local pool does, the file is
-        # read again alone in a process of its own, here: the one that kills its reader is
-        # reported, the others go on from here.
-        read = _file_read(_read_alone(partial(_read_quickly, **kwargs), files[i]))
-        [reads[i]] = client.scatter([read], hash=False)
-        got[i] = file_summary(read)
+            why = f"the worker reading this file failed ({type(e).__name__}: {e})"
+            read = [_file_read(_unreadable(p, why)) for p in paths]
+        else:
+            # A worker died with this unit on it: one of its files killed it, or a unit
+            # beside it did (Dask fails what a dead worker was running). As the local pool
+            # does, the files are read again here, in a process of their own, halved while it
+            # dies: the file that kills its reader is reported, the others go on from here.
+            read = [_file_read(p) for p in _read_apart(paths, kwargs)]
+        [reads[u]] = client.scatter([read], hash=False)
+        got[u] = unit_summary(read)
     del summaries
-    seen = [RemoteFile(str(f), list(d.invoices) if d else [], None, d.file_hash if d else "",
-                       digest=d or FileDigest(0, [], [], [], "", {}, None),
-                       fetch=partial(_fetch_charges, client, read))
-            for f, d, read in zip(files, (got[i] for i in range(len(files))), reads)]
+    seen = [RemoteFile(str(files[i]), list(d.invoices), None, d.file_hash, digest=d,
+                       fetch=partial(_fetch_charges, client, reads[u], k))
+            for u, unit in enumerate(units) for k, (i, d) in enumerate(zip(unit, got[u]))]
     for f in seen:
         errors.extend(f.digest.errors)
         notes.extend(f.digest.notes)
     notes.extend(one_bill_once(seen, options.tolerance))
-    kept, first_ids, first_bills, line_count, bill_count = [], [], [], 0, 0
-    chosen = [client.submit(choose, read, f.invoices, f.dropped, f.carriers, pure=False)
-              if f.dropped or f.carriers is not None else read
-              for f, read in zip(seen, reads) if not f.set_aside]
-    live = [f for f in seen if not f.set_aside]
-    counts = client.gather([client.submit(row_count, read, pure=False) if f.dropped else
-                            f.digest.rows for f, read in zip(live, chosen)])
-    for f, read, rows in zip(live, chosen, counts):
-        if rows or f.invoices:
-            kept.append((read, f.invoices))
-            first_ids.append(line_count)
-            first_bills.append(bill_count)
-            line_count += rows
+    by_unit = [seen[start:start + len(unit)] for start, unit in zip(_starts(units), units)]
+    chosen = [client.submit(choose, read, {k: (f.invoices, f.dropped, f.carriers)
+                                           for k, f in enumerate(unit_files)
+                                           if f.dropped or f.carriers is not None}, pure=False)
+              if any(f.dropped or f.carriers is not None for f in unit_files) else read
+              for unit_files, read in zip(by_unit, reads)]
+    counts = client.gather([client.submit(row_counts, read, pure=False)
+                            if any(f.dropped for f in unit_files) else
+                            [f.digest.rows for f in unit_files]
+                            for unit_files, read in zip(by_unit, chosen)])
+    kept: list[tuple[object, list]] = []  # (a unit's read, what split_unit keeps of it)
+    line_count, bill_count = 0, 0
+    for unit_files, read, rows in zip(by_unit, chosen, counts):
+        keep = []
+        for k, (f, n) in enumerate(zip(unit_files, rows)):
+            if f.set_aside or not (n or f.invoices):
+                continue
+            keep.append((k, f.invoices, line_count, bill_count))
+            line_count += n
             bill_count += len(f.invoices)
+        if keep:
+            kept.append((read, keep))
     timings["read"] = time.perf_counter() - t0
     # broadcast once the reads are done: a worker a damaged file killed took no copy with it
     [services_on_workers, records_on_workers] = client.scatter([services, records],
@@ -269,8 +294,7 @@ def _audit(client: Client, invoice_paths: list[Path], inventory: Path, columns, 
 
     n = partitions or max(partition_count(line_count), sum(client.nthreads().values()), 1)
     n = n if line_count else 1  # (merge cannot unify the columns of P empty partitions)
-    splits = [client.submit(split_file, read, bills, first, n, bill, pure=False)
-              for (read, bills), first, bill in zip(kept, first_ids, first_bills)]
+    splits = [client.submit(split_unit, read, keep, n, pure=False) for read, keep in kept]
     del reads, kept, chosen  # each file's read is released once split
     pieces = [[client.submit(operator.getitem, s, p, pure=False) for s in splits]
               for p in range(n)]
@@ -286,5 +310,51 @@ def _audit(client: Client, invoice_paths: list[Path], inventory: Path, columns, 
                        inv.columns, record_paths)
 
 
-def _fetch_charges(client: Client, read, account: str, number: str) -> Counter:
-    return client.submit(charges_of, read, account, number, pure=False).result()
+def _fetch_charges(client: Client, read, k: int, account: str, number: str) -> Counter:
+    return client.submit(charges_of, read, k, account, number, pure=False).result()
+
+
+def _units(files: list[Path]) -> list[list[int]]:
+    """The files' positions, in units a task reads: up to READ_TOGETHER small files in a row
+    that one reader reads together (its `read_many`), as the local run reads them; any other
+    file alone (a PDF keeps its own task: a damaged one can kill its process)."""
+    units: list[list[int]] = []
+    open_unit = False
+    for i, path in enumerate(files):
+        together = _size(path) < TOGETHER_MAX_BYTES and _reads_many(path)
+        if together and open_unit and len(units[-1]) < READ_TOGETHER:
+            units[-1].append(i)
+        else:
+            units.append([i])
+        open_unit = together
+    return units
+
+
+def _reads_many(path: Path) -> bool:
+    try:
+        return choose_reader(path).read_many is not None
+    except (NoReader, OSError):
+        return False
+
+
+def _starts(units: list[list[int]]) -> list[int]:
+    out, at = [], 0
+    for unit in units:
+        out.append(at)
+        at += len(unit)
+    return out
+
+
+def _read_apart(paths: list[Path], kwargs: dict) -> list:
+    """The files read in a process of their own, here; halved while that process dies, down
+    to the file that kills it (an error saying so)."""
+    with ProcessPoolExecutor(1) as solo:
+        try:
+            return solo.submit(_read_quickly_many, paths, **kwargs).result()
+        except BrokenProcessPool:
+            pass
+    if len(paths) == 1:
+        return [_unreadable(paths[0], "the reader's process died on this file (a damaged file "
+                                      "can crash the PDF library)")]
+    half = len(paths) // 2
+    return _read_apart(paths[:half], kwargs) + _read_apart(paths[half:], kwargs)

@@ -146,16 +146,25 @@ def test_the_audit_on_a_cluster_equals_the_local_run(client, batches, batch):
         assert any("zz_one_bill.csv" in c for inv in got.invoices for c in inv.copies)
 
 
-def failing_reader(real, victim: str, how: str):
-    """read_invoice_file, but file `victim` raises, or kills its reader's process as a crash
-    in a native PDF library does."""
+def failing_reader(real, victim: str, how: str, many: bool = False):
+    """read_invoice_file (read_invoice_files, `many`), but file `victim` raises, or kills its
+    reader's process as a crash in a native PDF library does."""
     def read(path, **kwargs):
-        if path.name == victim:
+        if any(p.name == victim for p in (path if many else [path])):
             if how == "dies":
                 os._exit(1)
             raise RuntimeError("a bug in a reader")
         return real(path, **kwargs)
     return read
+
+
+def break_readers(module, victim: str, how: str, setattr=setattr) -> dict:
+    """failing_reader in place of the module's readers of one file and of many; returns the
+    real ones."""
+    real = {name: getattr(module, name) for name in ("read_invoice_file", "read_invoice_files")}
+    for name, fn in real.items():
+        setattr(module, name, failing_reader(fn, victim, how, many=name.endswith("files")))
+    return real
 
 
 def break_reader(victim: str, how: str):
@@ -168,13 +177,13 @@ def break_reader(victim: str, how: str):
         def setup(self, worker):
             import reconcile.audit as audit_module
 
-            self.real = audit_module.read_invoice_file
-            audit_module.read_invoice_file = failing_reader(self.real, victim, how)
+            self.real = break_readers(audit_module, victim, how)
 
         def teardown(self, worker):
             import reconcile.audit as audit_module
 
-            audit_module.read_invoice_file = self.real
+            for name, fn in self.real.items():
+                setattr(audit_module, name, fn)
 
     return BreakReader()
 
@@ -187,9 +196,8 @@ def test_a_file_that_breaks_its_reader_on_a_worker_is_one_error_and_the_rest_is_
 
     files, inventory, _ = batches["independent"]
     victim = files[VICTIM]
-    # on the client too: a file whose worker died is read again alone there
-    monkeypatch.setattr(audit_module, "read_invoice_file",
-                        failing_reader(audit_module.read_invoice_file, victim.name, how))
+    # on the client too: the files a dead worker held are read again there
+    break_readers(audit_module, victim.name, how, setattr=monkeypatch.setattr)
     plugin = break_reader(victim.name, how)
     client.register_plugin(plugin)
     try:
