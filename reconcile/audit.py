@@ -142,10 +142,12 @@ def read_invoice_file(path: Path, overrides: dict[str, str], pdf_password: str |
 
 def read_invoice_files(paths: list[Path], overrides: dict[str, str],
                        pdf_password: str | None = None, pdf_engine: str = "pdfium",
-                       limits: Limits | None = None) -> list[ParsedInvoices]:
-    """read_invoice_file of each, the files one reader reads many at a time together."""
+                       limits: Limits | None = None,
+                       readers: dict[Path, Reader] | None = None) -> list[ParsedInvoices]:
+    """read_invoice_file of each, the files one reader reads many at a time together.
+    `readers`: the reader already chosen for some of them (collect_files)."""
     return read_many_invoices(paths, ReadOptions(overrides, pdf_password, pdf_engine,
-                                                 limits or Limits()))
+                                                 limits or Limits()), readers)
 
 
 def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | None = None,
@@ -177,7 +179,8 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
         limits = limits or Limits()
         how = dict(overrides=mapping["invoice"], pdf_password=pdf_password,
                    pdf_engine=pdf_engine, limits=limits)
-        read, read_many = partial(_read_quickly, **how), partial(_read_quickly_many, **how)
+        read = partial(_read_quickly, **how)
+        read_many = partial(_read_quickly_many, readers=chosen, **how)
         with _FileReader(read, files, workers, chosen, read_many) as parsed_files:
             # a pool starts on the invoices at once; the inventory is read meanwhile
             inv = require_services(read_inventory(Path(inventory), mapping["inventory"], sheet,
@@ -353,12 +356,13 @@ def _read_quickly(path: Path, **kwargs):
                                      f"please report it with the file")
 
 
-def _read_quickly_many(paths: list[Path], **kwargs) -> list:
+def _read_quickly_many(paths: list[Path], readers: dict[Path, Reader] | None = None,
+                       **kwargs) -> list:
     """read_invoice_files with the cyclic collector paused. A reader's own bug on one of the
     files: each is read again alone, so the file it fails on is that file's error only."""
     with _gc_paused(collect=False):
         try:
-            return read_invoice_files(paths, **kwargs)
+            return read_invoice_files(paths, readers=readers, **kwargs)
         except Exception:  # noqa: BLE001 - which file it was is found by reading each alone
             pass
     return [_read_quickly(p, **kwargs) for p in paths]
