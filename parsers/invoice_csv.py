@@ -32,6 +32,7 @@ from reconcile.parsers.tabular import (TEXT_SUFFIXES, WORKBOOK_SUFFIXES, BadRow,
 from reconcile.parsers.columns import (INVOICE_FIELDS, INVOICE_REQUIRED, map_columns,
                                missing_column_reason, norm_header)
 from reconcile.core.lines import money_ok
+from reconcile.core.row_errors import RowErrors
 from reconcile.core.models import ChargeType, InputError, Invoice
 from reconcile.core.values import (COMMA, POINT, UNDECIDED, decimal_convention, parse_date,
                                    parse_money, parse_period, parse_yearless_period)
@@ -169,7 +170,8 @@ def _open_export(path: Path, overrides, workbook, limits) -> _Opened | ParsedInv
     except (TableError, LimitExceeded) as e:
         return ParsedInvoices(errors=[InputError(file=src, reason=str(e), effect="file skipped")],
                               notes=out.notes, file_hash=out.file_hash)
-    reader = _RowReader(src, cmap.positions, dialect, melt_cols, out, skip_cols, POINT)
+    reader = _RowReader(src, cmap.positions, dialect, melt_cols, out, skip_cols, POINT,
+                        limits.row_errors)
     return _Opened(path, table, reader, head, rows, tuple(money_cols), notes_before, limits)
 
 
@@ -187,11 +189,12 @@ def _read_export(opened: _Opened, lines=None, try_columns: bool = True) -> Parse
             if decimal != POINT:
                 out.notes.append(f"{src}: {_DECIMAL_NOTE[decimal]}")
                 reader = _RowReader(src, reader.pos, dialect, reader.melt_cols, out,
-                                    reader.skip_cols, decimal)
+                                    reader.skip_cols, decimal, limits.row_errors)
             elif try_columns:
                 lines = csv_columns.read_columns(path, table, reader, head, limits)
         if lines is None:
             reader.read(rows, typed=not table.delimiter)  # delimited text: every cell is text
+            reader.errors.close()
             lines = reader.lines.done()
     except (TableError, LimitExceeded) as e:
         return ParsedInvoices(errors=[InputError(file=src, reason=str(e), effect="file skipped")],
@@ -286,8 +289,9 @@ class _RowReader:
     types, TOTAL and subtotal labels) is done once per distinct text (`_Memo`)."""
 
     def __init__(self, src, pos, dialect: Dialect | None, melt_cols, out: ParsedInvoices,
-                 skip_cols=(), decimal: str = POINT):
+                 skip_cols=(), decimal: str = POINT, row_errors: int = DEFAULT_LIMITS.row_errors):
         self.src, self.pos, self.dialect, self.melt_cols, self.out = src, pos, dialect, melt_cols, out
+        self.errors = RowErrors(src, row_errors, out.errors)  # `close` once the rows are read
         self.decimal = decimal  # the file's decimal mark (decimal_convention)
         self.lines = FileLines(src, out.file_hash)  # the file's lines, column by column
         self.skip_cols = list(skip_cols)  # (position, normed values): rows that aren't charges
@@ -379,7 +383,7 @@ class _RowReader:
             self.out.notes.append(f"{self.src}: invoice {inv.invoice_number}: {verdict.note}")
 
     def error(self, row_no: int, reason: str, effect: str = "row skipped") -> None:
-        self.out.errors.append(InputError(file=self.src, row=row_no, reason=reason, effect=effect))
+        self.errors.add(row_no, reason, effect)
         if effect == "row skipped" and self.last is not None:
             self.last.unreadable_rows += 1
 

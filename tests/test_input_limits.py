@@ -287,3 +287,28 @@ def test_a_records_files_bad_rows_past_the_limit_are_counted(tmp_path):
     got = read_records({"payments": path}, limits=Limits(row_errors=4))
     assert len(got.records.payments) == 1 and len(got.errors) == 5
     assert got.errors[-1].reason.startswith("6 more ") and got.errors[-1].row == 7
+
+
+def test_a_readers_errors_counted_as_they_come_are_those_listed_after():
+    """RowErrors (the row loop's: row errors past the limit never built) gives what
+    listed_row_errors makes of every error built, on random mixes of effects."""
+    import random
+
+    from reconcile.core.models import InputError
+    from reconcile.core.row_errors import RowErrors, listed_row_errors
+
+    rng = random.Random(5)
+    for _ in range(200):
+        raw = []
+        for row in range(2, rng.randint(2, 60)):
+            effect = rng.choice(["row skipped", "row skipped", "value ignored", "self-check failed"])
+            reason = rng.choice(["not an amount: 'x'", "bad date: '1/2/3'", "subtotal: off"])
+            raw.append((row if rng.random() > 0.05 else None, f"{reason} {row}", effect))
+        keep = rng.randint(0, 12)
+        out: list[InputError] = []
+        errors = RowErrors("a.csv", keep, out)
+        for row, reason, effect in raw:
+            errors.add(row, reason, effect)
+        errors.close()
+        built = [InputError(file="a.csv", row=r, reason=why, effect=e) for r, why, e in raw]
+        assert out == listed_row_errors(built, keep)
