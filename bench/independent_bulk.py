@@ -805,7 +805,8 @@ def serial_key(text) -> str:
     return "".join(m.groups()) if m else k
 
 
-def run(folder: Path, out: Path | None, keep: bool):
+def run(folder: Path, out: Path | None, keep: bool, floor: bool = False):
+    floor_s = _floor(folder) if floor else None
     exe = Path(sys.executable).parent / "reconcile"
     tmp = Path(tempfile.mkdtemp(prefix="indbulk-"))
     out = out or tmp / "report"
@@ -834,12 +835,28 @@ def run(folder: Path, out: Path | None, keep: bool):
           f"{peak_kb * 1024 / lines:,.0f} bytes/line; errors.json entries {len(errors)}")
     for e in errors[:5]:
         print("  error:", json.dumps(e)[:300])
+    if floor_s:
+        print(f"floor (bench/independent_floor.py, its own process, before the audit): "
+              f"{floor_s['wall_s']:.1f} s, peak {floor_s['peak_mb']:,} MB; the audit is "
+              f"x{wall / floor_s['wall_s']:.1f} its time, x{peak_kb / 1024 / floor_s['peak_mb']:.1f} "
+              f"its memory")
     compare(truth, json.loads((out / "findings.json").read_text()))
     if keep:
         print("reports kept in", out, "console in", tmp / "console.txt")
     else:
         shutil.rmtree(tmp, ignore_errors=True)
     return proc.returncode
+
+
+def _floor(folder: Path) -> dict:
+    """bench/independent_floor.py over the batch, in its own process: its figures."""
+    script = Path(__file__).resolve().parent / "independent_floor.py"
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, str(script), str(folder), "--json"],
+                          capture_output=True, text=True, check=True)
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    got["wall_s"] = time.perf_counter() - t0  # the process's, start-up included
+    return got
 
 
 def finding_fields(f: dict):
@@ -943,6 +960,8 @@ def main(argv=None):
     r.add_argument("folder", type=Path)
     r.add_argument("--out", type=Path)
     r.add_argument("--keep", action="store_true", help="keep the reports and console output")
+    r.add_argument("--floor", action="store_true",
+                   help="first run bench/independent_floor.py and print the audit's ratio to it")
     c = sub.add_parser("compare", help="compare a findings.json with FOLDER's truth")
     c.add_argument("folder", type=Path)
     c.add_argument("findings", type=Path)
@@ -956,7 +975,7 @@ def main(argv=None):
         ok = compare(json.loads((args.folder / "truth.json").read_text()),
                      json.loads(args.findings.read_text()))
         return 0 if ok else 1
-    return run(args.folder, args.out, args.keep)
+    return run(args.folder, args.out, args.keep, args.floor)
 
 
 if __name__ == "__main__":
