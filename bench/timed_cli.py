@@ -1,4 +1,4 @@
-"""`reconcile` exactly as its console script runs it (reconcile.cli:main), plus phase times.
+"""`reconcile` exactly as its console script runs it (reconcile.cli:run), plus phase times.
 
     python bench/timed_cli.py PHASES.json audit INVOICES --inventory FILE --out DIR ...
 
@@ -44,15 +44,15 @@ def main() -> None:
     except (ImportError, AttributeError):
         pass
     writers = _time_writers()
-    from reconcile.cli import main as reconcile_main
+    import reconcile.cli as cli
 
+    # the console script's entry point (reconcile.cli:run, once reconcile.cli:main)
+    reconcile_main = getattr(cli, "run", cli.main)
+    leave = getattr(cli, "_leave", None)
     code: int | str | None = 0
     sys.argv = ["reconcile", *argv]
-    try:
-        reconcile_main()
-    except SystemExit as e:
-        code = e.code
-    finally:
+
+    def write_phases() -> None:
         end = time.perf_counter()
         got: dict = {f"{k}_s": round(v, 3) for k, v in phases.items()}
         if "audit_end" in marks:
@@ -64,6 +64,19 @@ def main() -> None:
         if writers:  # {name: [wall s, thread]}: the line tables run on a thread of their own
             got["writers"] = writers
         out.write_text(json.dumps(got) + "\n")
+
+    if leave is not None:  # the console script ends the process there: the phases first
+        def leave_after_phases(status: int) -> int:
+            write_phases()
+            return leave(status)
+
+        cli._leave = leave_after_phases
+    try:
+        reconcile_main()
+    except SystemExit as e:
+        code = e.code
+    finally:
+        write_phases()
     sys.exit(code)
 
 

@@ -13,8 +13,9 @@ import errno
 import gc
 import os
 import stat
+import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from functools import partial
@@ -164,8 +165,7 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
     `limits`: how much of one file is read (reconcile.parsers.limits; a file past them is an
     error and not read).
     `timings`, when given, receives the seconds spent reading, matching and in the rules."""
-    from reconcile.parsers.inventory import read_inventory, require_services, set_aside
-    from reconcile.parsers.records import read_records
+    from reconcile.parsers.inventory import set_aside
 
     timings = {} if timings is None else timings
     with _gc_paused():
@@ -181,38 +181,23 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
                    pdf_engine=pdf_engine, limits=limits)
         read = partial(_read_quickly, **how)
         read_many = partial(_read_quickly_many, readers=chosen, **how)
-        with _FileReader(read, files, workers, chosen, read_many) as parsed_files:
-            # a pool starts on the invoices at once; the inventory is read meanwhile
-            inv = require_services(read_inventory(Path(inventory), mapping["inventory"], sheet,
-                                                  limits))
-            services, inv_errors, inv_notes = inv
-            errors = inv_errors + errors
-            notes.extend(f"{inventory}: {n}" for n in inv_notes)
-            records = read_records(record_paths, mapping, limits)
-            errors += records.errors
-            notes += records.notes
-            options = options or AuditOptions()
-            # the services' match index, once for every partition (and while a pool reads PDFs)
-            matcher = Matcher(audit_services(services, records.records), options)
-            read_files: list[FileBills] = []
-            small: list[tuple[SharedFile, object]] = []  # not yet in a shared table
-            for path, parsed in zip(progress(files) if progress else files, parsed_files):
-                table = parsed.lines.table
-                if table.num_rows < SHARED_MAX_ROWS:
-                    read_files.append(SharedFile(str(path), list(parsed.invoices), None,
-                                                 parsed.file_hash))
-                    small.append((read_files[-1], table))
-                    if len(small) == READ_TOGETHER:
-                        shared_files(small)
-                        small = []
-                else:
-                    read_files.append(FileBills(str(path), list(parsed.invoices), table,
-                                                parsed.file_hash))
-                errors.extend(parsed.errors)
-                notes.extend(parsed.notes)
-            shared_files(small)
-            del small  # (and no file's table: each is in `read_files` or a shared table)
-            table = None  # noqa: F841 - unset when no file was read
+        options = options or AuditOptions()
+        failed = threading.Event()
+        with _FileReader(read, files, workers, chosen, read_many) as parsed_files, \
+                ThreadPoolExecutor(1, thread_name_prefix="reconcile-inventory") as aside:
+            # The inventory and records are read, and the match index built (Python), on a
+            # thread while this one reads the invoices (Arrow, mostly without the interpreter):
+            # 1M lines against 50,000 services, reading 2.9 -> 2.2 s. Not the other way round:
+            # the lines' Arrow memory, allocated on a thread that ends, was not given back to
+            # the later phases (mimalloc's heaps are per thread: the rules' peak rose 100 MiB).
+            known = aside.submit(_read_known, inventory, mapping, sheet, limits, record_paths,
+                                 options, failed)
+            read_files, file_errors, file_notes = _take_files(files, parsed_files, progress,
+                                                              failed)
+            inv, records, matcher = known.result()  # an unusable inventory raises here
+        services, inv_errors, inv_notes = inv
+        errors = inv_errors + errors + records.errors + file_errors
+        notes += [f"{inventory}: {n}" for n in inv_notes] + records.notes + file_notes
         notes.extend(one_bill_once(read_files, options.tolerance))
         for f in read_files:
             if not f.set_aside:
@@ -222,12 +207,54 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
         tables = batch_tables(read_files)
         batch = concat(tables)
         del tables, read_files, parsed_files  # the files' tables: the batch holds a copy
-        parsed = None  # noqa: F841 - nor the last file's
         release_freed_memory()  # their memory back, before the audit's
         timings["read"] = time.perf_counter() - t0
         result = audit_parsed(services, invoices, batch, options, timings, partitions,
                               records.records, matcher)
     return with_inputs(result, errors, notes, files, inventory, inv.columns, record_paths)
+
+
+def _read_known(inventory: Path, mapping: dict, sheet: str | None, limits: Limits,
+                record_paths: dict, options: AuditOptions, failed: threading.Event):
+    """The inventory (ValueError when it gives no service), the records files, and the
+    services' match index, built once for every partition; `failed` is set on failure."""
+    from reconcile.parsers.inventory import read_inventory, require_services
+    from reconcile.parsers.records import read_records
+
+    try:
+        inv = require_services(read_inventory(Path(inventory), mapping["inventory"], sheet, limits))
+        records = read_records(record_paths, mapping, limits)
+        return inv, records, Matcher(audit_services(inv.services, records.records), options)
+    except BaseException:
+        failed.set()
+        raise
+
+
+def _take_files(files: list[Path], parsed_files, progress, stop: threading.Event
+                ) -> tuple[list[FileBills], list[InputError], list[str]]:
+    """Each file's bills, as the batch keeps them (small files' lines in tables shared by up
+    to READ_TOGETHER files), with the files' errors and notes, in file order; no more files
+    once `stop` is set (the inventory is unusable: the audit will not run)."""
+    read_files: list[FileBills] = []
+    errors: list[InputError] = []
+    notes: list[str] = []
+    small: list[tuple[SharedFile, object]] = []  # not yet in a shared table
+    for path, parsed in zip(progress(files) if progress else files, parsed_files):
+        table = parsed.lines.table
+        if table.num_rows < SHARED_MAX_ROWS:
+            read_files.append(SharedFile(str(path), list(parsed.invoices), None, parsed.file_hash))
+            small.append((read_files[-1], table))
+            if len(small) == READ_TOGETHER:
+                shared_files(small)
+                small = []
+        else:
+            read_files.append(FileBills(str(path), list(parsed.invoices), table, parsed.file_hash))
+        errors.extend(parsed.errors)
+        notes.extend(parsed.notes)
+        if stop.is_set():
+            break
+    shared_files(small)
+    return read_files, errors, notes
 
 
 def with_inputs(result: AuditResult, errors: list[InputError], notes: list[str],

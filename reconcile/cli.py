@@ -14,6 +14,7 @@ audited and no report written (a missing path, an inventory that gives no servic
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -298,7 +299,33 @@ def _run(invoice_paths, inventory, columns, sheet, out_dir, options, password, p
                    f"make room or fix the folder and run again.", err=True)
         return EXIT_NOT_WRITTEN
     click.echo(summary_text(result, str(out_dir), said))
-    return 1 if result.errors else 0
+    return _leave(1 if result.errors else 0)
+
+
+_LEAVE_AT_ONCE = False  # set by `run`, the console script
+
+
+def run() -> None:
+    """The console script, `reconcile`: main(), the process ending as soon as an audit's
+    reports are written (see _leave)."""
+    global _LEAVE_AT_ONCE
+    _LEAVE_AT_ONCE = True
+    main()
+
+
+def _leave(code: int) -> int:
+    """The audit's exit status. Under the console script the process ends here, with it:
+    every report is written and synced and the summary printed, and freeing the audit's
+    objects and tearing the interpreter down took another 0.4 s at a million lines. Called
+    in-process (tests, scripts), it returns the status."""
+    if not _LEAVE_AT_ONCE:
+        return code
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: what it held cannot be written anyway
+            pass
+    os._exit(code)
 
 
 class _NoCluster(Exception):
@@ -344,4 +371,4 @@ def summary(run_dir):
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    run()  # as the console script

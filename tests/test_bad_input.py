@@ -163,3 +163,51 @@ def test_unreadable_inventory_is_refused_before_any_invoice_line_is_called_unkno
     (tmp_path / "bills" / "good.csv").write_text(HEADER + GOOD_ROW)
     with pytest.raises(InventoryUnusable, match="not a readable Excel workbook.*save it again"):
         run_audit([tmp_path / "bills"], inv)
+
+
+def test_an_unusable_inventory_stops_the_invoices_being_read(tmp_path, monkeypatch):
+    """The inventory is read beside the invoices; when it gives no service the audit cannot
+    happen, and the files not yet read are left unread (a big batch is not read for nothing)."""
+    import time
+
+    import reconcile.audit as audit_module
+    from reconcile.parsers.inventory import InventoryUnusable
+
+    inv = tmp_path / "inventory.csv"
+    inv.write_text("Circuit ID,BAN,MRC\n")  # a header and no service
+    (tmp_path / "bills").mkdir()
+    for k in range(40):
+        (tmp_path / "bills" / f"b{k:02d}.csv").write_text(HEADER + GOOD_ROW.replace("A1", f"A{k}"))
+    read = []
+    real = audit_module._read_quickly
+
+    def slowly(path, **kwargs):
+        read.append(path)
+        time.sleep(0.05)
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(audit_module, "_read_quickly", slowly)
+    monkeypatch.setattr(audit_module, "READ_TOGETHER", 1)  # one file at a time
+    with pytest.raises(InventoryUnusable, match="no service row follows it"):
+        run_audit([tmp_path / "bills"], inv, workers=1)
+    assert len(read) < 40
+
+
+def test_files_stop_being_taken_once_told(tmp_path):
+    import threading
+
+    from reconcile.audit import _take_files
+    from reconcile.parsers.readers import ParsedInvoices
+
+    stop = threading.Event()
+    files = [tmp_path / f"f{k}.csv" for k in range(5)]
+
+    def parsed():
+        for k in range(5):
+            if k == 2:
+                stop.set()
+            yield ParsedInvoices(notes=[f"file {k}"])
+
+    read_files, errors, notes = _take_files(files, parsed(), None, stop)
+    assert [f.path for f in read_files] == [str(f) for f in files[:3]]
+    assert notes == ["file 0", "file 1", "file 2"] and errors == []

@@ -284,3 +284,24 @@ def test_the_sample_without_install_dates_is_not_flooded_with_missing_from_bill(
             "and once for one on no bill (the inventory has no install date column)") in res.output
     assert ("Not checked: billed-before-install (the inventory has no install date column; no orders "
             "file given)") in res.output
+
+
+def test_the_console_script_ends_with_its_status_and_whole_summary(tmp_path):
+    """The console script ends the process as soon as the reports are written (no teardown):
+    the exit status still says some input was unreadable, and the summary is printed to its
+    last line."""
+    import shutil
+    import subprocess
+    import sys
+
+    exe = shutil.which("reconcile", path=str(Path(sys.executable).parent))
+    assert exe, "the console script `reconcile` is not installed beside this Python"
+    bills = tmp_path / "bills"
+    shutil.copytree(SAMPLE_DIR / "invoices", bills)
+    (bills / "broken.csv").write_bytes(b"\x00\x01 not a bill")
+    got = subprocess.run([exe, "audit", str(bills), "--inventory", str(SAMPLE_DIR / "inventory.xlsx"),
+                          "--out", str(tmp_path / "report")], capture_output=True, text=True,
+                         timeout=300)
+    assert got.returncode == 1, got.stderr  # audited, but a file could not be read
+    assert "broken.csv" in got.stdout + got.stderr
+    assert got.stdout.rstrip().splitlines()[-1] == f"Report: {tmp_path / 'report' / 'report.html'}"
