@@ -13,9 +13,11 @@ carrier export seen, and `reconcile audit --limit NAME=VALUE` raises it for a ge
 | `columns` | 1,000 | cells in one row (a workbook's declared dimension is not trusted) |
 | `field-size` | 100,000 | characters in one cell of a delimited text file |
 | `row-errors` | 1,000 | a file's unreadable rows (or values) listed one by one; the rest: one error counting them |
+| `batch-row-errors` | 20,000 | the same over all the invoice files of a batch, in file order |
 
 `row-errors` refuses nothing: past it, the file is still read, and its other unreadable rows
 are counted in one error per effect giving their number, first and last row, and reasons.
+Past `batch-row-errors`, each further file's row errors are counted so, from its first.
 
 `unzipped` and `zip-ratio` follow Apache POI's ZipSecureFile (ratio 100 past a 100 KB grace).
 Python's zipfile never inflates a member past the size it declares (a member that lies fails
@@ -46,6 +48,7 @@ class Limits:
     columns: int = 1_000
     field_size: int = 100_000
     row_errors: int = 1_000  # not a refusal: past it, a file's row errors are counted, not listed
+    batch_row_errors: int = 20_000  # the same, over all the invoice files of a batch
 
     def past(self, name: str, seen: str) -> LimitExceeded:
         """The error for a file past limit `name` (attribute name); `seen` says what was found."""

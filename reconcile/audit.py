@@ -33,6 +33,7 @@ from reconcile.parsers.readers import (NoReader, ParsedInvoices, Reader, ReadOpt
 from reconcile.core.models import InputError, Invoice, Service
 from reconcile.parsers.limits import Limits
 from reconcile.core.records import NO_RECORDS, Records
+from reconcile.core.row_errors import BatchRowErrors
 from reconcile.core.result import AuditOptions, AuditResult
 from reconcile.expected import services_from_orders
 
@@ -192,8 +193,8 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
             # the later phases (mimalloc's heaps are per thread: the rules' peak rose 100 MiB).
             known = aside.submit(_read_known, inventory, mapping, sheet, limits, record_paths,
                                  options, failed)
-            read_files, file_errors, file_notes = _take_files(files, parsed_files, progress,
-                                                              failed)
+            read_files, file_errors, file_notes = _take_files(
+                files, parsed_files, progress, failed, BatchRowErrors(limits.batch_row_errors))
             inv, records, matcher = known.result()  # an unusable inventory raises here
         services, inv_errors, inv_notes = inv
         errors = inv_errors + errors + records.errors + file_errors
@@ -230,11 +231,13 @@ def _read_known(inventory: Path, mapping: dict, sheet: str | None, limits: Limit
         raise
 
 
-def _take_files(files: list[Path], parsed_files, progress, stop: threading.Event
+def _take_files(files: list[Path], parsed_files, progress, stop: threading.Event,
+                row_errors: BatchRowErrors | None = None
                 ) -> tuple[list[FileBills], list[InputError], list[str]]:
     """Each file's bills, as the batch keeps them (small files' lines in tables shared by up
     to READ_TOGETHER files), with the files' errors and notes, in file order; no more files
-    once `stop` is set (the inventory is unusable: the audit will not run)."""
+    once `stop` is set (the inventory is unusable: the audit will not run). `row_errors`:
+    the batch's limit on row errors listed one by one."""
     read_files: list[FileBills] = []
     errors: list[InputError] = []
     notes: list[str] = []
@@ -249,7 +252,7 @@ def _take_files(files: list[Path], parsed_files, progress, stop: threading.Event
                 small = []
         else:
             read_files.append(FileBills(str(path), list(parsed.invoices), table, parsed.file_hash))
-        errors.extend(parsed.errors)
+        errors.extend(row_errors.take(parsed.errors) if row_errors else parsed.errors)
         notes.extend(parsed.notes)
         if stop.is_set():
             break

@@ -182,8 +182,9 @@ _RECORD_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.option("--limit", "limits", multiple=True, callback=_limits, metavar="NAME=VALUE",
               help="Raise a limit on what one file may hold (repeatable): file-size=512MB, "
                    "unzipped=1GB, zip-ratio=100, rows=2000000, columns=1000, field-size=100000, "
-                   "row-errors=1000 (the defaults). A file past one is an error and not read; "
-                   "past row-errors, its other unreadable rows are counted, not listed.")
+                   "row-errors=1000, batch-row-errors=20000 (the defaults). A file past one is an "
+                   "error and not read; past row-errors (a file's) or batch-row-errors (all the "
+                   "invoice files'), further unreadable rows are counted, not listed.")
 @_audit_options
 def audit(invoice_paths, inventory, columns, sheet, contracts, orders, payments, as_of, out_dir,
           password, pdf_engine, jobs, scheduler, limits, tolerance, match_threshold, months,

@@ -55,6 +55,7 @@ from reconcile.bills import FileBills, apply_choices, bill_charges, bill_stats, 
 from reconcile.core.lines import concat
 from reconcile.core.models import InputError, Invoice, Service
 from reconcile.core.records import NO_RECORDS, Records
+from reconcile.core.row_errors import BatchRowErrors
 from reconcile.core.result import AuditOptions, AuditResult
 from reconcile.expected import services_from_orders
 from reconcile.parsers.columns import load_mapping
@@ -261,8 +262,9 @@ def _audit(client: Client, invoice_paths: list[Path], inventory: Path, columns, 
     seen = [RemoteFile(str(files[i]), list(d.invoices), None, d.file_hash, digest=d,
                        fetch=partial(_fetch_charges, client, reads[u], k))
             for u, unit in enumerate(units) for k, (i, d) in enumerate(zip(unit, got[u]))]
+    row_errors = BatchRowErrors(limits.batch_row_errors)
     for f in seen:
-        errors.extend(f.digest.errors)
+        errors.extend(row_errors.take(f.digest.errors))
         notes.extend(f.digest.notes)
     notes.extend(one_bill_once(seen, options.tolerance))
     by_unit = [seen[start:start + len(unit)] for start, unit in zip(_starts(units), units)]

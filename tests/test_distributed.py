@@ -266,3 +266,25 @@ def test_limits_reach_the_workers(client, tmp_path):
     result = run_audit_on_dask([bill], inventory, client, limits=Limits(rows=3))
     (err,) = [e for e in result.errors if e.file.endswith("bill.csv")]
     assert "past the rows limit (3)" in err.reason and not len(result.lines)
+
+
+def test_the_batch_row_errors_limit_on_the_cluster_as_locally(client, tmp_path):
+    from reconcile.audit import run_audit
+    from reconcile.distributed import run_audit_on_dask
+    from reconcile.parsers.limits import Limits
+
+    folder = tmp_path / "bills"
+    folder.mkdir()
+    head = "Account Number,Invoice No,Bill Date,Circuit ID,Charge Description,Charge Amount\n"
+    for k in range(5):
+        folder.joinpath(f"f{k}.csv").write_text(
+            head + f"8310,F-{k},2025-03-01,CKT-1,Port,1.00\n"
+            + "".join(f"8310,F-{k},2025-03-01,CKT-{i},Port,lots\n" for i in range(4)))
+    inventory = tmp_path / "inventory.csv"
+    inventory.write_text("Circuit ID,BAN\nCKT-1,8310\n")
+    limits = Limits(batch_row_errors=6)
+    local = run_audit([folder], inventory, limits=limits, workers=1)
+    remote = run_audit_on_dask([folder], inventory, client, limits=limits)
+    assert [str(e) for e in remote.errors] == [str(e) for e in local.errors]
+    assert sum(e.effect == "row skipped" for e in local.errors) == 6
+    assert "the batch's first 6 row errors are listed" in local.errors[-1].reason

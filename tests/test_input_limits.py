@@ -226,7 +226,7 @@ def test_row_errors_doc_example():
 
     import reconcile.core.row_errors as module
 
-    assert doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE) == (0, 2)
+    assert doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE) == (0, 5)
 
 
 def _garbage(n: int, good: int) -> str:
@@ -312,3 +312,26 @@ def test_a_readers_errors_counted_as_they_come_are_those_listed_after():
         errors.close()
         built = [InputError(file="a.csv", row=r, reason=why, effect=e) for r, why, e in raw]
         assert out == listed_row_errors(built, keep)
+
+
+def test_past_the_batch_row_errors_limit_each_further_files_bad_rows_are_counted(tmp_path, inventory):
+    """Many files, each under the file's limit: the batch lists its first `batch-row-errors`
+    row errors (in file order), then each further file's as one counted error; every row is
+    still accounted for and the good rows audited."""
+    folder = tmp_path / "bills"
+    folder.mkdir()
+    for k in range(6):  # 4 bad rows each, bills G0..G5
+        text = _garbage(4, 1).replace("G1", f"G{k}")
+        (folder / f"f{k}.csv").write_text(text)
+    result = run_audit([folder], inventory, limits=Limits(batch_row_errors=10))
+    by_file: dict[str, list] = {}
+    for e in result.errors:
+        by_file.setdefault(Path(e.file).name, []).append(e)
+    assert [len(by_file[f"f{k}.csv"]) for k in range(6)] == [4, 4, 3, 1, 1, 1]
+    assert sum(e.effect == "row skipped" for e in result.errors) == 10
+    third = by_file["f2.csv"][-1]
+    assert third.effect == "rows skipped" and third.reason.startswith("2 more rows skipped, rows 5 to 6")
+    assert "the batch's first 10 row errors are listed, 2 of them in this file" in third.reason
+    assert all(errs[0].reason.startswith("4 more rows skipped, rows 3 to 6") for errs in
+               (by_file[f"f{k}.csv"] for k in (3, 4, 5)))
+    assert len(result.lines) == 6  # each file's good row

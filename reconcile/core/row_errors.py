@@ -22,10 +22,12 @@ ROW_EFFECTS = {"row skipped": "rows skipped", "value ignored": "values ignored"}
 REASONS_SHOWN = 3
 
 
-def listed_row_errors(errors: list[InputError], keep: int) -> list[InputError]:
+def listed_row_errors(errors: list[InputError], keep: int, batch: int | None = None
+                      ) -> list[InputError]:
     """`errors` with the first `keep` row errors of each file as they are, and the rest of
     that file's row errors as one error per effect, where the first of them was. Errors
-    that are not about a row (a file, a page) are all kept."""
+    that are not about a row (a file, a page) are all kept. `batch`: the batch's limit, when
+    it is the batch's that is reached (BatchRowErrors)."""
     listed: Counter = Counter()
     counts: dict[tuple[str, str], _Count] = {}
     out: list[InputError | tuple[str, str]] = []
@@ -43,7 +45,36 @@ def listed_row_errors(errors: list[InputError], keep: int) -> list[InputError]:
             counts[key].add(e.row, e.reason)
     if not counts:
         return errors
-    return [counts[x].error(*x, keep) if isinstance(x, tuple) else x for x in out]
+    return [counts[x].error(*x, keep, batch) if isinstance(x, tuple) else x for x in out]
+
+
+class BatchRowErrors:
+    """Row errors listed one by one over a batch's files, up to `keep` (`batch-row-errors`);
+    past it, each further file's row errors as one error per effect. A folder of 12,000
+    exports, each under the file's limit, could otherwise list millions.
+
+    >>> batch = BatchRowErrors(keep=3)
+    >>> batch.take([InputError(file="a.csv", row=r, reason="not an amount") for r in (2, 3)])[-1].row
+    3
+    >>> [str(e) for e in batch.take([InputError(file="b.csv", row=r, reason="not an amount: 'x'")
+    ...                              for r in (4, 6, 7)])]  # doctest: +NORMALIZE_WHITESPACE
+    ["b.csv row 4: not an amount: 'x' (row skipped)", "b.csv row 6: 2 more rows skipped, rows
+     6 to 7, not listed one by one (the batch's first 3 row errors are listed, 1 of them in this
+     file; --limit batch-row-errors=N lists more): not an amount (2) (rows skipped)"]
+    """
+
+    def __init__(self, keep: int):
+        self.keep, self.listed = keep, 0
+
+    def take(self, errors: list[InputError]) -> list[InputError]:
+        """One file's errors (as its reader gave them), as the batch lists them."""
+        listed = sum(1 for e in errors if e.effect in ROW_EFFECTS and e.row is not None)
+        if self.listed + listed <= self.keep:
+            self.listed += listed
+            return errors
+        room = self.keep - self.listed
+        self.listed = self.keep
+        return listed_row_errors(errors, room, batch=self.keep)
 
 
 class RowErrors:
@@ -86,13 +117,16 @@ class _Count:
         self.last = row if self.last is None else max(self.last, row)
         self.why[reason.split(":", 1)[0].strip()] += 1
 
-    def error(self, file: str, effect: str, keep: int) -> InputError:
+    def error(self, file: str, effect: str, keep: int, batch: int | None = None) -> InputError:
         shown = ", ".join(f"{reason} ({n:,})" for reason, n in self.why.most_common(REASONS_SHOWN))
         if len(self.why) > REASONS_SHOWN:
             shown += f", {len(self.why) - REASONS_SHOWN:,} other reason(s)"
         plural = ROW_EFFECTS[effect]
+        which = (f"the first {keep:,} row errors of this file are; --limit row-errors=N lists more"
+                 if batch is None else
+                 f"the batch's first {batch:,} row errors are listed, {keep:,} of them in this "
+                 f"file; --limit batch-row-errors=N lists more")
         return InputError(
             file=file, row=self.first, effect=plural,
             reason=(f"{self.n:,} more {plural}, rows {self.first:,} to {self.last:,}, not listed "
-                    f"one by one (the first {keep:,} row errors of this file are; --limit "
-                    f"row-errors=N lists more): {shown}"))
+                    f"one by one ({which}): {shown}"))
