@@ -62,6 +62,29 @@ def test_only_the_pdfs_of_a_batch_are_read_by_the_pool(tmp_path, monkeypatch):
         assert reader.pooled == [0] and list(reader) == [str(f) for f in files[:2]]  # together
 
 
+def test_the_inventory_is_read_beside_the_invoices_but_never_beside_a_pool(tmp_path, monkeypatch):
+    """Table exports only: the inventory is read on a thread while the invoices are read. With
+    a pool reading PDFs, in the audit's own thread: a pool that a worker's death restarts
+    forks this process, which no other thread may be running in."""
+    import threading
+
+    readers = []
+    real = audit_module._read_known
+
+    def noted(*args, **kwargs):
+        readers.append(threading.current_thread() is threading.main_thread())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(audit_module, "_read_known", noted)
+    files = _mixed_batch(tmp_path)
+    tables = [f for f in files if f.suffix != ".pdf"]
+    alone = run_audit(tables, tmp_path / "inventory.xlsx", workers=2)
+    monkeypatch.setattr(audit_module, "POOL_MIN_PDFS", 0)
+    pooled = run_audit(files, tmp_path / "inventory.xlsx", workers=2)
+    assert readers == [False, True]
+    assert alone.findings and pooled.findings
+
+
 def test_a_line_survives_pickling_whole_and_editable(tmp_path):
     scenario = generate(tmp_path, 5)
     line = run_audit(scenario.invoice_files[:1], tmp_path / "inventory.csv").lines[3]
