@@ -287,4 +287,4 @@ def test_the_batch_row_errors_limit_on_the_cluster_as_locally(client, tmp_path):
     remote = run_audit_on_dask([folder], inventory, client, limits=limits)
     assert [str(e) for e in remote.errors] == [str(e) for e in local.errors]
     assert sum(e.effect == "row skipped" for e in local.errors) == 6
-    assert "the batch's first 6 row errors are listed" in local.errors[-1].reason
+    assert "past the batch-row-errors limit, 6 for all the files" in local.errors[-1].reason

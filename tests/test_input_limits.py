@@ -226,7 +226,7 @@ def test_row_errors_doc_example():
 
     import reconcile.core.row_errors as module
 
-    assert doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE) == (0, 5)
+    assert doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE) == (0, 7)
 
 
 def _garbage(n: int, good: int) -> str:
@@ -331,7 +331,8 @@ def test_past_the_batch_row_errors_limit_each_further_files_bad_rows_are_counted
     assert sum(e.effect == "row skipped" for e in result.errors) == 10
     third = by_file["f2.csv"][-1]
     assert third.effect == "rows skipped" and third.reason.startswith("2 more rows skipped, rows 5 to 6")
-    assert "the batch's first 10 row errors are listed, 2 of them in this file" in third.reason
+    assert "past the batch-row-errors limit, 10 for all the files, 2 of them listed in this file" \
+        in third.reason
     assert all(errs[0].reason.startswith("4 more rows skipped, rows 3 to 6") for errs in
                (by_file[f"f{k}.csv"] for k in (3, 4, 5)))
     assert len(result.lines) == 6  # each file's good row

@@ -7,8 +7,8 @@ reads to the end. Every row is still accounted for: listed, or counted with its 
     >>> errs = [InputError(file="a.csv", row=r, reason=f"not an amount: 'x{r}'") for r in (2, 3, 5, 9)]
     >>> [str(e) for e in listed_row_errors(errs, keep=2)]  # doctest: +NORMALIZE_WHITESPACE
     ["a.csv row 2: not an amount: 'x2' (row skipped)", "a.csv row 3: not an amount: 'x3' (row skipped)",
-     'a.csv row 5: 2 more rows skipped, rows 5 to 9, not listed one by one (the first 2 row
-     errors of this file are; --limit row-errors=N lists more): not an amount (2) (rows skipped)']
+     'a.csv row 5: 2 more rows skipped, rows 5 to 9, not listed one by one (past the row-errors
+     limit, 2 a file; --limit row-errors=N lists more): not an amount (2) (rows skipped)']
 """
 
 from __future__ import annotations
@@ -58,9 +58,17 @@ class BatchRowErrors:
     3
     >>> [str(e) for e in batch.take([InputError(file="b.csv", row=r, reason="not an amount: 'x'")
     ...                              for r in (4, 6, 7)])]  # doctest: +NORMALIZE_WHITESPACE
-    ["b.csv row 4: not an amount: 'x' (row skipped)", "b.csv row 6: 2 more rows skipped, rows
-     6 to 7, not listed one by one (the batch's first 3 row errors are listed, 1 of them in this
-     file; --limit batch-row-errors=N lists more): not an amount (2) (rows skipped)"]
+    ["b.csv row 4: not an amount: 'x' (row skipped)", 'b.csv row 6: 2 more rows skipped, rows
+     6 to 7, not listed one by one (past the batch-row-errors limit, 3 for all the files, 1 of
+     them listed in this file; --limit batch-row-errors=N lists more): not an amount (2) (rows
+     skipped)']
+
+    A file past its own limit too keeps its own count after the batch's (both are true):
+
+    >>> own = listed_row_errors([InputError(file="c.csv", row=r, reason="not a date") for r in
+    ...                          (2, 3, 4)], keep=2)
+    >>> [e.reason.split(" (")[0] for e in batch.take(own)]
+    ['2 more rows skipped, rows 2 to 3, not listed one by one', '1 more row skipped, row 4, not listed one by one']
     """
 
     def __init__(self, keep: int):
@@ -122,11 +130,12 @@ class _Count:
         if len(self.why) > REASONS_SHOWN:
             shown += f", {len(self.why) - REASONS_SHOWN:,} other reason(s)"
         plural = ROW_EFFECTS[effect]
-        which = (f"the first {keep:,} row errors of this file are; --limit row-errors=N lists more"
+        # each says which limit it is past, and stays true when both are reached in one file
+        which = (f"past the row-errors limit, {keep:,} a file; --limit row-errors=N lists more"
                  if batch is None else
-                 f"the batch's first {batch:,} row errors are listed, {keep:,} of them in this "
-                 f"file; --limit batch-row-errors=N lists more")
-        return InputError(
-            file=file, row=self.first, effect=plural,
-            reason=(f"{self.n:,} more {plural}, rows {self.first:,} to {self.last:,}, not listed "
-                    f"one by one ({which}): {shown}"))
+                 f"past the batch-row-errors limit, {batch:,} for all the files, {keep:,} of them "
+                 f"listed in this file; --limit batch-row-errors=N lists more")
+        rows = (f"{self.n:,} more {plural}, rows {self.first:,} to {self.last:,}" if self.n > 1
+                else f"1 more {effect}, row {self.first:,}")
+        return InputError(file=file, row=self.first, effect=plural,
+                          reason=f"{rows}, not listed one by one ({which}): {shown}")
