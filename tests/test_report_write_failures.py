@@ -61,3 +61,24 @@ def test_a_file_name_that_is_not_utf8_is_read_and_reported(tmp_path):
     evidence = json.dumps(summary["findings"])
     assert "bill\\\\udcff.csv" in evidence  # the escaped name, as lines.csv has it
     (out / "report.html").read_text(encoding="utf-8")  # valid UTF-8 throughout
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("lines", [1, 60_000])  # within Arrow's write buffer, and past it
+def test_lines_csv_on_a_full_disk_raises_no_space(tmp_path, lines):
+    """lines.csv goes through a buffer of Arrow's own: a full disk still raises (when the
+    buffer is written, or at its last bytes), it is never a file silently cut short."""
+    from reconcile.audit import run_audit
+    from reconcile.reports.tabular import write_lines_csv
+
+    bill = tmp_path / "bill.csv"
+    bill.write_text(BILL.splitlines()[0] + "\n" + "".join(
+        f"8310,F-7,2025-03-01,CKT-{i % 50},Port with a longer description {i},450.00\n"
+        for i in range(lines)))
+    inv = tmp_path / "inventory.csv"
+    inv.write_text(INVENTORY)
+    result = run_audit([bill], inv, workers=1)
+    assert len(result.lines) == lines
+    with pytest.raises(OSError) as raised:
+        write_lines_csv(result, Path("/dev/full"))
+    assert raised.value.errno == errno.ENOSPC
