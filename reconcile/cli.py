@@ -174,7 +174,8 @@ _RECORD_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.option("--pdf-engine", type=click.Choice(["pdfium", "pdfplumber"]), default="pdfium",
               show_default=True, help="Text engine for PDF invoices.")
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
-              help="Processes reading invoice files  [default: one per core]")
+              help="Processes reading PDF invoices, threads reading the other files (1: one "
+                   "file after the other)  [default: one per core]")
 @click.option("--scheduler", envvar="DASK_SCHEDULER_ADDRESS", show_envvar=True, metavar="ADDRESS",
               help="Audit on the Dask cluster whose scheduler is at ADDRESS (tcp://HOST:8786); "
                    "its workers need this package and the invoice files at the same path. "

@@ -165,7 +165,8 @@ def test_unreadable_inventory_is_refused_before_any_invoice_line_is_called_unkno
         run_audit([tmp_path / "bills"], inv)
 
 
-def test_an_unusable_inventory_stops_the_invoices_being_read(tmp_path, monkeypatch):
+@pytest.mark.parametrize("workers", [1, 2])  # one file after the other, or threads reading ahead
+def test_an_unusable_inventory_stops_the_invoices_being_read(tmp_path, monkeypatch, workers):
     """The inventory is read beside the invoices; when it gives no service the audit cannot
     happen, and the files not yet read are left unread (a big batch is not read for nothing)."""
     import time
@@ -189,7 +190,7 @@ def test_an_unusable_inventory_stops_the_invoices_being_read(tmp_path, monkeypat
     monkeypatch.setattr(audit_module, "_read_quickly", slowly)
     monkeypatch.setattr(audit_module, "READ_TOGETHER", 1)  # one file at a time
     with pytest.raises(InventoryUnusable, match="no service row follows it"):
-        run_audit([tmp_path / "bills"], inv, workers=1)
+        run_audit([tmp_path / "bills"], inv, workers=workers)
     assert len(read) < 40
 
 

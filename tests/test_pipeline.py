@@ -62,6 +62,50 @@ def test_only_the_pdfs_of_a_batch_are_read_by_the_pool(tmp_path, monkeypatch):
         assert reader.pooled == [0] and list(reader) == [str(f) for f in files[:2]]  # together
 
 
+def test_threads_read_the_tables_ahead_and_the_pdfs_are_read_by_the_caller(tmp_path, monkeypatch):
+    """Without a pool, threads read the table exports a few files ahead (their Arrow and NumPy
+    work overlaps); a PDF is read on the caller's thread (pdfium is not thread-safe). The
+    files come back in file order, small files read together as before."""
+    import threading
+
+    monkeypatch.setattr(audit_module, "POOL_MIN_PDFS", 10**6)  # no pool
+    monkeypatch.setattr(audit_module, "POOL_MIN_BYTES", 10**12)
+    monkeypatch.setattr(audit_module, "READ_TOGETHER", 2)  # runs of two small files
+    files = _mixed_batch(tmp_path)
+    where: dict[str, str] = {}
+
+    def read(path):
+        where[str(path)] = threading.current_thread().name
+        return str(path)
+
+    def read_many(paths):
+        return [read(p) for p in paths]
+
+    with audit_module._FileReader(read, files, workers=2, read_many=read_many) as reader:
+        assert reader.pool is None and reader.threads == 2
+        assert list(reader) == [str(f) for f in files]
+    main = threading.main_thread().name
+    assert {where[str(f)] for f in files if f.suffix == ".pdf"} == {main}
+    tables = {where[str(f)] for f in files if f.suffix != ".pdf"}
+    assert main not in tables and all(t.startswith("reconcile-read") for t in tables)
+    with audit_module._FileReader(read, files, workers=1, read_many=read_many) as reader:
+        assert reader.threads == 0 and list(reader) == [str(f) for f in files]
+
+
+def test_threads_read_the_same_batch_as_one_thread(tmp_path, monkeypatch):
+    files = _mixed_batch(tmp_path)
+    (tmp_path / "invoices" / "broken.csv").write_text("Account,Amount\n")
+    files.insert(3, tmp_path / "invoices" / "broken.csv")
+    one = run_audit(files, tmp_path / "inventory.xlsx", workers=1)
+    monkeypatch.setattr(audit_module, "POOL_MIN_PDFS", 10**6)  # no pool: threads
+    monkeypatch.setattr(audit_module, "POOL_MIN_BYTES", 10**12)
+    monkeypatch.setattr(audit_module, "READ_TOGETHER", 2)
+    threaded = run_audit(files, tmp_path / "inventory.xlsx", workers=2)
+    assert _outcome(threaded) == _outcome(one)
+    assert [e.file for e in threaded.errors] == [e.file for e in one.errors]
+    assert threaded.notes == one.notes and any("broken.csv" in str(e) for e in one.errors)
+
+
 def test_the_inventory_is_read_beside_the_invoices_but_never_beside_a_pool(tmp_path, monkeypatch):
     """Table exports only: the inventory is read on a thread while the invoices are read. With
     a pool reading PDFs, in the audit's own thread: a pool that a worker's death restarts
