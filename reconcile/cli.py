@@ -14,6 +14,7 @@ audited and no report written (a missing path, an inventory that gives no servic
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from datetime import date
@@ -312,6 +313,11 @@ def run() -> None:
     reports are written (see _leave)."""
     global _LEAVE_AT_ONCE
     _LEAVE_AT_ONCE = True
+    # The cyclic collector is off for the process: an audit's objects have almost no cycles
+    # (about 400 at a million lines, as many again from the reports, no memory to speak of),
+    # and the one collection after the audit walked 435,000 objects for them (0.2-0.3 s).
+    # What little is left is freed with the process.
+    gc.disable()
     main()
 
 

@@ -73,10 +73,11 @@ RUN = 3  # consecutive bills without usage that make a service look unused
 
 def check(ctx: AuditContext):
     res = ctx.result
-    # per (service, bill): its recurring charge and lines, and whether it billed any usage
-    # per (service, bill): its recurring charge and lines, and whether it billed any usage;
-    # only for services with RUN quiet bills between two usage bills or after the last one
-    # (`grp` counts the usage bills so far), where a run can be: most services have none
+    # per (service, bill): its recurring charge and lines, and whether it billed any usage,
+    # for services with usage; `grp` counts the usage bills so far, so a run of quiet bills
+    # (no usage, a recurring charge) is the quiet bills of one `grp` after the first usage. A
+    # bill without the recurring charge neither counts nor breaks a run. Only the bills of
+    # each service's latest run of RUN or more come back: most services have none.
     dated = [(k, inv.invoice_date, inv.seq or 0) for k, inv in enumerate(res.invoices)
              if inv.invoice_date is not None]
     bills = pa.table({"invoice": pa.array([b[0] for b in dated], pa.int32()),
@@ -87,7 +88,7 @@ def check(ctx: AuditContext):
             SELECT service, invoice,
                    sum(amount) FILTER (WHERE charge_type = 'recurring') AS mrc,
                    list(line_id ORDER BY line_id) FILTER (WHERE charge_type = 'recurring') AS ids,
-                   bool_or(charge_type = 'usage' AND amount <> 0) AS used
+                   coalesce(bool_or(charge_type = 'usage' AND amount <> 0), false) AS used
             FROM lines
             WHERE service IS NOT NULL AND invoice IS NOT NULL
               AND charge_type IN ('recurring', 'usage')
@@ -95,42 +96,25 @@ def check(ctx: AuditContext):
                               WHERE charge_type = 'usage' AND amount <> 0 AND service IS NOT NULL)
             GROUP BY ALL),
         g AS (
-            SELECT b.service, b.mrc, b.used,
+            SELECT b.*, k.day, k.seq,
                    sum(b.used::INTEGER) OVER (PARTITION BY b.service ORDER BY k.day, k.seq, b.invoice
                                               ROWS UNBOUNDED PRECEDING) AS grp
             FROM b JOIN bills k ON k.invoice = b.invoice),
-        runs AS (
-            SELECT DISTINCT service FROM g WHERE NOT used AND grp > 0 AND mrc > 0
-            GROUP BY service, grp HAVING count(*) >= {RUN})
-        SELECT service, invoice, mrc, ids, used FROM b
-        WHERE service IN (SELECT service FROM runs)""", bills=bills)
+        quiet AS (SELECT * FROM g WHERE NOT used AND grp > 0 AND mrc > 0),
+        latest AS (
+            SELECT service, max(grp) AS grp FROM (
+                SELECT service, grp FROM quiet GROUP BY service, grp HAVING count(*) >= {RUN})
+            GROUP BY service)
+        SELECT q.service, q.invoice, q.mrc, q.ids FROM quiet q JOIN latest USING (service, grp)
+        ORDER BY q.service, q.day, q.seq, q.invoice""", bills=bills)
     ctx.release()  # the group-by's memory, back at once
-    by_service = defaultdict(list)
-    for service, invoice, mrc, ids, used in rows:
+    runs: dict[int, list] = defaultdict(list)
+    for service, invoice, mrc, ids in rows:
         inv = res.invoices[invoice]
-        if inv.invoice_date is not None:
-            by_service[service].append((inv.invoice_date, inv.seq or 0, invoice, mrc, ids, used))
-    runs = {service: run for service in sorted(by_service)
-            if (run := _latest_quiet_run(sorted(by_service[service])))}
+        runs[service].append((inv.invoice_date, inv.seq or 0, invoice, mrc, ids))
     ctx.lines_at([i for run in runs.values() for i in run[-1][4]])  # read at once, not per run
     for service, run in runs.items():
         yield _finding(ctx, res.services[service], run)
-
-
-def _latest_quiet_run(bills):
-    """The latest run of RUN or more bills carrying the recurring charge with no usage, after
-    the first bill with usage; [] when there is none."""
-    runs, current, seen_usage = [], [], False
-    for bill in bills:
-        _, _, _, mrc, _, used = bill
-        if used:
-            seen_usage = True
-            current = []
-        elif seen_usage and mrc is not None and mrc > 0:
-            current.append(bill)
-            if len(current) == RUN:
-                runs.append(current)
-    return runs[-1] if runs else []
 
 
 def _finding(ctx, svc, run):

@@ -253,6 +253,9 @@ def phone_bills(usage: list[str | None]) -> str:
     for n, amount in enumerate(usage):
         d = add_months(date(2025, 3, 1), n)
         out.append(f"invoice | U{n} | account 1 | billed {d}")
+        if amount == "no MRC":  # a bill with only a 0.00 usage line of the number
+            out.append(f"line | {TN} | usage | - | 0.00 | Calls")
+            continue
         out.append(f"line | {TN} | MRC | {d}..{add_months(d, 1) - timedelta(days=1)} | 45.00 | Line")
         if amount is not None:
             out.append(f"line | {TN} | usage | - | {amount} | Calls")
@@ -267,6 +270,8 @@ def phone_bills(usage: list[str | None]) -> str:
     (["5.00", None, None, None, "1.00", None, "0.00", None, None], "U8"),  # once, latest run
     ([None, None, None, "5.00", None, None], None),  # quiet bills before the first usage
     (["0.00", None, None, None], None),  # no usage history at all
+    (["5.00", None, "no MRC", None, None], "U4"),  # a bill without the MRC breaks no run
+    (["5.00", None, "no MRC", None], None),  # nor counts in one
 ])
 def test_unused_service_needs_three_quiet_bills_after_its_first_usage(usage, on):
     want = [] if on is None else [("unused-service", on, Decimal(0))]
