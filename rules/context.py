@@ -32,6 +32,22 @@ from reconcile.expected import ExpectedBill
 UNCLAIMED = "line_id NOT IN (SELECT line_id FROM claimed)"
 
 
+class ClaimsApart(RuntimeError):
+    """A rule running apart (rules/__init__.py: the tiers that run beside the others) claimed
+    a line or read the claims."""
+
+
+class NoClaims(set):
+    """`claimed` of the context of the rules running apart: they promise neither to claim a
+    line nor to read the claims, which the rules beside them are still making."""
+
+    def _refuse(self, *_args):
+        raise ClaimsApart("claimed a line or read the claims, which a rule of its tier runs "
+                          "beside; give it a precedence under 80 (rules/__init__.py)")
+
+    add = update = discard = remove = __contains__ = __iter__ = __len__ = _refuse
+
+
 @dataclass
 class AuditContext:
     result: AuditResult
@@ -68,7 +84,8 @@ class AuditContext:
         """Rows of a DuckDB query over the batch; `tables` adds small tables of the rule's own
         (e.g. values worked out once per distinct description). Decimals come back exact."""
         db = self._connection()
-        db.register("claimed", pa.table({"line_id": pa.array(sorted(self.claimed), pa.int64())}))
+        if "claimed" in query:
+            db.register("claimed", pa.table({"line_id": pa.array(sorted(self.claimed), pa.int64())}))
         for name, table in tables.items():
             db.register(name, table)
         try:
@@ -76,6 +93,14 @@ class AuditContext:
         finally:
             for name in tables:
                 db.unregister(name)
+
+    def beside(self) -> AuditContext:
+        """A context for the rules that run beside the others (rules/__init__.py): the same
+        batch, query tables and expected bill; a database of its own (a DuckDB connection is
+        for one thread at a time); claims it may neither make nor read (NoClaims)."""
+        self._connection()  # the tables, made once for both
+        return AuditContext(self.result, claimed=NoClaims(), _expected=self.expected,
+                            _tables=self._tables)
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         if self._db is None:

@@ -374,3 +374,51 @@ def test_rule_labels_are_plain_words_with_acronyms_in_capitals():
     assert labels["billed-after-disconnect"] == "Billed after disconnect"
     assert labels["nrc-above-quote"] == "NRC above quote"
     assert labels["nrc-without-order"] == "NRC without order"
+
+
+# --- the tiers that run beside the others ------------------------------------------------------
+
+def test_the_tiers_that_claim_nothing_run_beside_the_others_with_the_same_findings(tmp_path, monkeypatch):
+    """From tier 80 on, rules neither claim lines nor read claims: they run on a thread of
+    their own; the findings, and their order, are those of one rule after the other."""
+    import threading
+
+    import reconcile.rules.unused_service as unused
+    from fixtures.scenario import generate
+    from reconcile.audit import run_audit
+
+    scenario = generate(tmp_path, 7)
+    where = {}
+    real = unused.check
+
+    def noted(ctx):
+        where["unused-service"] = threading.current_thread().name
+        yield from real(ctx)
+
+    monkeypatch.setattr(unused, "check", noted)
+    beside = run_audit(scenario.invoice_files, tmp_path / "inventory.xlsx")
+    assert where["unused-service"].startswith("reconcile-rules")
+    monkeypatch.setattr(rules_package, "APART", 10**6)  # every rule on the audit's thread
+    alone = run_audit(scenario.invoice_files, tmp_path / "inventory.xlsx")
+    assert where["unused-service"] == threading.main_thread().name
+    assert [(f.id, f.amount_at_issue) for f in beside.findings] == \
+        [(f.id, f.amount_at_issue) for f in alone.findings]
+    assert {r.precedence >= 80 for r in RULES if any(f.rule == r.id for f in alone.findings)} == {True, False}
+
+
+@pytest.mark.parametrize("touch", [lambda c: 5 in c, lambda c: c.add(5), lambda c: sorted(c)])
+def test_a_rule_running_apart_that_claims_or_reads_a_claim_stops_the_audit_naming_it(
+        tmp_path, monkeypatch, touch):
+    import reconcile.rules.missing_invoice as missing
+    from fixtures.scenario import generate
+    from reconcile.audit import run_audit
+
+    scenario = generate(tmp_path, 7)
+
+    def claiming(ctx):
+        touch(ctx.claimed)
+        return iter(())
+
+    monkeypatch.setattr(missing, "check", claiming)
+    with pytest.raises(RuleError, match="missing_invoice.py: missing-invoice \\(precedence 80\\) claimed"):
+        run_audit(scenario.invoice_files, tmp_path / "inventory.xlsx")
