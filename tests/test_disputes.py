@@ -123,6 +123,20 @@ def test_a_big_batch_keeps_the_lines_findings_are_about_in_the_workbook(tmp_path
                wb["Summary"].iter_rows(min_row=2, values_only=True))
 
 
+def test_a_workbook_past_the_in_memory_cells_is_streamed_and_holds_the_same_cells(tmp_path, monkeypatch):
+    import zipfile
+
+    import reconcile.reports.workbook as workbook
+
+    held = _run(tmp_path / "held") / "findings.xlsx"
+    monkeypatch.setattr(workbook, "IN_MEMORY_CELLS", 0)
+    streamed = _run(tmp_path / "streamed") / "findings.xlsx"
+    # held: each text once in the shared table; streamed: every text in its cell
+    assert "xl/sharedStrings.xml" in zipfile.ZipFile(held).namelist()
+    assert "xl/sharedStrings.xml" not in zipfile.ZipFile(streamed).namelist()
+    assert _cells(streamed) == _cells(held)
+
+
 def _cells(path):
     """Every sheet's cells as (value, type, number format), to compare two workbooks."""
     wb = load_workbook(path)
