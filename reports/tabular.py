@@ -55,6 +55,8 @@ LINE_COLUMNS = ["line_id", "line_key", "source", "row", "page", "carrier", "acco
 
 
 def _plain(v):
+    if v.__class__ is str or v is None:  # most values: as they are, without the checks below
+        return v
     if isinstance(v, Decimal):
         return f"{v:.2f}" if v == v.quantize(Decimal("0.01")) else str(v)
     if isinstance(v, date):
