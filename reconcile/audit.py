@@ -166,7 +166,8 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
                payments: Path | None = None) -> AuditResult:
     """Read the inventory, the contracts, orders and payments files given, and every invoice
     file, then audit. PDFs are read by a pool of `workers` processes (default: one per core)
-    when there are enough of them to gain from it; other files in this process, meanwhile.
+    when there are enough of them to gain from it; other files in this process, meanwhile
+    (without a pool, by two threads; `workers=1`: one file after the other).
     `limits`: how much of one file is read (reconcile.parsers.limits; a file past them is an
     error and not read).
     `timings`, when given, receives the seconds spent reading, matching and in the rules."""
@@ -290,7 +291,9 @@ def with_inputs(result: AuditResult, errors: list[InputError], notes: list[str],
 class _FileReader:
     """Each file's ParsedInvoices, in file order. Files whose reader gains from a process pool
     (`Reader.pooled`: PDFs) are read by one when there are enough of them; the others (CSV,
-    TSV, XLSX) in this process, while the pool works. Each file's lines come back as an Arrow
+    TSV, XLSX) in this process, while the pool works. Without a pool, the others are read by
+    READ_THREADS threads a read ahead (PDFs then on the caller's thread; with one worker, one
+    file after the other). Each file's lines come back as an Arrow
     table, not as objects. A pool worker that dies (a damaged PDF can crash the native PDF
     library) takes the pool with it: the file at the head is read again alone, a fresh pool
     goes on with the rest, so the file that kills a reader is found, reported, and the batch
