@@ -372,27 +372,34 @@ class MatchColumns:
         indices = self.codes.astype(np.int64, copy=True)
         for j, (i, _) in enumerate(extra):
             indices[i] = len(self.distinct) + j
+        seen = _first_seen(indices)  # once for both text columns (a sort of every line)
         for name, value, kind in (("match_method", lambda m: m.method, pa.string()),
                                   ("match_score", lambda m: float(m.score), pa.float32()),
                                   ("match_reason", lambda m: m.reason, pa.string())):
             values = [value(m) for m in self.distinct] + [value(m) for _, m in extra]
             if kind == pa.string():  # text per distinct value, never per line
-                columns[name] = _dictionary(values, indices)
+                columns[name] = _dictionary(values, indices, seen)
             else:
                 columns[name] = pa.array(values, kind).take(pa.array(indices)) \
                     if len(indices) else pa.array([], kind)
         return columns
 
 
-def _dictionary(values: list[str], indices: np.ndarray) -> pa.DictionaryArray:
+def _first_seen(indices: np.ndarray) -> list[int]:
+    """The distinct indices in the order they first appear."""
+    used, first = np.unique(indices, return_index=True)
+    return used[np.argsort(first, kind="stable")].tolist()
+
+
+def _dictionary(values: list[str], indices: np.ndarray,
+                seen: list[int] | None = None) -> pa.DictionaryArray:
     """`values[indices]` as dictionary_encode would give it (each text once, in the order it
-    first appears), without making a text per line."""
+    first appears), without making a text per line. `seen`: _first_seen(indices), if known."""
     if not len(indices):
         return pa.array([], pa.string()).dictionary_encode()
-    used, first = np.unique(indices, return_index=True)
     pool: dict[str, int] = {}
     remap = np.zeros(len(values), np.int32)
-    for c in used[np.argsort(first, kind="stable")].tolist():
+    for c in (_first_seen(indices) if seen is None else seen):
         remap[c] = pool.setdefault(values[c], len(pool))
     return pa.DictionaryArray.from_arrays(pa.array(remap[indices]), pa.array(list(pool), pa.string()))
 
