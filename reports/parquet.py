@@ -54,12 +54,19 @@ def lines_parquet_slices(result: AuditResult, rows: int = LINE_SLICE):
         yield _compact(out)
 
 
+# a dictionary this small is written whole in every row group: compacting it costs more
+# (a hash of every row's code) than the few words it would leave out
+SMALL_DICTIONARY = 1024
+
+
 def _compact(table: pa.Table) -> pa.Table:
     """Each dictionary column with the words its rows use only: a row group keeps its
     columns' whole dictionaries (else every row group held the batch's 50,000 service IDs)."""
     for i, field in enumerate(table.schema):
         if pa.types.is_dictionary(field.type):
             col = one_array(table.column(i))
+            if len(col.dictionary) <= SMALL_DICTIONARY:
+                continue
             used = pc.unique(col.indices)
             words = col.dictionary.take(used)
             codes = pc.cast(pc.index_in(col.indices, value_set=used), field.type.index_type)
