@@ -360,8 +360,27 @@ def _decimal_text(col) -> pa.Array:
     """Exact decimals as the carrier wrote them: 450.00, 0.0125 (formatted per distinct value)."""
     col = one_array(col)
     encoded = col.dictionary_encode()
-    words = [_plain(plain_amount(v)) if v is not None else "" for v in encoded.dictionary.to_pylist()]
-    return _coded(encoded.indices, pa.array(words, pa.string()))
+    return _coded(encoded.indices, decimal_words(encoded.dictionary))
+
+
+def decimal_words(values: pa.Array) -> pa.Array:
+    """Decimals as `_plain(plain_amount(v))` writes them ("" for none), by Arrow: to the cent
+    when that is exact, else without trailing zeros (22,000 distinct amounts at 1M lines took
+    0.15 s one by one in Python).
+
+    >>> from decimal import Decimal as D
+    >>> decimal_words(pa.array([D("450"), D("0.0125"), D("-0.01"), D("1.0001"), None],
+    ...                        pa.decimal128(38, 6))).to_pylist()
+    ['450.00', '0.0125', '-0.01', '1.0001', '']
+    """
+    if not pa.types.is_decimal(values.type) or values.type.scale < 2:
+        return pa.array([_plain(plain_amount(v)) if v is not None else ""
+                         for v in values.to_pylist()], pa.string())
+    text = pc.cast(values, pa.string())  # every digit of the scale: 450.000000
+    cents = pc.replace_substring_regex(text, r"(\.\d\d)0*$", r"\1")
+    trimmed = pc.replace_substring_regex(text, r"0+$", "")
+    exact = pc.match_substring_regex(text, r"\.\d\d0*$")
+    return pc.fill_null(pc.if_else(exact, cents, trimmed), "")
 
 
 def write_invoices_csv(result: AuditResult, path: Path) -> None:

@@ -206,3 +206,27 @@ def test_a_file_that_breaks_its_reader_is_one_error_and_the_batch_goes_on(tmp_pa
     assert "file" in result.errors[0].reason and result.errors[0].effect == "file skipped"
     others = [ln.model_dump(exclude={"line_id"}) for ln in healthy.lines if ln.source != str(victim)]
     assert [ln.model_dump(exclude={"line_id"}) for ln in result.lines] == others
+
+
+def test_lines_csv_writes_amounts_as_the_carrier_did_by_arrow_as_by_python():
+    """lines.csv's amounts are made by Arrow once per distinct value: the same text as the
+    line records give (to the cent when exact, else without trailing zeros)."""
+    import doctest
+    import random
+    from decimal import Decimal
+
+    import pyarrow as pa
+
+    import reconcile.reports.tabular as tabular
+    from reconcile.core.lines import plain_amount
+
+    rnd = random.Random(7)
+    values = [Decimal(rnd.randint(-10**14, 10**14)) / Decimal(10**rnd.randint(0, 6))
+              for _ in range(20_000)]
+    values += [Decimal(0), Decimal("-0.000001"), Decimal("100"), Decimal("0.1"), Decimal("-0.10"),
+               Decimal("0.0125"), Decimal("99999999999999.999999"), None]
+    column = pa.array(values, pa.decimal128(38, 6))
+    assert tabular.decimal_words(column).to_pylist() == [
+        tabular._plain(plain_amount(v)) if v is not None else "" for v in column.to_pylist()]
+    got = doctest.testmod(tabular)  # decimal_words' examples
+    assert got.attempted >= 1 and got.failed == 0
