@@ -154,10 +154,11 @@ def write_bill_pages(result: AuditResult, folder: Path, max_lines: int = MAX_BIL
             findings_of.setdefault(k, []).append(rec)
     services = {s.index: s for s in result.services}
     expected = ExpectedBill(result.services, result.records)
+    said: dict = {}  # what each service's lines are, said once for all the pages
     for k in sorted(chosen):
         inv = invoices[k]
         bill = {**inv.model_dump(), "invoice_number": inv.invoice_number}
-        ex = explain_bill(bill, by_bill.get(k, []), findings_of.get(k, []), services, expected)
+        ex = explain_bill(bill, by_bill.get(k, []), findings_of.get(k, []), services, expected, said)
         name = pages.names[inv.key]
         (folder / name).write_text(render_bill_page(ex), encoding="utf-8")
         pages.written.add(inv.key)

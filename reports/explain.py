@@ -108,11 +108,15 @@ class BillExplanation:
 
 
 def explain_bill(bill: dict, lines: list[dict], findings: list[dict],
-                 services: dict[int, Service], expected: ExpectedBill | None) -> BillExplanation:
+                 services: dict[int, Service], expected: ExpectedBill | None,
+                 said: dict | None = None) -> BillExplanation:
     """The explanation of one bill from its tables (see the module docstring). `lines` in any
     order: they are explained in the bill's order (line_id). `services` holds at least the
     services its lines matched; `expected` is None when the run folder has no inventory table
-    (then lines are judged by their findings alone)."""
+    (then lines are judged by their findings alone). `said`: what each service's lines were
+    said to be, kept across the bills explained with the same services and expected bill (a
+    service has a few lines a bill, and lines on many bills)."""
+    said = {} if said is None else said
     lines = sorted(lines, key=lambda r: r["line_id"])
     ids = {r["line_id"] for r in lines}
     on_line: dict[int, list[LineFinding]] = {}
@@ -127,7 +131,7 @@ def explain_bill(bill: dict, lines: list[dict], findings: list[dict],
             bill_level.append(lf)
     sections: list[tuple[str, list[ExplainedLine]]] = []
     for row in lines:
-        ln = _explain_line(row, on_line.get(row["line_id"], []), services, expected)
+        ln = _explain_line(row, on_line.get(row["line_id"], []), services, expected, said)
         if not sections or sections[-1][0] != ln.section:
             sections.append((ln.section, []))
         sections[-1][1].append(ln)
@@ -150,7 +154,7 @@ def _same_bill(f: dict, bill: dict) -> bool:
 
 
 def _explain_line(row: dict, found: list[LineFinding], services: dict[int, Service],
-                  expected: ExpectedBill | None) -> ExplainedLine:
+                  expected: ExpectedBill | None, said: dict) -> ExplainedLine:
     kind = row.get("charge_type") or "other"
     start, end = row.get("period_start"), row.get("period_end")
     period = _period_words(start, end) if start else "no period stated"
@@ -159,7 +163,12 @@ def _explain_line(row: dict, found: list[LineFinding], services: dict[int, Servi
     amount = plain_amount(_dec(row["amount"]))
     index = row.get("service_index")
     service = services.get(index) if index is not None else None
-    what = _what(row, service, expected, index)
+    # what the line is depends on its service, the ID billed and how it was matched only
+    key = (index if service is not None else None, row.get("service_id") or "",
+           row.get("match_method"))
+    what = said.get(key)
+    if what is None:
+        what = said[key] = _what(row, service, expected, index)
     should, exp = should_cost(row, kind, amount, service, expected, index)
     verdict = _verdict(found, row, kind, amount, exp, service)
     return ExplainedLine(
