@@ -41,6 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from reconcile.core.codes import distinct, first_seen, groups
 from reconcile.core.lines import LINE_SCHEMA, MONEY, Lines
 from reconcile.core.models import ChargeType, InputError, Invoice
 from reconcile.core.values import COMMA, POINT, decimal_mark_of, parse_date
@@ -464,7 +465,7 @@ class _Reading:
     def _values(self, col: _Col, ci, memo, blank_ok: bool) -> _Codes:
         """(value, error) per distinct cell of the charge rows: an error or a blank declines."""
         values: list = [None] * len(col.raw)
-        for c in np.unique(col.codes[ci]).tolist():
+        for c in distinct(col.codes[ci]).tolist():
             if not col.raw[c].strip():
                 if not blank_ok:
                     raise _Decline("a blank cell the row loop would refuse")
@@ -480,7 +481,7 @@ class _Reading:
         when the line table can't hold it), None: an invoice total."""
         values: list = [None] * len(col.raw)
         strict, decimals = col.decimals() if what else (np.zeros(len(col.raw), np.bool_), None)
-        for c in np.unique(col.codes[ci]).tolist():
+        for c in distinct(col.codes[ci]).tolist():
             if strict[c]:
                 continue
             raw = col.raw[c]
@@ -650,7 +651,7 @@ class _Reading:
             values: list = [None] * len(col.raw)
             problem: dict[int, str] = {}
             strict, decimals = col.decimals()
-            for c in np.unique(col.codes[ci]).tolist():
+            for c in distinct(col.codes[ci]).tolist():
                 raw = col.raw[c]
                 if raw.strip() and not strict[c]:
                     value, error, unfit = r._money[raw]
@@ -754,11 +755,7 @@ def _groups(*codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             size = int(combined.max()) + 1
         combined = combined * width + c
         size *= width
-    _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
-    order = np.argsort(first, kind="stable")  # sorted by value -> by first appearance
-    rank = np.empty(len(order), np.int64)
-    rank[order] = np.arange(len(order))
-    return rank[inverse.reshape(-1)], first[order]
+    return groups(combined)
 
 
 def _text(values: list[str], codes: np.ndarray) -> pa.DictionaryArray:
@@ -770,9 +767,8 @@ def _first_seen(values: list[str], codes: np.ndarray) -> pa.DictionaryArray:
     order they first appear, each once (two codes may name one text)."""
     if not len(codes):
         return _text([], codes.astype(np.int32))
-    used, first = np.unique(codes, return_index=True)
     pool: dict[str, int] = {}
     remap = np.zeros(max(len(values), 1), np.int32)
-    for c in used[np.argsort(first, kind="stable")].tolist():
+    for c in first_seen(codes).tolist():
         remap[c] = pool.setdefault(values[c], len(pool))
     return _text(list(pool), remap[codes])

@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from reconcile.core.codes import first_seen
 from reconcile.core.lines import LINE_SCHEMA, MONEY, Lines, empty_table
 from reconcile.core.models import ChargeType, Invoice
 
@@ -175,8 +176,7 @@ def _by_bill(values: tuple, bills: np.ndarray) -> pa.DictionaryArray:
 def _own_dictionary(pool_values: list[str], codes: np.ndarray) -> pa.DictionaryArray:
     """Codes into a shared pool -> a dictionary column of the values this column uses, in the
     order they first appear in it (as dictionary_encode of the column's values would give)."""
-    used, first = np.unique(codes, return_index=True)
-    order = used[np.argsort(first, kind="stable")]
+    order = first_seen(codes)
     remap = np.empty(len(pool_values), np.int32)
     remap[order] = np.arange(len(order), dtype=np.int32)
     return _text([pool_values[i] for i in order.tolist()], pa.array(remap[codes]))

@@ -24,10 +24,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from reconcile.core.codes import first_seen
 from reconcile.core.ids import account_key, service_key
 from reconcile.core.lines import concat, own_dictionaries, plain_amount
 from reconcile.core.models import Invoice
@@ -129,8 +129,7 @@ def used_words(table: pa.Table, name: str) -> list[str] | None:
     if col is None or not pa.types.is_dictionary(col.type):
         return None
     codes = col.indices.to_numpy(zero_copy_only=False)
-    used, first = np.unique(codes, return_index=True)
-    return col.dictionary.take(used[np.argsort(first, kind="stable")]).to_pylist()
+    return col.dictionary.take(first_seen(codes)).to_pylist()
 
 
 def bill_stats(table: pa.Table) -> dict[tuple[str, str], tuple[int, Decimal]]:

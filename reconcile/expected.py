@@ -216,11 +216,15 @@ def _pending_stop(orders: list[Order], terms: tuple[Term, ...]
 def services_from_orders(services: list[Service], orders) -> list[Service]:
     """Services the inventory does not list but a completed install order does (the
     spreadsheet was not updated): their lines belong to the order, not to an unknown service."""
+    installs = [o for o in orders if o.service_id and o.action == "install"
+                and o.status == "completed"]
+    if not installs:  # no need of the inventory's keys (50,000 of them: 0.1 s)
+        return []
     known = {service_key(s.service_id) for s in services}
     out: list[Service] = []
-    for o in orders:
-        key = service_key(o.service_id) if o.service_id else ""
-        if not key or key in known or o.action != "install" or o.status != "completed":
+    for o in installs:
+        key = service_key(o.service_id)
+        if not key or key in known:
             continue
         known.add(key)
         out.append(Service(index=len(services) + len(out), source=o.source or "orders",

@@ -29,6 +29,7 @@ import pyarrow as pa
 
 from rapidfuzz import fuzz, process
 
+from reconcile.core.codes import first_seen
 from reconcile.core.ids import account_key, circuit_tn_key, clci_body, compact, is_phone_key, service_key
 from reconcile.core.lines import distinct_rows, from_lines
 from reconcile.core.models import Service
@@ -105,7 +106,7 @@ class Matcher:
                  and self.by_account.get(account_key(pairs[k][1] or ""))]
         if not loose:
             return
-        billed = set(np.unique(out.service_array()).tolist())
+        billed = set(first_seen(out.service_array()).tolist())
         proposals: dict[int, list[tuple[int, float]]] = defaultdict(list)
         for k in loose:
             sid, account = pairs[k]
@@ -387,8 +388,7 @@ class MatchColumns:
 
 def _first_seen(indices: np.ndarray) -> list[int]:
     """The distinct indices in the order they first appear."""
-    used, first = np.unique(indices, return_index=True)
-    return used[np.argsort(first, kind="stable")].tolist()
+    return first_seen(indices).tolist()
 
 
 def _dictionary(values: list[str], indices: np.ndarray,

@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401 - pa.compute below
 
+from reconcile.core.codes import first_seen, sorted_inverse
 from reconcile.core.models import ChargeType, InvoiceLine
 
 MONEY_SCALE = 6  # places kept for amounts, quantities and unit prices (usage rates go to 4-5)
@@ -154,8 +155,7 @@ def own_dictionaries(table: pa.Table) -> pa.Table:
         if pa.types.is_dictionary(field.type):  # its values are distinct: codes say which
             column = column.combine_chunks()
             codes = column.indices.to_numpy(zero_copy_only=False)
-            used, first = np.unique(codes, return_index=True)
-            used = used[np.argsort(first, kind="stable")]
+            used = first_seen(codes)
             remap = np.zeros(len(column.dictionary), np.int32)
             remap[used] = np.arange(len(used), dtype=np.int32)
             column = pa.DictionaryArray.from_arrays(remap[codes], column.dictionary.take(used))
@@ -282,7 +282,7 @@ def distinct_rows(table: pa.Table, columns: list[str]):
     code = np.zeros(table.num_rows, np.int64)
     for p, v in zip(parts, values):
         code = code * len(v) + p
-    uniq, inverse = np.unique(code, return_inverse=True)
+    uniq, inverse = sorted_inverse(code)
     keys = []
     for c in uniq.tolist():
         key = []
