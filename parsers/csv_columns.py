@@ -41,7 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from reconcile.core.codes import distinct, first_seen, groups
+from reconcile.core.codes import first_seen, groups
 from reconcile.core.lines import LINE_SCHEMA, MONEY, Lines
 from reconcile.core.models import ChargeType, InputError, Invoice
 from reconcile.core.values import COMMA, POINT, decimal_mark_of, parse_date
@@ -465,7 +465,7 @@ class _Reading:
     def _values(self, col: _Col, ci, memo, blank_ok: bool) -> _Codes:
         """(value, error) per distinct cell of the charge rows: an error or a blank declines."""
         values: list = [None] * len(col.raw)
-        for c in distinct(col.codes[ci]).tolist():
+        for c in np.unique(col.codes[ci]).tolist():
             if not col.raw[c].strip():
                 if not blank_ok:
                     raise _Decline("a blank cell the row loop would refuse")
@@ -481,7 +481,7 @@ class _Reading:
         when the line table can't hold it), None: an invoice total."""
         values: list = [None] * len(col.raw)
         strict, decimals = col.decimals() if what else (np.zeros(len(col.raw), np.bool_), None)
-        for c in distinct(col.codes[ci]).tolist():
+        for c in np.unique(col.codes[ci]).tolist():
             if strict[c]:
                 continue
             raw = col.raw[c]
@@ -651,7 +651,7 @@ class _Reading:
             values: list = [None] * len(col.raw)
             problem: dict[int, str] = {}
             strict, decimals = col.decimals()
-            for c in distinct(col.codes[ci]).tolist():
+            for c in np.unique(col.codes[ci]).tolist():
                 raw = col.raw[c]
                 if raw.strip() and not strict[c]:
                     value, error, unfit = r._money[raw]

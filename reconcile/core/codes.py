@@ -1,11 +1,9 @@
-"""Distinct values of integer code arrays (a column's dictionary codes, combined group keys),
-found by Arrow's hash rather than NumPy's sort.
+"""Distinct values of integer code arrays (a column's dictionary codes, combined group keys)
+in the order they first appear, found by Arrow's hash rather than NumPy's sort.
 
-`np.unique` sorts every row to find a few thousand distinct codes, and sorts again for the
-order they first appear: over one 250,000-line file's codes 37 ms where a hash takes 3 ms,
-and a reader asks it for many columns of every file. These give np.unique's answers (or the
-first-appearance order the readers keep), sorting only the distinct values when a sorted
-answer is wanted.
+`np.unique` sorts every row, then the readers sorted again for the order of first appearance.
+Reading and matching the 1M-line bench batch make 64 such calls: 0.62 s by np.unique, 0.24 s
+by these. For the sorted distinct values alone np.unique is as fast: use it there.
 """
 
 from __future__ import annotations
@@ -26,15 +24,6 @@ def first_seen(codes: np.ndarray) -> np.ndarray:
     [5, 2, 9]
     """
     return _numpy(pc.unique(pa.array(codes)))
-
-
-def distinct(codes: np.ndarray) -> np.ndarray:
-    """The distinct codes, sorted (np.unique(codes)).
-
-    >>> distinct(np.array([5, 2, 5, 9, 2])).tolist()
-    [2, 5, 9]
-    """
-    return np.sort(first_seen(codes))
 
 
 def groups(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
