@@ -121,9 +121,11 @@ def check(ctx: AuditContext):
                    AND NOT EXISTS (SELECT 1 FROM span s WHERE s.account_key = b.account_key
                                    AND s.skey = k.skey)))"""
     missing = ctx.sql(f"""
-        WITH billed AS (
-            SELECT DISTINCT l.invoice, k.skey FROM lines l JOIN keys k ON k.service = l.service
-            UNION SELECT invoice, skey FROM zero),
+        WITH billed AS (  -- a pair may come twice (one circuit on two inventory rows):
+            -- it is only looked up, and made distinct as (invoice, service) numbers, not keys
+            SELECT x.invoice, k.skey FROM (SELECT DISTINCT invoice, service FROM lines) x
+            JOIN keys k ON k.service = x.service
+            UNION ALL SELECT invoice, skey FROM zero),
         span AS (
             SELECT b.account_key, x.skey, min(b.bill_date) AS first, max(b.bill_date) AS last
             FROM billed x JOIN bills b ON b.invoice = x.invoice GROUP BY b.account_key, x.skey),
