@@ -88,12 +88,27 @@ def statistics_columns(schema: pa.Schema) -> list[str]:
     return [f.name for f in schema if not text(f.type) or f.name in STATS_TEXT]
 
 
+# text columns besides the dictionary ones whose values repeat line after line
+REPEATED_TEXT = ("matched_service_id",)
+
+
+def dictionary_columns(schema: pa.Schema) -> list[str]:
+    """The columns written with a dictionary page: those whose values repeat (the batch's
+    dictionary columns, dates, REPEATED_TEXT). A line's own values (ids, keys, rows, amounts,
+    finding ids) are written plain: trying a dictionary for them hashed a million values
+    before giving it up, a third of writing the file at 1M lines, and made the file larger
+    (15.0 MB against 10.1)."""
+    return [f.name for f in schema
+            if pa.types.is_dictionary(f.type) or pa.types.is_date(f.type) or f.name in REPEATED_TEXT]
+
+
 def write_lines_parquet(result: AuditResult, path: Path) -> None:
     writer = None
     try:
         for part in lines_parquet_slices(result):
             if writer is None:
                 writer = pq.ParquetWriter(path, part.schema, compression="zstd",
+                                          use_dictionary=dictionary_columns(part.schema),
                                           write_statistics=statistics_columns(part.schema))
             writer.write_table(part)
     finally:

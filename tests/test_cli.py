@@ -138,6 +138,12 @@ def test_lines_parquet_has_every_line_with_exact_money_and_dates(tmp_path):
     assert stats["amount"].min == min(table.column("amount").to_pylist())
     assert stats["account"].has_min_max and stats["invoice_date"].has_min_max
     assert stats["key"] is None and stats["description"] is None
+    # dictionary pages for repeated values only (a line's own values are written plain)
+    encodings = {meta.column(i).path_in_schema: meta.column(i).encodings for i in range(meta.num_columns)}
+    for repeated in ("account", "charge_type", "invoice_date", "matched_service_id"):
+        assert "RLE_DICTIONARY" in encodings[repeated], repeated
+    for own in ("line_id", "key", "amount", "findings"):
+        assert "RLE_DICTIONARY" not in encodings[own], own
 # --- no audit on nothing ------------------------------------------------------------------------
 
 def _cli(*args):
