@@ -27,7 +27,9 @@ figures are appended as one JSON line to bench/results.jsonl (git-ignored) to co
 and after. A size whose estimated memory (bytes per line measured at a smaller size in this
 run or at this commit before, else 2,600) exceeds what the machine has available is skipped
 unless --force. The cores other processes kept busy during each run are printed: on a shared
-machine wall times move with them, and CPU seconds too (shared caches), less so.
+machine wall times move with them, and CPU seconds too (shared caches), less so. So is this
+machine's own speed before and after each size (bench/machine_speed.py: a Python loop alone,
+against the fastest seen here, and two at once): its host makes it drift by half or more.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+import machine_speed  # noqa: E402  (bench/, beside this file)
 
 DATA = ROOT / "bench" / "data"
 RESULTS = ROOT / "bench" / "results.jsonl"
@@ -303,13 +307,17 @@ def bench_size(lines: int, args, bytes_per_line: float, run: dict) -> dict | Non
     folder = data_dir(lines, args.services, args.seed)
     if args.bills_as_files:
         folder = bills_as_files(folder)
-    print(f"\n{lines:,} lines requested ({folder.relative_to(ROOT)}): floor ...", end="", flush=True)
+    print(f"\n{lines:,} lines requested ({folder.relative_to(ROOT)}): machine speed ...", end="",
+          flush=True)
+    speed = {"before": machine_speed.probe()}
+    print(" floor ...", end="", flush=True)
     with tempfile.TemporaryDirectory(dir=DATA) as tmp:
         work = Path(tmp)
         fl = floor(folder, work)
         print(f" {fl['wall_s']:.1f} s; reconcile audit ...", end="", flush=True)
         au = audit_cli(folder, work, args.workers, args.plain)
         print(f" {au['wall_s']:.1f} s", flush=True)
+    speed["after"] = machine_speed.probe()
     n = au["lines"] or fl["report"]["lines"]
     audit = {"wall_s": round(au["wall_s"], 2), "cpu_s": round(au["cpu_s"], 2),
              "lines_per_s": round(n / au["wall_s"]), "peak_mb": round(au["peak_bytes"] / MB),
@@ -330,7 +338,8 @@ def bench_size(lines: int, args, bytes_per_line: float, run: dict) -> dict | Non
                      "peak": round(au["peak_bytes"] / fl["peak_bytes"], 1)},
            "phases": au["phases"], "plain": args.plain, "findings": au["findings"],
            "input_errors": au["input_errors"],
-           "truth_differences": au["truth_differences"], "first_differences": au["first_differences"]}
+           "truth_differences": au["truth_differences"], "first_differences": au["first_differences"],
+           "machine": speed}
     show_size(rec)
     return rec
 
@@ -369,6 +378,10 @@ def show_size(r: dict) -> None:
     print(f"  machine      : other processes kept {a['others_cores']:.1f} of {os.cpu_count()} cores busy "
           f"during the audit (load {a['load_at_start']:.1f} at its start)"
           f"{': BUSY, times are not comparable with a quiet run' if busy else ''}")
+    probes = r.get("machine") or {}
+    best = min([p["one_s"] for p in probes.values()] + [machine_speed.fastest_seen(RESULTS) or 1e9])
+    for when, p in probes.items():
+        print(f"  speed {when:6} : {machine_speed.describe(p, best)}")
 
 
 def show_table(recs: list[dict]) -> None:
