@@ -24,6 +24,8 @@ from itertools import islice
 from pathlib import Path
 from typing import Callable, Iterable
 
+import pyarrow as pa
+
 from reconcile.parsers.columns import load_mapping
 from reconcile.bills import FileBills, SharedFile, batch_tables, one_bill_once, shared_files
 from reconcile.core.lines import Lines, concat
@@ -37,6 +39,7 @@ from reconcile.parsers.limits import Limits
 from reconcile.core.records import NO_RECORDS, Records
 from reconcile.core.row_errors import BatchRowErrors
 from reconcile.core.result import AuditOptions, AuditResult
+from reconcile.core.service_table import service_table
 from reconcile.expected import services_from_orders
 
 # A process pool pays only for the kinds of file whose reader says so (`pooled`: PDF, 1.9x on
@@ -203,7 +206,7 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
             known = _done(read_known()) if parsed_files.pool else aside.submit(read_known)
             read_files, file_errors, file_notes = _take_files(
                 files, parsed_files, progress, failed, BatchRowErrors(limits.batch_row_errors))
-            inv, records, matcher = known.result()  # an unusable inventory raises here
+            inv, records, matcher, service_columns = known.result()  # an unusable inventory raises here
         services, inv_errors, inv_notes = inv
         errors = inv_errors + errors + records.errors + file_errors
         notes += [f"{inventory}: {n}" for n in inv_notes] + records.notes + file_notes
@@ -219,7 +222,7 @@ def run_audit(invoice_paths: Iterable[Path], inventory: Path, columns: Path | No
         release_freed_memory()  # their memory back, before the audit's
         timings["read"] = time.perf_counter() - t0
         result = audit_parsed(services, invoices, batch, options, timings, partitions,
-                              records.records, matcher)
+                              records.records, matcher, service_columns)
     return with_inputs(result, errors, notes, files, inventory, inv.columns, record_paths)
 
 
@@ -232,14 +235,17 @@ def _done(value) -> Future:
 def _read_known(inventory: Path, mapping: dict, sheet: str | None, limits: Limits,
                 record_paths: dict, options: AuditOptions, failed: threading.Event):
     """The inventory (ValueError when it gives no service), the records files, and the
-    services' match index, built once for every partition; `failed` is set on failure."""
+    services' match index and columns (reconcile.core.service_table), built once for every
+    partition, here beside the invoices' reading rather than on the audit's path; `failed`
+    is set on failure."""
     from reconcile.parsers.inventory import read_inventory, require_services
     from reconcile.parsers.records import read_records
 
     try:
         inv = require_services(read_inventory(Path(inventory), mapping["inventory"], sheet, limits))
         records = read_records(record_paths, mapping, limits)
-        return inv, records, Matcher(audit_services(inv.services, records.records), options)
+        matcher = Matcher(audit_services(inv.services, records.records), options)
+        return inv, records, matcher, service_table(matcher.services)
     except BaseException:
         failed.set()
         raise
@@ -488,19 +494,23 @@ def audit_services(services: list[Service], records: Records) -> list[Service]:
 def audit_parsed(services: list[Service], invoices: list[Invoice], lines,
                  options: AuditOptions, timings: dict[str, float] | None = None,
                  partitions: int | None = None, records: Records = NO_RECORDS,
-                 matcher: Matcher | None = None) -> AuditResult:
+                 matcher: Matcher | None = None,
+                 service_columns: pa.Table | None = None) -> AuditResult:
     """Match and run the rules on lines already read: a batch table (reconcile.core.lines) or
     line records (docstring examples, tests), in the order their readers gave them. A big
     batch is audited one account partition at a time (reconcile.partitions). `matcher`: the
-    match index of `audit_services(services, records)`, when the caller built it already."""
+    match index of `audit_services(services, records)`, when the caller built it already;
+    `service_columns`: its services as columns (reconcile.core.service_table), likewise."""
     timings = {} if timings is None else timings
     table = Lines.of(lines).table
     n = partitions or partition_count(table.num_rows)
     if matcher is None:
         matcher = Matcher(audit_services(services, records), options)
     services = matcher.services
-    done = [audit_partition(services, bills, part, options, records, matcher)
+    if service_columns is None:
+        service_columns = service_table(services)
+    done = [audit_partition(services, bills, part, options, records, matcher, service_columns)
             for bills, part in split_by_account(table, invoices, n)]
     for key in ("match", "rules"):
         timings[key] = sum(d.seconds.get(key, 0.0) for d in done)
-    return merge(services, done, options, records)
+    return merge(services, done, options, records, service_columns)

@@ -30,6 +30,7 @@ from pathlib import PurePath
 import pyarrow as pa
 
 from reconcile.core.ids import account_key, service_key
+from reconcile.core.lines import MONEY
 from reconcile.core.models import Contract, Order, Service
 from reconcile.core.periods import expected_charges
 from reconcile.core.records import NO_RECORDS, Records
@@ -258,12 +259,18 @@ class ExpectedBill:
                 [o for o in self._orders.get(key, ()) if _same_owner(o, svc)])
         return got
 
-    def table(self) -> pa.Table:
+    def table(self, columns: pa.Table | None = None) -> pa.Table:
         """service, starts, stops and the lowest rate of every plan (its terms, what they allow
         after their end, the inventory rate), a lower bound for queries, as columns for
         queries: from the inventory, with the plans of services that have contract rows or
-        orders made in full."""
+        orders made in full. `columns`: the services as columns (reconcile.core.service_table),
+        when the caller has them: without contracts or orders, the table is theirs as it is."""
         svc = self.services
+        if columns is not None and not (self._contracts or self._orders):
+            return pa.table({"service": pa.array(range(len(svc)), pa.int32()),
+                             "starts": columns.column("install_date"),
+                             "stops": columns.column("disconnect_date"),
+                             "min_rate": columns.column("monthly_rate")})
         starts = [s.install_date for s in svc]
         stops = [s.disconnect_date for s in svc]
         rates = [s.monthly_rate for s in svc]
@@ -280,7 +287,7 @@ class ExpectedBill:
             "service": pa.array(range(len(svc)), pa.int32()),
             "starts": pa.array(starts, pa.date32()),
             "stops": pa.array(stops, pa.date32()),
-            "min_rate": pa.array(rates, pa.decimal128(38, 6)),
+            "min_rate": pa.array(rates, MONEY),
         })
 
     def orders_done(self, service_index: int, account: str, bill_date: date

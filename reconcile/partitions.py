@@ -94,10 +94,12 @@ def split_by_account(table: pa.Table, invoices: list[Invoice], n: int
 
 def audit_partition(services: list[Service], invoices: list[Invoice], table: pa.Table,
                     options: AuditOptions, records: Records = NO_RECORDS,
-                    matcher: Matcher | None = None) -> PartitionResult:
+                    matcher: Matcher | None = None,
+                    service_columns: pa.Table | None = None) -> PartitionResult:
     """Enrich, match and run the rules on one partition (a pure function of its arguments,
-    so it can run in another process or on another machine). `matcher`: the index of
-    `services`, when the caller built it (once for all partitions)."""
+    so it can run in another process or on another machine). `matcher` and
+    `service_columns`: the index of `services` and their columns, when the caller built them
+    (once for all partitions)."""
     t0 = time.perf_counter()
     table, bills, problems = enrich(with_line_ids(table), invoices, services)
     matches = (matcher or Matcher(services, options)).match_table(table)
@@ -105,7 +107,8 @@ def audit_partition(services: list[Service], invoices: list[Invoice], table: pa.
         table = table.append_column(name, values)
     t1 = time.perf_counter()
     local = AuditResult(invoices=bills, lines=Lines(table), services=services, options=options,
-                        matches=_local_matches(matches, table), records=records)
+                        matches=_local_matches(matches, table), records=records,
+                        service_columns=service_columns)
     only = None if services else {"invoice-total-mismatch"}
     findings = run_rules(AuditContext(local), only)
     return PartitionResult(table=table, invoices=bills, matches=matches,
@@ -146,8 +149,9 @@ class ByLineId:
 
 
 def merge(services: list[Service], parts: list[PartitionResult], options: AuditOptions,
-          records: Records = NO_RECORDS) -> AuditResult:
-    """One result from the partitions: lines back in batch order, bills renumbered."""
+          records: Records = NO_RECORDS, service_columns: pa.Table | None = None) -> AuditResult:
+    """One result from the partitions: lines back in batch order, bills renumbered.
+    `service_columns`: the services' columns, when the caller built them."""
     tables, invoices, findings, errors, pieces = [], [], [], [], []
     # bills back in reading order; each partition's invoice column renumbered to match
     order = sorted(((b.seq if b.seq is not None else 1 << 62, p, k)
@@ -175,7 +179,7 @@ def merge(services: list[Service], parts: list[PartitionResult], options: AuditO
     matches = ByLineId(pieces)
     result = AuditResult(invoices=invoices, lines=Lines(table), services=services,
                          options=options, matches=matches, findings=findings, errors=errors,
-                         records=records)
+                         records=records, service_columns=service_columns)
     if not services:
         result.notes.append("no inventory services were read: only invoice totals were checked")
     result.findings.sort(key=lambda f: (-f.amount_at_issue, f.rule, f.account, f.invoice_number,

@@ -105,18 +105,12 @@ class AuditContext:
     def _connection(self) -> duckdb.DuckDBPyConnection:
         if self._db is None:
             if self._tables is None:
-                services = self.result.services
+                services = self.result.services_table()
                 self._tables = {
                     "lines": self.result.lines.table,
-                    "services": pa.table({
-                        "index": pa.array([s.index for s in services], pa.int32()),
-                        "service_id": pa.array([s.service_id for s in services], pa.string()),
-                        "account": pa.array([s.account for s in services], pa.string()),
-                        "carrier": pa.array([s.carrier for s in services], pa.string()),
-                        "monthly_rate": pa.array([s.monthly_rate for s in services],
-                                                 pa.decimal128(38, 6)),
-                    }),
-                    "plans": self.expected.table(),
+                    "services": services.select(
+                        ["index", "service_id", "account", "carrier", "monthly_rate"]),
+                    "plans": self.expected.table(services),
                 }
             db = duckdb.connect()
             for name, table in self._tables.items():

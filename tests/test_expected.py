@@ -76,3 +76,32 @@ def test_the_plans_table_rules_query_agrees_with_each_plan():
         assert (row["starts"], row["stops"]) == (plan.starts, plan.stops)
         rates = [t.monthly_rate for t in plan.terms]
         assert row["min_rate"] == (min(rates) if rates else None)
+
+
+def test_the_plans_table_from_the_services_columns_is_the_one_from_the_records():
+    """The audit builds the plans table from the services' columns (reconcile.core.
+    service_table) when no contract or order changes a plan: the same table as the one worked
+    out service by service."""
+    from reconcile.core.records import Records
+    from reconcile.core.models import Contract
+    from reconcile.core.service_table import service_table
+
+    services = [service(index=0), service(index=1, install_date=date(2025, 3, 10)),
+                service(index=2, disconnect_date=date(2025, 6, 10), monthly_rate=None)]
+    columns = service_table(services)
+    bill = ExpectedBill(services)
+    assert bill.table(columns).equals(bill.table())
+    renewal = Contract(service_id="12.HCGS.123456..LY", account="8310", monthly_rate="400.00",
+                       start=date(2025, 6, 1))
+    priced = ExpectedBill(services, Records(contracts=[renewal]))
+    assert priced.table(columns).equals(priced.table())
+    assert priced.table(columns).column("min_rate").to_pylist()[0] == Decimal("400.00")
+
+
+def test_the_services_columns_examples():
+    import doctest
+
+    from reconcile.core import service_table as module
+
+    got = doctest.testmod(module)
+    assert got.attempted and not got.failed

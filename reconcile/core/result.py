@@ -7,11 +7,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from reconcile.core.lines import Lines
 from reconcile.core.models import Category, Finding, InputError, Invoice, InvoiceLine, Service
 from reconcile.core.records import Records
+from reconcile.core.service_table import service_table
 
 
 @dataclass(slots=True)
@@ -55,9 +57,18 @@ class AuditResult:
     record_paths: dict[str, str] = field(default_factory=dict)
     paths_relative_to: str = ""  # the folder the messages' file paths are relative to, if not "."
     options: AuditOptions = field(default_factory=AuditOptions)
+    # `services` as columns (reconcile.core.service_table), built once: see services_table
+    service_columns: pa.Table | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.lines = Lines.of(self.lines)  # hand-built results may pass line records
+
+    def services_table(self) -> pa.Table:
+        """`services` as columns: the table the audit built with them (the rules' and the
+        reports' one), else built here once."""
+        if self.service_columns is None or self.service_columns.num_rows != len(self.services):
+            self.service_columns = service_table(self.services)
+        return self.service_columns
 
     @property
     def total_billed(self) -> Decimal:
