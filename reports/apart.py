@@ -1,13 +1,14 @@
 """The findings' files another process writes while this one writes the other reports
 (reconcile.reports.outputs): findings.xlsx (XlsxWriter, about 10 us a cell: 2-3 s at a
-million lines), findings.csv, findings.json and invoices.csv (reconcile.reports.cells), each
-from plain rows this process made.
+million lines), findings.csv, findings.json and invoices.csv (reconcile.reports.cells), from
+plain records this process made: the findings and invoices (one dict each, for the CSVs,
+the JSON and their sheets alike), and the workbook's Summary and Lines sheets.
 
     python -m reconcile.reports.apart  < the jobs, pickled
 
 A job is (writer, arguments), the writer one of WRITERS. The process imports XlsxWriter and
-the plain writers only, nothing of the audit (about 20 MB): the Python of these files, 0.7 s
-beside the workbook's at a million lines, is off the reports' path.
+the plain writers only, nothing of the audit (about 20 MB): the Python of these files, about
+1 s beside the workbook's at a million lines, is off the reports' path.
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ from __future__ import annotations
 import pickle
 import sys
 
-WRITERS = ("workbook", "findings_csv", "findings_json", "invoices_csv")
+WRITERS = ("findings_book", "findings_csv", "findings_json", "invoices_csv")
 
 
 def run(jobs: list[tuple[str, tuple]]) -> None:
     """Write each job's file, in order."""
-    from reconcile.reports import cells, workbook
+    from reconcile.reports import cells
 
-    writers = {"workbook": workbook.write_book, "findings_csv": cells.write_findings_csv_of,
+    writers = {"findings_book": cells.write_findings_book_of,
+               "findings_csv": cells.write_findings_csv_of,
                "findings_json": cells.write_findings_json_of,
                "invoices_csv": cells.write_invoices_csv_of}
     for name, args in jobs:

@@ -139,3 +139,44 @@ def write_invoices_csv_of(invoices: list[dict], path: Path) -> None:
         for values in invoices:
             w.writerow([number_cell(values[c]) if c in INVOICE_NUMBERS else safe_text(plain(values[c]))
                         for c in INVOICE_COLUMNS])
+
+
+# -- findings.xlsx ------------------------------------------------------------------------
+
+FINDINGS_SHEET = [("id", "text"), ("rule", "text"), ("category", "text"), ("severity", "text"),
+                  ("carrier", "text"), ("account", "text"), ("invoice_number", "text"),
+                  ("invoice_date", "date"), ("service_id", "text"), ("matched_service_id", "text"),
+                  ("description", "text"), ("period_start", "date"), ("period_end", "date"),
+                  ("billed_amount", "money"), ("expected_amount", "money"),
+                  ("amount_at_issue", "money"), ("explanation", "text")]
+INVOICES_SHEET = [("carrier", "text"), ("account", "text"), ("invoice_number", "text"),
+                  ("invoice_date", "date"), ("due_date", "date"), ("source", "text"),
+                  ("previous_balance", "money"), ("payments", "money"), ("current_charges", "money"),
+                  ("amount_due", "money"), ("stated_total", "money"), ("lines", "int"),
+                  ("lines_total", "money"), ("findings", "int"), ("amount_at_issue", "money")]
+
+
+def findings_book(summary, findings: list[dict], invoices: list[dict], lines) -> list:
+    """findings.xlsx's sheets (reconcile.reports.excel): Summary, then Findings and Invoices
+    made here from the same records as the CSVs, then Lines."""
+    from reconcile.reports.workbook import Sheet
+
+    return [summary,
+            Sheet("Findings", FINDINGS_SHEET, [[_sheet_text(f[c]) if k == "text" else f[c]
+                                                for c, k in FINDINGS_SHEET] for f in findings]),
+            Sheet("Invoices", INVOICES_SHEET, [[_sheet_text(r[c]) if k == "text" else r[c]
+                                                for c, k in INVOICES_SHEET] for r in invoices]),
+            lines]
+
+
+def write_findings_book_of(path: Path, summary, findings: list[dict], invoices: list[dict],
+                           lines) -> None:
+    from reconcile.reports.workbook import write_book
+
+    write_book(path, findings_book(summary, findings, invoices, lines))
+
+
+def _sheet_text(v) -> str:
+    if v is None:
+        return ""
+    return v.value if hasattr(v, "value") else str(v)

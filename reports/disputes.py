@@ -28,7 +28,7 @@ from reconcile.core.periods import describe_period
 from reconcile.core.result import AuditResult
 from reconcile.core.values import money
 from reconcile.reports.answer import Deadline, deadline_of, months_back
-from reconcile.reports.tabular import BOM, safe_text
+from reconcile.reports.cells import BOM, safe_text
 from reconcile.reports.workbook import Book
 from reconcile.rules import RULES
 

@@ -3,10 +3,12 @@ Lines. The Lines sheet holds a batch's lines up to LINES_IN_WORKBOOK; of a bigge
 the lines findings are about (a workbook of a million rows is of no use to a person;
 lines.csv and lines.parquet have them all), and the Summary sheet says so.
 
-The sheets are worked out from the audit first (`workbook_sheets`: rows of plain values), so
-a big workbook can be written by another process while this one writes the other reports
-(reconcile.reports.outputs): XlsxWriter takes about 12 us a cell, 2-3 s for the 200,000
-cells of a million-line batch."""
+The sheets are worked out from the audit first as plain values (`workbook_parts`: the Summary
+and Lines sheets' rows, and the findings and invoices as the records the CSVs are written
+from, which reconcile.reports.cells makes the Findings and Invoices sheets of), so a big
+workbook can be written by another process while this one writes the other reports
+(reconcile.reports.apart): XlsxWriter takes about 12 us a cell, 2-3 s for the 200,000 cells
+of a million-line batch."""
 
 from __future__ import annotations
 
@@ -17,21 +19,12 @@ import numpy as np
 import pyarrow as pa
 
 from reconcile.core.result import AuditResult
+from reconcile.reports.cells import findings_book, finding_fields
+from reconcile.reports.tabular import invoice_rows
 from reconcile.reports.workbook import Sheet, write_book
 
 LINES_IN_WORKBOOK = 10_000
 
-FINDINGS = [("id", "text"), ("rule", "text"), ("category", "text"), ("severity", "text"),
-            ("carrier", "text"), ("account", "text"), ("invoice_number", "text"),
-            ("invoice_date", "date"), ("service_id", "text"), ("matched_service_id", "text"),
-            ("description", "text"), ("period_start", "date"), ("period_end", "date"),
-            ("billed_amount", "money"), ("expected_amount", "money"),
-            ("amount_at_issue", "money"), ("explanation", "text")]
-INVOICES = [("carrier", "text"), ("account", "text"), ("invoice_number", "text"),
-            ("invoice_date", "date"), ("due_date", "date"), ("source", "text"),
-            ("previous_balance", "money"), ("payments", "money"), ("current_charges", "money"),
-            ("amount_due", "money"), ("stated_total", "money"), ("lines", "int"),
-            ("lines_total", "money"), ("findings", "int"), ("amount_at_issue", "money")]
 LINES = [("line_key", "text"), ("source", "text"), ("row", "int"), ("page", "int"),
          ("carrier", "text"), ("account", "text"), ("invoice_number", "text"),
          ("invoice_date", "date"), ("service_id", "text"), ("description", "text"),
@@ -46,15 +39,17 @@ def write_findings_xlsx(result: AuditResult, answer: dict, path: Path) -> None:
 
 def workbook_sheets(result: AuditResult, answer: dict) -> list[Sheet]:
     """findings.xlsx's sheets, each row a list of plain values (text, Decimal, date, int)."""
-    return [
-        Sheet("Summary", [("figure", "text"), ("detail", "text"), ("amount", "money")],
-              list(_summary_rows(result, answer))),
-        Sheet("Findings", FINDINGS,
-              [[getattr(f, c) if k != "text" else _text(getattr(f, c)) for c, k in FINDINGS]
-               for f in result.findings]),
-        Sheet("Invoices", INVOICES, list(_invoice_rows(result))),
-        Sheet("Lines", LINES, list(_line_rows(result))),
-    ]
+    return findings_book(*workbook_parts(result, answer))
+
+
+def workbook_parts(result: AuditResult, answer: dict) -> tuple:
+    """What `findings_book` makes the sheets of (reconcile.reports.cells): the Summary and
+    Lines sheets, the findings and the invoices as plain records, which the CSV and JSON files
+    are written from too."""
+    return (Sheet("Summary", [("figure", "text"), ("detail", "text"), ("amount", "money")],
+                  list(_summary_rows(result, answer))),
+            [finding_fields(f) for f in result.findings], invoice_rows(result),
+            Sheet("Lines", LINES, list(_line_rows(result))))
 
 
 def _summary_rows(result: AuditResult, a: dict):
@@ -77,26 +72,6 @@ def _summary_rows(result: AuditResult, a: dict):
         yield [f"The Lines sheet holds only the lines findings are about (up to "
                f"{LINES_IN_WORKBOOK:,}) of the {len(result.lines):,}; lines.csv and "
                f"lines.parquet hold them all.", "", None]
-
-
-def _invoice_rows(result: AuditResult):
-    at_issue: dict[tuple, list] = {}
-    for f in result.findings:
-        acc = at_issue.setdefault((f.carrier, f.account, f.invoice_number), [0, Decimal(0)])
-        acc[0] += 1
-        acc[1] += f.amount_at_issue
-    t = result.lines.table
-    counts: dict[int, tuple[int, Decimal]] = {}
-    if "invoice" in t.column_names and t.num_rows:
-        sums = t.select(["invoice", "amount"]).group_by("invoice").aggregate(
-            [("amount", "count"), ("amount", "sum")])
-        counts = {r["invoice"]: (r["amount_count"], r["amount_sum"]) for r in sums.to_pylist()}
-    for k, inv in enumerate(result.invoices):
-        n, amount = at_issue.get(inv.key, (0, Decimal(0)))
-        lines, total = counts.get(k, (0, Decimal(0)))
-        yield [_text(inv.carrier), _text(inv.account), _text(inv.invoice_number),
-               inv.invoice_date, inv.due_date, inv.source, inv.previous_balance, inv.payments,
-               inv.current_charges, inv.amount_due, inv.stated_total, lines, total, n, amount]
 
 
 def _line_rows(result: AuditResult):

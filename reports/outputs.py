@@ -36,17 +36,17 @@ from filelock import FileLock, Timeout
 
 from reconcile.core.result import AuditResult
 from reconcile.reports.answer import write_summary_json
+from reconcile.reports.apart import run as run_apart
+from reconcile.reports.cells import FINDINGS_SHEET, INVOICES_SHEET
 from reconcile.reports.disputes import write_disputes
-from reconcile.reports.excel import workbook_sheets
-from reconcile.reports.workbook import Sheet, write_book
+from reconcile.reports.excel import workbook_parts
 from reconcile.reports.bill_page import BILLS_DIR, write_bill_pages
 from reconcile.reports.glossary import write_glossary
 from reconcile.reports.html import GLOSSARY_FILE, write_html
 from reconcile.reports.parquet import write_lines_parquet
 from reconcile.reports.run_folder import (RECORDS_FILE, SERVICES_FILE, write_records_json,
                                           write_services_parquet)
-from reconcile.reports.tabular import (write_errors_json, write_findings_csv, write_findings_json,
-                                       write_invoices_csv, write_lines_csv)
+from reconcile.reports.tabular import summary_json, write_errors_json, write_lines_csv
 
 REPORT_FILES = ("report.html", GLOSSARY_FILE, "summary.json", "findings.json", "findings.xlsx",
                 "disputes", "findings.csv", "lines.csv", "lines.parquet", "invoices.csv",
@@ -54,11 +54,13 @@ REPORT_FILES = ("report.html", GLOSSARY_FILE, "summary.json", "findings.json", "
 
 
 LINES_THREAD_SWITCH_S = 0.0005  # the interpreter's switch interval while the line tables are written
-# A workbook of this many cells is written by another process while this one writes the other
-# reports: XlsxWriter takes about 12 us a cell (2-3 s at a million lines), the process about
-# 0.1 s of CPU to start and 20 MB (it imports XlsxWriter only; the sheets are sent as rows).
+# With a workbook of this many cells, the findings' files (findings.xlsx, .csv, .json and
+# invoices.csv) are written by another process while this one writes the other reports:
+# XlsxWriter takes about 12 us a cell (2-3 s at a million lines), the process about 0.1 s of
+# CPU to start and 20 MB (reconcile.reports.apart: XlsxWriter and the plain writers only; the
+# files are sent as plain rows).
 WORKBOOK_APART_CELLS = 50_000
-WORKBOOK_WAIT_S = 600  # a workbook process still running after this long is stopped, and it is written here
+WORKBOOK_WAIT_S = 600  # a process still running after this long is stopped, and its files written here
 
 
 class OutputError(ValueError):
@@ -103,24 +105,21 @@ def _write_into(result: AuditResult, folder: Path, answer: dict | None) -> None:
         lines = [pool.submit(_synced, write_lines_csv, result, paths["lines.csv"]),
                  pool.submit(_synced, write_lines_parquet, result, paths["lines.parquet"]),
                  pool.submit(_synced, write_services_parquet, result, paths[SERVICES_FILE])]  # for `explain`
-        workbook = _Workbook()
+        apart = _Apart()
         try:
             answer = write_summary_json(result, paths["summary.json"], answer)
-            workbook = write_findings_xlsx(result, answer, paths["findings.xlsx"])
+            apart = write_findings_files(result, answer, paths)
             write_disputes(result, paths["disputes"])
-            write_findings_json(result, paths["findings.json"])
-            write_findings_csv(result, paths["findings.csv"])
-            write_invoices_csv(result, paths["invoices.csv"])
             write_errors_json(result, paths["errors.json"])
             write_records_json(result, paths[RECORDS_FILE])
             pages = write_bill_pages(result, paths[BILLS_DIR])  # bills/<invoice>.html, linked from the report
             write_html(result, paths["report.html"], bill_pages=pages, answer=answer)
             write_glossary(paths[GLOSSARY_FILE])  # the report links each finding's rule here
-            workbook.finish()
+            apart.finish()
         except BaseException:
             for job in lines:
                 job.cancel()
-            workbook.cancel()
+            apart.cancel()
             raise
         finally:
             wait(lines)  # the folder is removed on failure: nothing may still write into it
@@ -129,38 +128,45 @@ def _write_into(result: AuditResult, folder: Path, answer: dict | None) -> None:
             job.result()  # a failure of the line tables is the run's failure
 
 
-def write_findings_xlsx(result: AuditResult, answer: dict, path: Path) -> "_Workbook":
-    """findings.xlsx (reconcile.reports.excel): written here when small; a big one by another
-    process, done when the returned workbook's `finish` returns."""
-    sheets = workbook_sheets(result, answer)
-    if sum(s.cells() for s in sheets) < WORKBOOK_APART_CELLS:
-        write_book(path, sheets)
-        return _Workbook()
-    return _Workbook.apart(sheets, path)
+def write_findings_files(result: AuditResult, answer: dict, paths: dict[str, Path]) -> "_Apart":
+    """findings.xlsx (reconcile.reports.excel), findings.csv, findings.json and invoices.csv
+    (reconcile.reports.cells), from plain rows made here: written here when the workbook is
+    small; else by another process, done when the returned `_Apart`'s `finish` returns."""
+    summary, findings, invoices, lines = workbook_parts(result, answer)
+    jobs = [("findings_book", (paths["findings.xlsx"], summary, findings, invoices, lines)),
+            ("findings_json", (summary_json(result), findings, paths["findings.json"])),
+            ("findings_csv", (findings, paths["findings.csv"])),
+            ("invoices_csv", (invoices, paths["invoices.csv"]))]
+    cells = (summary.cells() + lines.cells() + len(findings) * len(FINDINGS_SHEET)
+             + len(invoices) * len(INVOICES_SHEET))
+    if cells < WORKBOOK_APART_CELLS:
+        run_apart(jobs)
+        return _Apart()
+    return _Apart.start(jobs)
 
 
-class _Workbook:
-    """A workbook another process is writing (`python -m reconcile.reports.workbook`), or
-    none. Should that process fail, `finish` writes the workbook here: a failure of its own
-    (disk full) is then raised here, as the run's."""
+class _Apart:
+    """Files another process is writing (`python -m reconcile.reports.apart`), or none.
+    Should that process fail, `finish` writes them here: a failure of its own (disk full)
+    is then raised here, as the run's."""
 
-    def __init__(self, process: subprocess.Popen | None = None, sent=None, path: Path | None = None):
-        self.process, self.sent, self.path = process, sent, path
+    def __init__(self, process: subprocess.Popen | None = None, sent=None):
+        self.process, self.sent = process, sent
 
     @classmethod
-    def apart(cls, sheets: list[Sheet], path: Path) -> "_Workbook":
-        sent = tempfile.TemporaryFile()  # the sheets, pickled: read by the process at its pace
+    def start(cls, jobs: list[tuple[str, tuple]]) -> "_Apart":
+        sent = tempfile.TemporaryFile()  # the jobs, pickled: read by the process at its pace
         try:
-            pickle.dump(sheets, sent, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(jobs, sent, protocol=pickle.HIGHEST_PROTOCOL)
             sent.seek(0)
             process = subprocess.Popen(
-                [sys.executable, "-m", "reconcile.reports.workbook", str(path)], stdin=sent,
+                [sys.executable, "-m", "reconcile.reports.apart"], stdin=sent,
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         except (OSError, ValueError):  # no process here (no interpreter to start): written here
             sent.close()
-            write_book(path, sheets)
+            run_apart(jobs)
             return cls()
-        return cls(process, sent, path)
+        return cls(process, sent)
 
     def finish(self) -> None:
         if self.process is None:
@@ -174,7 +180,7 @@ class _Workbook:
                 failed = True
             if failed:
                 self.sent.seek(0)
-                write_book(self.path, pickle.load(self.sent))
+                run_apart(pickle.load(self.sent))
         finally:
             self._close()
 

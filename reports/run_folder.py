@@ -32,7 +32,7 @@ from reconcile.core.models import Contract, Order, Payment, Service
 from reconcile.core.records import Records
 from reconcile.core.result import AuditResult
 from reconcile.expected import ExpectedBill
-from reconcile.reports.tabular import FORMULA_STARTS
+from reconcile.reports.cells import FORMULA_STARTS
 
 SERVICES_FILE = "services.parquet"
 RECORDS_FILE = "records.json"

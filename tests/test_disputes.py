@@ -160,15 +160,29 @@ def _recording_popen(monkeypatch):
     return started
 
 
+APART_FILES = ("findings.csv", "findings.json", "invoices.csv")  # beside findings.xlsx
+
+
+def _apart_files(run):
+    return {name: (run / name).read_bytes() for name in APART_FILES}
+
+
 def test_a_big_workbook_is_written_by_another_process_and_is_the_same(tmp_path, monkeypatch):
+    """With it, that process writes the findings' CSV and JSON and invoices.csv: the same
+    bytes as written here."""
     import reconcile.reports.outputs as outputs
 
-    here = _cells(_run(tmp_path / "here") / "findings.xlsx")
+    here_run = _run(tmp_path / "here")
+    here = _cells(here_run / "findings.xlsx")
     started = _recording_popen(monkeypatch)
     monkeypatch.setattr(outputs, "WORKBOOK_APART_CELLS", 0)
-    apart = _cells(_run(tmp_path / "apart") / "findings.xlsx")
+    monkeypatch.setattr(outputs, "run_apart", None)  # nothing of it may be written here
+    apart_run = _run(tmp_path / "apart")
+    apart = _cells(apart_run / "findings.xlsx")
     assert len(started) == 1 and started[0].returncode == 0
     assert apart == here and len(here["Findings"]) > 1
+    assert _apart_files(apart_run) == _apart_files(here_run)
+    assert b"rate-above-contract" in _apart_files(here_run)["findings.csv"]
 
 
 def test_the_workbook_is_written_here_when_its_process_cannot_run(tmp_path, monkeypatch):
@@ -176,11 +190,14 @@ def test_the_workbook_is_written_here_when_its_process_cannot_run(tmp_path, monk
 
     import reconcile.reports.outputs as outputs
 
-    here = _cells(_run(tmp_path / "here") / "findings.xlsx")
+    here_run = _run(tmp_path / "here")
+    here = _cells(here_run / "findings.xlsx")
     monkeypatch.setattr(outputs, "WORKBOOK_APART_CELLS", 0)
     for k, interpreter in enumerate(["/bin/false", str(tmp_path / "no-such-python")]):
         monkeypatch.setattr(sys, "executable", interpreter)  # fails, or cannot start
-        assert _cells(_run(tmp_path / f"failed{k}") / "findings.xlsx") == here
+        failed = _run(tmp_path / f"failed{k}")
+        assert _cells(failed / "findings.xlsx") == here
+        assert _apart_files(failed) == _apart_files(here_run)
     monkeypatch.undo()
     started = _recording_popen(monkeypatch)
     monkeypatch.setattr(outputs, "WORKBOOK_APART_CELLS", 0)

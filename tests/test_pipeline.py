@@ -227,6 +227,6 @@ def test_lines_csv_writes_amounts_as_the_carrier_did_by_arrow_as_by_python():
                Decimal("0.0125"), Decimal("99999999999999.999999"), None]
     column = pa.array(values, pa.decimal128(38, 6))
     assert tabular.decimal_words(column).to_pylist() == [
-        tabular._plain(plain_amount(v)) if v is not None else "" for v in column.to_pylist()]
+        tabular.plain(plain_amount(v)) if v is not None else "" for v in column.to_pylist()]
     got = doctest.testmod(tabular)  # decimal_words' examples
     assert got.attempted >= 1 and got.failed == 0
