@@ -18,6 +18,7 @@ import hashlib
 import html
 import re
 from collections import Counter
+from itertools import chain
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -135,15 +136,12 @@ def write_bill_pages(result: AuditResult, folder: Path, max_lines: int = MAX_BIL
     by_bill: dict[int, list[dict]] = {}
     for r in rows:
         by_bill.setdefault(r["invoice"], []).append(r)
-    line_ids = table.column("line_id").to_numpy()
     findings_of: dict[int, list[dict]] = {}
     key_at = {inv.key: k for k, inv in enumerate(invoices)}
-    for f in result.findings:
+    of_lines = _bills_of_lines(result.findings, table.column("line_id").to_numpy(), of_bill, chosen)
+    for n, f in enumerate(result.findings):
         bills = {key_at.get((f.carrier, f.account, f.invoice_number))}
-        if f.line_ids:  # the bills of its lines (line ids are in batch order)
-            at = np.searchsorted(line_ids, np.array(f.line_ids, np.int64)).clip(0, len(line_ids) - 1)
-            bills.update(int(b) for b in of_bill[at[line_ids[at] == f.line_ids]])
-        bills = {k for k in bills if k in chosen}
+        bills = {k for k in bills if k in chosen} | of_lines.get(n, set())
         if not bills:
             continue
         rec = {"id": f.id, "rule": f.rule, "category": f.category.value if f.category else "",
@@ -163,6 +161,26 @@ def write_bill_pages(result: AuditResult, folder: Path, max_lines: int = MAX_BIL
         (folder / name).write_text(render_bill_page(ex), encoding="utf-8")
         pages.written.add(inv.key)
     return pages
+
+
+def _bills_of_lines(findings, line_ids: np.ndarray, of_bill: np.ndarray, chosen: set[int]
+                    ) -> dict[int, set[int]]:
+    """finding number -> the chosen bills its lines are on (line ids are in batch order),
+    looked up for all the findings' lines at once."""
+    counts = np.fromiter((len(f.line_ids) for f in findings), np.int64, len(findings))
+    ids = np.fromiter(chain.from_iterable(f.line_ids for f in findings), np.int64, int(counts.sum()))
+    if not len(ids) or not len(line_ids):
+        return {}
+    owner = np.repeat(np.arange(len(findings)), counts)
+    at = np.searchsorted(line_ids, ids).clip(0, len(line_ids) - 1)
+    bill = np.where(line_ids[at] == ids, of_bill[at], -1)
+    wanted = np.zeros(int(of_bill.max()) + 2, bool)  # by bill + 1: a line of no bill is -1
+    wanted[[k + 1 for k in chosen if k + 1 < len(wanted)]] = True
+    keep = wanted[bill + 1]
+    out: dict[int, set[int]] = {}
+    for n, k in zip(owner[keep].tolist(), bill[keep].tolist()):
+        out.setdefault(n, set()).add(k)
+    return out
 
 
 def _chosen(result: AuditResult, sizes: np.ndarray, max_lines: int) -> set[int]:

@@ -235,3 +235,21 @@ def test_contract_and_order_behind_a_line_come_back_from_the_folder(tmp_path):
     assert priced.expected == Decimal("120.00")  # the contract's rate, not the inventory's 100.00
     assert "contract, contracts.csv row 3" in priced.should_cost
     assert "ORD-77 install completed" in priced.what
+
+
+def test_the_bills_of_findings_lines_are_looked_up_all_at_once():
+    """Each finding's lines give the chosen bills they are on; ids the batch has not (a
+    finding of another partition's lines) and bills not chosen give none."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from reconcile.reports.bill_page import _bills_of_lines
+
+    line_ids = np.array([0, 1, 2, 5, 7, 9], np.int64)
+    of_bill = np.array([0, 0, 1, 2, 2, 3], np.int32)
+    findings = [SimpleNamespace(line_ids=ids) for ids in
+                ([1], [], [2, 5, 7], [3, 4], [9, 0], [8, 10, 11])]
+    assert _bills_of_lines(findings, line_ids, of_bill, {0, 2}) == {0: {0}, 2: {2}, 4: {0}}
+    assert _bills_of_lines(findings, line_ids, of_bill, {1, 3}) == {2: {1}, 4: {3}}
+    assert _bills_of_lines([], line_ids, of_bill, {0}) == {}
