@@ -60,10 +60,10 @@ def test_a_writer_failing_mid_write_leaves_the_previous_folder_intact(report_aud
     before = snapshot(out)
 
     def broken(result, path):
-        path.write_text("carrier,acc")  # half a file, then the failure
+        path.write_text("[{")  # half a file, then the failure
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(outputs, "write_invoices_csv", broken)
+    monkeypatch.setattr(outputs, "write_errors_json", broken)
     report_audit_result.findings = []
     with pytest.raises(OSError, match="No space left"):
         write_all(report_audit_result, out)
@@ -74,6 +74,26 @@ def test_a_writer_failing_mid_write_leaves_the_previous_folder_intact(report_aud
         monkeypatch.setattr(outputs, "_exchange", lambda a, b: False)
     write_all(report_audit_result, out)
     assert json.loads((out / "findings.json").read_text())["findings"] == [] and beside(out) == []
+
+
+def test_the_findings_files_failing_mid_write_leave_the_previous_folder_intact(
+        report_audit_result, tmp_path, monkeypatch):
+    """invoices.csv is written with the findings' files (reconcile.reports.apart): a full
+    disk there is the run's failure too."""
+    import reconcile.reports.cells as cells
+
+    out = tmp_path / "out"
+    write_all(report_audit_result, out)
+    before = snapshot(out)
+
+    def broken(rows, path):
+        path.write_text("carrier,acc")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cells, "write_invoices_csv_of", broken)
+    with pytest.raises(OSError, match="No space left"):
+        write_all(report_audit_result, out)
+    assert snapshot(out) == before and beside(out) == []
 
 
 def test_a_failure_on_the_first_write_leaves_no_folder(report_audit_result, tmp_path, monkeypatch):
