@@ -6,18 +6,15 @@ the JSON and their sheets alike), and the workbook's Summary and Lines sheets.
 
     python -m reconcile.reports.apart  < the jobs, pickled
 
-A job is (writer, arguments), the writer one of WRITERS. The process imports XlsxWriter and
-the plain writers only, nothing of the audit (about 20 MB): the Python of these files, about
-1 s beside the workbook's at a million lines, is off the reports' path.
+A job is (writer, arguments), the writers those of `run`. The process imports XlsxWriter and
+the plain writers only, nothing of the audit: at a million lines it takes 2.6 CPU-s and 80 MB,
+and the Python of these files, about 1 s beside the workbook's, is off the reports' path.
 """
 
 from __future__ import annotations
 
 import pickle
 import sys
-
-WRITERS = ("findings_book", "findings_csv", "findings_json", "invoices_csv")
-
 
 def run(jobs: list[tuple[str, tuple]]) -> None:
     """Write each job's file, in order."""

@@ -110,11 +110,17 @@ def write_findings_csv_of(findings: list[dict], path: Path) -> None:
         w = csv.writer(fh)
         w.writerow(FINDING_COLUMNS)
         for f in findings:
-            w.writerow([number_cell(f[c]) if c in FINDING_NUMBERS
-                        else safe_text(compact_json(f[c]) if c == "evidence"
-                                       else " ".join(map(str, f[c])) if c == "line_ids"
-                                       else plain(f[c]))
-                        for c in FINDING_COLUMNS])
+            w.writerow([_finding_cell(f, c) for c in FINDING_COLUMNS])
+
+
+def _finding_cell(f: dict, column: str) -> str:
+    if column in FINDING_NUMBERS:
+        return number_cell(f[column])
+    if column == "evidence":
+        return safe_text(compact_json(f[column]))
+    if column == "line_ids":
+        return " ".join(map(str, f[column]))
+    return safe_text(plain(f[column]))
 
 
 def write_findings_json_of(summary: str, findings: list[dict], path: Path) -> None:
@@ -159,7 +165,7 @@ INVOICES_SHEET = [("carrier", "text"), ("account", "text"), ("invoice_number", "
 def findings_book(summary, findings: list[dict], invoices: list[dict], lines) -> list:
     """findings.xlsx's sheets (reconcile.reports.excel): Summary, then Findings and Invoices
     made here from the same records as the CSVs, then Lines."""
-    from reconcile.reports.workbook import Sheet
+    from reconcile.reports.workbook import Sheet  # here: importing this module loads no XlsxWriter
 
     return [summary,
             Sheet("Findings", FINDINGS_SHEET, [[_sheet_text(f[c]) if k == "text" else f[c]

@@ -57,8 +57,8 @@ LINES_THREAD_SWITCH_S = 0.0005  # the interpreter's switch interval while the li
 # With a workbook of this many cells, the findings' files (findings.xlsx, .csv, .json and
 # invoices.csv) are written by another process while this one writes the other reports:
 # XlsxWriter takes about 12 us a cell (2-3 s at a million lines), the process about 0.1 s of
-# CPU to start and 20 MB (reconcile.reports.apart: XlsxWriter and the plain writers only; the
-# files are sent as plain rows).
+# CPU to start (reconcile.reports.apart: XlsxWriter and the plain writers only; the files are
+# sent as plain records).
 WORKBOOK_APART_CELLS = 50_000
 WORKBOOK_WAIT_S = 600  # a process still running after this long is stopped, and its files written here
 

@@ -133,6 +133,15 @@ def test_hand_built_findings_and_invoices_are_neutralised_per_column(report_audi
     assert inv["previous_balance"] == "-5.50"
 
 
+def test_the_cells_examples():
+    import doctest
+
+    import reconcile.reports.cells as cells
+
+    got = doctest.testmod(cells)
+    assert got.attempted and not got.failed
+
+
 def test_safe_text():
     for text in (HYPERLINK, CMD, SUM, DDE, "-1", "\t1", "\r1", "＝1+1", "＠SUM(1)"):
         assert safe_text(text) == "'" + text
