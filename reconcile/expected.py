@@ -266,7 +266,7 @@ class ExpectedBill:
         orders made in full. `columns`: the services as columns (reconcile.core.service_table),
         when the caller has them: without contracts or orders, the table is theirs as it is."""
         svc = self.services
-        if columns is not None and not (self._contracts or self._orders):
+        if columns is not None and columns.num_rows == len(svc) and not (self._contracts or self._orders):
             return pa.table({"service": pa.array(range(len(svc)), pa.int32()),
                              "starts": columns.column("install_date"),
                              "stops": columns.column("disconnect_date"),

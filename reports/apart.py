@@ -16,6 +16,7 @@ from __future__ import annotations
 import pickle
 import sys
 
+
 def run(jobs: list[tuple[str, tuple]]) -> None:
     """Write each job's file, in order."""
     from reconcile.reports import cells

@@ -18,9 +18,9 @@ import hashlib
 import html
 import re
 from collections import Counter
-from itertools import chain
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 from urllib.parse import quote
 

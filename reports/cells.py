@@ -1,6 +1,6 @@
 """The findings and invoices tables as cells: findings.csv, findings.json and invoices.csv
-written from plain records (text, Decimal, date, lists, dicts), with the spreadsheet-safety
-rules of reconcile.reports.tabular.
+written from plain records (text, Decimal, date, lists, dicts), spreadsheet-safe as
+reconcile.reports.tabular's docstring says (`safe_text`, `number_cell`).
 
 Plain Python only (no Arrow, no pydantic), so the process that writes findings.xlsx beside
 the other reports (reconcile.reports.apart) writes these too, from records this process
