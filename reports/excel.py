@@ -13,15 +13,14 @@ of a million-line batch."""
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
 from reconcile.core.result import AuditResult
-from reconcile.reports.cells import findings_book, finding_fields
+from reconcile.reports.cells import finding_fields
 from reconcile.reports.tabular import invoice_rows
-from reconcile.reports.workbook import Sheet, write_book
+from reconcile.reports.workbook import Sheet
 
 LINES_IN_WORKBOOK = 10_000
 
@@ -31,15 +30,6 @@ LINES = [("line_key", "text"), ("source", "text"), ("row", "int"), ("page", "int
          ("charge_type", "text"), ("period_start", "date"), ("period_end", "date"),
          ("quantity", "number"), ("unit_price", "money"), ("amount", "money"),
          ("matched_service_id", "text"), ("findings", "text")]
-
-
-def write_findings_xlsx(result: AuditResult, answer: dict, path: Path) -> None:
-    write_book(path, workbook_sheets(result, answer))
-
-
-def workbook_sheets(result: AuditResult, answer: dict) -> list[Sheet]:
-    """findings.xlsx's sheets, each row a list of plain values (text, Decimal, date, int)."""
-    return findings_book(*workbook_parts(result, answer))
 
 
 def workbook_parts(result: AuditResult, answer: dict) -> tuple:

@@ -1,4 +1,6 @@
-"""Findings, lines and errors as CSV and JSON for scripts.
+"""Lines, findings and errors as CSV and JSON for scripts: lines.csv and errors.json here,
+findings.csv, findings.json and invoices.csv by reconcile.reports.cells from the records made
+here (`summary_json`, `invoice_rows`) and there (`finding_fields`).
 
 Money is written as exact decimal strings ("450.00"), never floats, so a script summing
 findings.json gets the cents right; dates are ISO.
@@ -27,9 +29,7 @@ import pyarrow.csv as pacsv
 from reconcile.core.lines import plain_amount
 from reconcile.core.models import Category, Invoice
 from reconcile.core.result import AuditResult
-from reconcile.reports.cells import (BOM, FINDING_COLUMNS, INVOICE_COLUMNS, finding_fields, plain,
-                                     write_findings_csv_of, write_findings_json_of,
-                                     write_invoices_csv_of)
+from reconcile.reports.cells import BOM, FINDING_COLUMNS, INVOICE_COLUMNS, plain
 
 _FORMULA_START_RE = "^[=+\\-@\t\r\uff1d\uff0b\uff0d\uff20]"
 LINE_COLUMNS = ["line_id", "line_key", "source", "row", "page", "carrier", "account", "invoice_number",
@@ -86,18 +86,9 @@ def summary_record(result: AuditResult) -> dict:
     }
 
 
-def write_findings_json(result: AuditResult, path: Path) -> None:
-    """{"summary": ..., "findings": [...]} (reconcile.reports.cells)."""
-    write_findings_json_of(summary_json(result), [finding_fields(f) for f in result.findings], path)
-
-
 def summary_json(result: AuditResult) -> str:
     """findings.json's summary, as it is written there (indented, inside the file's object)."""
     return json.dumps(summary_record(result), indent=2, ensure_ascii=False).replace("\n", "\n  ")
-
-
-def write_findings_csv(result: AuditResult, path: Path) -> None:
-    write_findings_csv_of([finding_fields(f) for f in result.findings], path)
 
 
 # lines.csv is made into text this many rows at a time: the text columns of a whole batch at
@@ -305,13 +296,9 @@ def decimal_words(values: pa.Array) -> pa.Array:
     return pc.fill_null(pc.if_else(exact, cents, trimmed), "")
 
 
-def write_invoices_csv(result: AuditResult, path: Path) -> None:
-    """One row per invoice: what the carrier printed, what its lines add up to, what is at issue."""
-    write_invoices_csv_of(invoice_rows(result), path)
-
-
 def invoice_rows(result: AuditResult) -> list[dict]:
-    """invoices.csv's rows, one dict of INVOICE_COLUMNS an invoice."""
+    """invoices.csv's rows (and findings.xlsx's Invoices sheet's), one dict of INVOICE_COLUMNS
+    an invoice."""
     at_issue: dict[tuple, list] = {}
     for f in result.findings:
         acc = at_issue.setdefault((f.carrier, f.account, f.invoice_number), [0, Decimal(0)])
