@@ -158,6 +158,13 @@ class _Apart:
         sent = tempfile.TemporaryFile()  # the jobs, pickled: read by the process at its pace
         try:
             pickle.dump(jobs, sent, protocol=pickle.HIGHEST_PROTOCOL)
+        except (pickle.PicklingError, TypeError, AttributeError):
+            # a value the records cannot send (rules put plain values in evidence): written
+            # here, where whatever it is fails, or not, as it would without a process
+            sent.close()
+            run_apart(jobs)
+            return cls()
+        try:
             sent.seek(0)
             process = subprocess.Popen(
                 [sys.executable, "-m", "reconcile.reports.apart"], stdin=sent,

@@ -222,3 +222,32 @@ def test_a_failed_run_stops_the_workbooks_process_and_leaves_no_folder(tmp_path,
         _run(tmp_path)
     assert len(started) == 1 and started[0].poll() is not None
     assert sorted(p.name for p in tmp_path.iterdir()) == [".run.lock"]
+
+
+def test_findings_the_process_cannot_be_sent_are_written_here(tmp_path, monkeypatch):
+    """Evidence that cannot be pickled (rules put plain values there, but a rule could put
+    anything) is no reason to fail: the findings' files are written here, as without a
+    process, and the same as a batch whose evidence can be sent."""
+    import reconcile.reports.outputs as outputs
+
+    [ex] = parse_examples(BILLS)
+    given = ex.inputs()
+    result = audit_parsed(given.services, given.invoices, given.lines,
+                          AuditOptions(as_of=date(2025, 6, 10)), records=given.records)
+    write_all(result, tmp_path / "sent")
+    for f in result.findings:
+        f.evidence["seen"] = _Unsendable("as plain text")
+    started = _recording_popen(monkeypatch)
+    monkeypatch.setattr(outputs, "WORKBOOK_APART_CELLS", 0)
+    write_all(result, tmp_path / "here")
+    assert started == []  # nothing sent, no process
+    sent, here = _apart_files(tmp_path / "sent"), _apart_files(tmp_path / "here")
+    assert b"as plain text" in here["findings.json"] and b"as plain text" in here["findings.csv"]
+    assert here["invoices.csv"] == sent["invoices.csv"]
+
+
+class _Unsendable(str):
+    """Text that refuses to be pickled (as a lock or an open file would)."""
+
+    def __reduce__(self):
+        raise TypeError("cannot pickle this")
