@@ -31,7 +31,7 @@ from rapidfuzz import fuzz, process
 
 from reconcile.core.codes import first_seen
 from reconcile.core.ids import account_key, circuit_tn_key, clci_body, compact, is_phone_key, service_key
-from reconcile.core.lines import distinct_rows, from_lines
+from reconcile.core.lines import decoded, distinct_rows, from_lines
 from reconcile.core.models import Service
 from reconcile.core.result import AuditOptions, Match
 
@@ -133,7 +133,7 @@ class Matcher:
     def _agrees(self, index: int, rows: np.ndarray, lines: pa.Table) -> str:
         """Why the billed lines are this service's, or '' when they do not agree."""
         svc = self.services[index]
-        got = lines.select(["charge_type", "amount", "description"]).take(pa.array(rows)).to_pylist()
+        got = decoded(lines.select(["charge_type", "amount", "description"]).take(pa.array(rows))).to_pylist()
         recurring = [r["amount"] for r in got if r["charge_type"] == "recurring" and r["amount"] > 0]
         if svc.monthly_rate is not None and recurring:
             at_rate = sum(abs(a - svc.monthly_rate) <= self.options.tolerance for a in recurring)
@@ -151,7 +151,7 @@ class Matcher:
             return
         rows = np.flatnonzero(np.isin(out.codes, choices))
         picked = lines.select(["period_start", "invoice_date", "account"]).take(pa.array(rows))
-        for i, row in zip(rows.tolist(), picked.to_pylist()):
+        for i, row in zip(rows.tolist(), decoded(picked).to_pylist()):
             choice = out.distinct[out.codes[i]]
             best = self._pick(choice.idx, row["account"], row["period_start"] or row["invoice_date"])
             out.overrides[i] = choice.match(best, self.services[best])
@@ -168,7 +168,7 @@ class Matcher:
         targets = {out.distinct[k].service for k in fuzzy}
         service = out.service_array()
         rows = np.flatnonzero(np.isin(service, list(targets))).tolist()
-        info = lines.select(["account", "invoice_number", "service_id"]).take(pa.array(rows)).to_pylist()
+        info = decoded(lines.select(["account", "invoice_number", "service_id"]).take(pa.array(rows))).to_pylist()
         at = dict(zip(rows, info))
         best: dict[tuple[str, str, int], float] = {}
         for i in rows:

@@ -17,6 +17,7 @@ from decimal import Decimal
 import numpy as np
 import pyarrow as pa
 
+from reconcile.core.lines import plain_column
 from reconcile.core.result import AuditResult
 from reconcile.reports.cells import finding_fields
 from reconcile.reports.tabular import invoice_rows
@@ -84,7 +85,7 @@ def _line_rows(result: AuditResult):
         part = t.take(pa.array(rows))
     n = part.num_rows
     services = [s.service_id for s in result.services]
-    cols = {c: part.column("key" if c == "line_key" else c).to_pylist() for c, _ in LINES
+    cols = {c: plain_column(part.column("key" if c == "line_key" else c)).to_pylist() for c, _ in LINES
             if ("key" if c == "line_key" else c) in part.column_names}
     svc = part.column("service").to_pylist() if "service" in part.column_names else [None] * n
     ids = part.column("line_id").to_pylist() if "line_id" in part.column_names else list(range(n))

@@ -15,11 +15,13 @@ from __future__ import annotations
 from datetime import date
 from itertools import chain
 from decimal import Decimal
+from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from reconcile.core.lines import column_values
 from reconcile.core.models import Finding
 from reconcile.core.result import AuditResult
 from reconcile.expected import ExpectedBill
@@ -138,7 +140,7 @@ def _billed_months(result: AuditResult, wanted: list[int]):
         .aggregate([("at", "min")])
     rows = recurring.filter(pc.is_in(recurring.column("at"), firsts.column("at_min")))
     periods: dict[tuple[int, str], list[tuple]] = {}
-    for svc, month, *period in zip(*(rows.column(c).to_pylist() for c in (
+    for svc, month, *period in zip(*(column_values(rows.column(c)) for c in (
             "svc", "month", "period_start", "period_end", "quantity", "amount"))):
         periods.setdefault((svc, month), []).append(tuple(period))
     return billed, periods, accounts
@@ -187,6 +189,7 @@ def _month(d: date) -> str:
     return f"{d.year:04d}-{d.month:02d}"
 
 
+@lru_cache(maxsize=8192)  # a batch has few distinct amounts
 def _text(v: Decimal) -> str:
     q = v.quantize(Decimal("0.01"))
     return f"{abs(q) if q == 0 else q}"

@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 from markupsafe import Markup
 from pydantic import BaseModel
 
+from reconcile.core.lines import plain_column
 from reconcile.core.models import Finding
 from reconcile.core.result import AuditResult
 from reconcile.reports.answer import answer as answer_of
@@ -406,7 +407,8 @@ def lines_data(result: AuditResult, findings: list[Finding], s: Strings) -> dict
         "findings": _finding_ids_on(ids, findings, s),
         "methods": sorted({m for m in method_words if m}),
         # popped by render_html: the page's bill links and service histories are made from them
-        "keys": list(zip(*(part.column(c).to_pylist() for c in ("carrier", "account", "invoice_number")))),
+        "keys": list(zip(*(plain_column(part.column(c)).to_pylist()
+                           for c in ("carrier", "account", "invoice_number")))),
         "serviceIndex": service.fill_null(-1).to_pylist() if n else [],
         "lineId": ids.tolist(),
     }

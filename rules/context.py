@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 from reconcile.core.ids import is_phone_key, service_key
-from reconcile.core.lines import COLUMNS, line_from_row
+from reconcile.core.lines import COLUMNS, decoded, line_from_row
 from reconcile.core.models import Category, Finding, Invoice, InvoiceLine, Service, Severity
 from reconcile.core.periods import describe_period
 from reconcile.core.records import Records
@@ -140,7 +140,7 @@ class AuditContext:
         missing = sorted({i for i in ids if i not in self._records})
         if missing:
             table = self.result.lines.table
-            rows = table.select(list(COLUMNS)).take(self._positions(missing)).to_pylist()
+            rows = decoded(table.select(list(COLUMNS)).take(self._positions(missing))).to_pylist()
             for i, row in zip(missing, rows):
                 self._records[i] = line_from_row(row, i)
         return [self._records[i] for i in ids]
