@@ -27,8 +27,6 @@ from reconcile.core.records import NO_RECORDS, Records
 from reconcile.core.result import AuditOptions, AuditResult, Match
 from reconcile.enrich import enrich
 from reconcile.matching import Matcher, MatchColumns
-from reconcile.rules import run_rules
-from reconcile.rules.context import AuditContext
 
 # Lines per partition when the batch is split locally: big enough that per-query overheads
 # vanish, small enough that the rules' joins stay a fraction of memory.
@@ -110,6 +108,11 @@ def audit_partition(services: list[Service], invoices: list[Invoice], table: pa.
                         matches=_local_matches(matches, table), records=records,
                         service_columns=service_columns)
     only = None if services else {"invoice-total-mismatch"}
+    # imported here, when the rules are due: the CLI imports them (with DuckDB) beside the
+    # reading (reconcile.cli._import_beside) rather than before it starts
+    from reconcile.rules import run_rules
+    from reconcile.rules.context import AuditContext
+
     findings = run_rules(AuditContext(local), only)
     return PartitionResult(table=table, invoices=bills, matches=matches,
                            findings=findings, errors=problems,

@@ -34,8 +34,8 @@ from reconcile.core.values import money
 from reconcile.expected import ExpectedBill
 from reconcile.reports.explain import (ASK, CHECK, FAVOUR, RIGHT, UNPRICED, WRONG, BillExplanation,
                                        explain_bill, explanation_text, verdict_sentence)
+from reconcile.reports.out_folder import BILLS_DIR
 
-BILLS_DIR = "bills"
 MAX_BILL_PAGE_LINES = 25_000  # lines on the pages written with the reports; the rest on demand
 _PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))}
@@ -239,7 +239,7 @@ def _line_rows_table(result: AuditResult) -> pa.Table:
 
 def explain_command(run: Path, number: str, account: str | None, as_html: bool) -> tuple[str, str]:
     """(the console text, "") or ("", the error) for `reconcile explain`."""
-    from reconcile.reports.outputs import OutputError, out_dir_lock, out_target
+    from reconcile.reports.out_folder import OutputError, out_dir_lock, out_target
     from reconcile.reports.run_folder import RunFolderError, load_bill
 
     run = Path(run)

@@ -34,12 +34,12 @@ from reconcile.core.lines import plain_column
 from reconcile.core.models import Finding
 from reconcile.core.result import AuditResult
 from reconcile.reports.answer import answer as answer_of
-from reconcile.reports.bill_page import BILLS_DIR, BillPages
+from reconcile.reports.bill_page import BillPages
 from reconcile.reports.console import unchecked
 from reconcile.reports.history import finding_services, history_data, history_services
+from reconcile.reports.out_folder import BILLS_DIR, GLOSSARY_FILE
 from reconcile.core.values import CENT, money
 
-GLOSSARY_FILE = "rules.html"  # the rule glossary beside the report (reports/glossary.py)
 MAX_LINES_IN_HTML = 20_000  # lines embedded in the page; lines.csv has them all
 MAX_ERRORS_IN_HTML = 1_000
 LINES_OPEN_UP_TO = 200  # bigger line tables start collapsed so printing stays short

@@ -10,11 +10,9 @@ the next run.
 One run at a time writes a folder: a lock file beside it (`.NAME.lock`, filelock) is taken
 before the audit starts and held until the reports are in place. A second run into the same
 folder does not wait: it stops at once with a usage error (exit 2) saying another run is
-writing there; its audit has not started, so nothing is lost by running it again.
-
-`--out` is checked before the audit (`reserve_out_dir`): a file in its place, a folder that
-cannot be written, or a folder that holds anything other than reports (it is replaced as a
-whole) is one clear usage error.
+writing there; its audit has not started, so nothing is lost by running it again. That check
+and lock are reconcile.reports.out_folder's, which the CLI imports before the audit without
+the writers here.
 """
 
 from __future__ import annotations
@@ -28,11 +26,7 @@ import subprocess
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor, wait
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
-
-from filelock import FileLock, Timeout
 
 from reconcile.core.result import AuditResult
 from reconcile.reports.answer import write_summary_json
@@ -40,18 +34,18 @@ from reconcile.reports.apart import run as run_apart
 from reconcile.reports.cells import FINDINGS_SHEET, INVOICES_SHEET
 from reconcile.reports.disputes import write_disputes
 from reconcile.reports.excel import workbook_parts
-from reconcile.reports.bill_page import BILLS_DIR, write_bill_pages
+from reconcile.reports.bill_page import write_bill_pages
 from reconcile.reports.glossary import write_glossary
-from reconcile.reports.html import GLOSSARY_FILE, write_html
+from reconcile.reports.html import write_html
 from reconcile.reports.parquet import write_lines_parquet
-from reconcile.reports.run_folder import (RECORDS_FILE, SERVICES_FILE, write_records_json,
-                                          write_services_parquet)
+from reconcile.reports.out_folder import (BILLS_DIR, GLOSSARY_FILE, RECORDS_FILE, REPORT_FILES,
+                                          SERVICES_FILE, OutputBusy, OutputError, check_out_dir,
+                                          out_dir_lock, out_target, reserve_out_dir)
+from reconcile.reports.run_folder import write_records_json, write_services_parquet
 from reconcile.reports.tabular import summary_json, write_errors_json, write_lines_csv
 
-REPORT_FILES = ("report.html", GLOSSARY_FILE, "summary.json", "findings.json", "findings.xlsx",
-                "disputes", "findings.csv", "lines.csv", "lines.parquet", "invoices.csv",
-                "errors.json", SERVICES_FILE, RECORDS_FILE, BILLS_DIR)
-
+__all__ = ["REPORT_FILES", "OutputBusy", "OutputError", "check_out_dir", "out_dir_lock",
+           "out_target", "reserve_out_dir", "write_all", "write_findings_files"]
 
 LINES_THREAD_SWITCH_S = 0.0005  # the interpreter's switch interval while the line tables are written
 # With a workbook of this many cells, the findings' files (findings.xlsx, .csv, .json and
@@ -61,14 +55,6 @@ LINES_THREAD_SWITCH_S = 0.0005  # the interpreter's switch interval while the li
 # sent as plain records).
 WORKBOOK_APART_CELLS = 50_000
 WORKBOOK_WAIT_S = 600  # a process still running after this long is stopped, and its files written here
-
-
-class OutputError(ValueError):
-    """--out cannot take the reports: a usage error, with a message that says why."""
-
-
-class OutputBusy(OutputError):
-    """Another run holds the lock of this --out."""
 
 
 def write_all(result: AuditResult, out_dir: Path, answer: dict | None = None) -> dict[str, Path]:
@@ -201,88 +187,6 @@ class _Apart:
     def _close(self) -> None:
         self.process = None
         self.sent.close()
-
-
-# -- checking and locking --out ------------------------------------------------------------
-
-def out_target(out_dir: Path) -> Path:
-    """The folder the reports go to: absolute, through symbolic links (a linked --out is
-    replaced where it lives, beside its own parent, the link kept)."""
-    return Path(os.path.abspath(out_dir)).resolve()
-
-
-def check_out_dir(out_dir: Path) -> Path:
-    """`out_dir` made ready to receive the reports (its parent folders created), or
-    OutputError saying why it cannot: a file in its place, no right to write beside it, or a
-    folder holding files that are not reports. Returns the folder (`out_target`)."""
-    out = out_target(out_dir)
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"{out_dir} is a file, not a folder for the reports")
-    existing = next(p for p in (out.parent, *out.parent.parents) if p.exists())
-    if not existing.is_dir():
-        raise OutputError(f"cannot write the reports into {out_dir}: {existing} is a file")
-    try:  # the only test of writing that holds for ACLs, read-only mounts and root
-        os.rmdir(tempfile.mkdtemp(prefix=f".{out.name}.probe-", dir=existing))
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise OutputError(f"cannot write the reports into {out_dir}: {existing} is not writable "
-                          f"({e.strerror or e})") from None
-    if out.is_dir():
-        try:
-            foreign = sorted(n for n in os.listdir(out) if n not in REPORT_FILES)
-        except OSError as e:
-            raise OutputError(f"cannot read the folder {out_dir} ({e.strerror or e})") from None
-        if foreign:
-            shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-            raise OutputError(f"{out_dir} holds files that are not reports ({shown}); the reports "
-                              f"replace the folder as a whole: choose an empty or new folder")
-    return out
-
-
-def _lock_path(out: Path) -> Path:
-    return out.parent / f".{out.name}.lock"
-
-
-_LOCKS: dict[Path, FileLock] = {}  # one per folder: taken again by the same run, it is the same
-
-
-@contextmanager
-def out_dir_lock(out: Path) -> Iterator[None]:
-    """This run alone writes `out` (`out_target`) while held; OutputBusy at once when another
-    run holds it. Taken again by the run holding it (the CLI holds it through the audit), it
-    is held until the outermost release."""
-    release = _acquire(out)
-    try:
-        yield
-    finally:
-        release()
-
-
-def reserve_out_dir(out_dir: Path) -> Callable[[], None]:
-    """The check and lock the CLI takes before the audit starts (`check_out_dir`, then the
-    lock); returns the function that releases it (safe to call twice)."""
-    return _acquire(check_out_dir(out_dir))
-
-
-def _acquire(out: Path) -> Callable[[], None]:
-    path = _lock_path(out)
-    lock = _LOCKS.get(path)
-    if lock is None:
-        lock = _LOCKS[path] = FileLock(path)
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        raise OutputBusy(f"another reconcile run is writing reports into {out}; wait for it to "
-                         f"finish or choose another --out") from None
-    except OSError as e:
-        raise OutputError(f"cannot lock {out} for writing: {path} ({e.strerror or e})") from None
-    held = [lock]
-
-    def release() -> None:
-        while held:
-            held.pop().release()
-
-    return release
 
 
 # -- putting the new folder in place ---------------------------------------------------------

@@ -33,9 +33,8 @@ from reconcile.core.records import Records
 from reconcile.core.result import AuditResult
 from reconcile.expected import ExpectedBill
 from reconcile.reports.cells import FORMULA_STARTS
+from reconcile.reports.out_folder import RECORDS_FILE, SERVICES_FILE
 
-SERVICES_FILE = "services.parquet"
-RECORDS_FILE = "records.json"
 DEFAULT_RUN = Path("reconcile-report")  # the audit's default --out
 
 # lines.parquet columns a bill's explanation reads
