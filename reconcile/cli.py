@@ -318,9 +318,9 @@ AFTER_READING = ("reconcile.rules", "reconcile.reports.outputs", "reconcile.repo
                  "reconcile.reports.answer")
 
 
-def _import_beside(modules: tuple[str, ...]) -> None:
-    """Import `modules` on a daemon thread. A module that fails to import fails again, with
-    its own error, where it is used."""
+def _import_beside(modules: tuple[str, ...]) -> threading.Thread:
+    """Import `modules` on a daemon thread (returned, started). A module that fails to import
+    fails again, with its own error, where it is used."""
     def load():
         for name in modules:
             try:
@@ -328,7 +328,9 @@ def _import_beside(modules: tuple[str, ...]) -> None:
             except Exception:
                 return
 
-    threading.Thread(target=load, name="reconcile-imports", daemon=True).start()
+    thread = threading.Thread(target=load, name="reconcile-imports", daemon=True)
+    thread.start()
+    return thread
 
 
 _LEAVE_AT_ONCE = False  # set by `run`, the console script
