@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 from reconcile.core.ids import is_phone_key, service_key
-from reconcile.core.lines import COLUMNS, decoded, line_from_row
+from reconcile.core.lines import COLUMNS, decoded, line_from_row, record
 from reconcile.core.models import Category, Finding, Invoice, InvoiceLine, Service, Severity
 from reconcile.core.periods import describe_period
 from reconcile.core.records import Records
@@ -30,6 +30,7 @@ from reconcile.core.values import money
 from reconcile.expected import ExpectedBill
 
 UNCLAIMED = "line_id NOT IN (SELECT line_id FROM claimed)"
+FEW_LINES = 8  # fewer line records than this are read cell by cell (lines_at)
 
 
 class ClaimsApart(RuntimeError):
@@ -138,7 +139,10 @@ class AuditContext:
         """Line records for these batch positions (cached: evidence asks for lines again)."""
         ids = [int(i) for i in ids]
         missing = sorted({i for i in ids if i not in self._records})
-        if missing:
+        if 0 < len(missing) < FEW_LINES:  # a cell at a time: no take over every column
+            for i, at in zip(missing, self._positions(missing).to_pylist()):
+                self._records[i] = record(self.result.lines.table, at, i)
+        elif missing:
             table = self.result.lines.table
             rows = decoded(table.select(list(COLUMNS)).take(self._positions(missing))).to_pylist()
             for i, row in zip(missing, rows):

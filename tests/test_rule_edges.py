@@ -471,3 +471,22 @@ PORTED = """
 def test_a_duplicate_across_accounts_is_taken_back_only_by_the_old_billers_later_credit(credit, found):
     got = [f for f in findings(PORTED + credit + "\nexpect | nothing") if f[0] == "duplicate-charge"]
     assert got == ([("duplicate-charge", "5502", Decimal("45.00"))] if found else [])
+
+
+def test_line_records_are_the_same_read_few_or_many():
+    """AuditContext.lines_at reads a few lines cell by cell and many with one take over every
+    column (dictionary columns decoded first): the same records either way, in the order
+    asked, and the same as the batch's own records."""
+    from reconcile.rules.context import FEW_LINES, AuditContext
+
+    months = "\n".join(f"invoice | {88000 + m} | account 1 | billed 2025-{m:02d}-01\n"
+                       f"{MRC} | 2025-{m:02d}-01..2025-{m:02d}-28 | 450.00 | MPLS port\n"
+                       f"line | 12.HCGS.123456..LY | usage | - | {m}.25 | Calls"
+                       for m in range(1, 13))
+    _, result = audit(f"{SVC}\n{months}\nexpect | nothing")
+    ids = [int(i) for i in result.lines.table.column("line_id").to_pylist()]
+    assert len(ids) > FEW_LINES
+    few = AuditContext(result).lines_at(ids[:FEW_LINES - 1][::-1])
+    many = AuditContext(result).lines_at(ids[::-1])
+    assert few == many[-(FEW_LINES - 1):] == [result.lines[i] for i in ids[:FEW_LINES - 1]][::-1]
+    assert [ln.description for ln in many][:2] == ["Calls", "MPLS port"]
