@@ -318,13 +318,24 @@ AFTER_READING = ("reconcile.rules", "reconcile.reports.outputs", "reconcile.repo
                  "reconcile.reports.answer")
 
 
+# A process forked while that thread is inside an import (the PDF readers' pool forks) would
+# inherit the module's import lock held by a thread it does not have, and hang on its first
+# import of that module: a fork waits for the import under way to finish.
+_IMPORTING = threading.Lock()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_IMPORTING.acquire, after_in_parent=_IMPORTING.release,
+                        after_in_child=_IMPORTING.release)
+
+
 def _import_beside(modules: tuple[str, ...]) -> threading.Thread:
-    """Import `modules` on a daemon thread (returned, started). A module that fails to import
-    fails again, with its own error, where it is used."""
+    """Import `modules` on a daemon thread (returned, started), one at a time under
+    _IMPORTING. A module that fails to import fails again, with its own error, where it is
+    used."""
     def load():
         for name in modules:
             try:
-                importlib.import_module(name)
+                with _IMPORTING:
+                    importlib.import_module(name)
             except Exception:
                 return
 

@@ -344,3 +344,31 @@ def test_an_import_beside_the_reading_that_fails_is_left_to_where_it_is_used(mon
     monkeypatch.setattr(threading, "excepthook", raised.append)
     cli._import_beside(("reconcile.no_such_module", "reconcile.reports.outputs")).join(30)
     assert raised == []
+
+
+def test_a_fork_waits_for_the_import_beside_the_reading_under_way(monkeypatch):
+    """A process forked while a module is imported beside the reading (the PDF readers' pool
+    forks) would inherit its import lock held by a thread it does not have: the fork waits
+    until that import is done."""
+    import os
+    import threading
+    import time
+
+    import reconcile.cli as cli
+
+    started, done = threading.Event(), []
+
+    def slow_import(name):
+        started.set()
+        time.sleep(0.3)
+        done.append(name)
+
+    monkeypatch.setattr(cli.importlib, "import_module", slow_import)
+    thread = cli._import_beside(("one",))
+    assert started.wait(10)
+    pid = os.fork()
+    if pid == 0:  # the child: the import was over before the fork
+        os._exit(0 if done == ["one"] else 1)
+    _, status = os.waitpid(pid, 0)
+    thread.join(10)
+    assert os.waitstatus_to_exitcode(status) == 0
