@@ -83,7 +83,7 @@ def _limits(ctx, param, value):
 
 def _out_dir(ctx, param, value):
     """--out checked and locked before the audit starts, held until the command ends
-    (reconcile/reports/outputs.py): a usage error when it cannot take the reports or another
+    (reconcile/reports/out_folder.py): a usage error when it cannot take the reports or another
     run is writing there."""
     from reconcile.reports.out_folder import OutputError, reserve_out_dir
 
@@ -320,8 +320,9 @@ AFTER_READING = ("reconcile.rules", "reconcile.reports.outputs", "reconcile.repo
 
 # A process forked while that thread is inside an import (the PDF readers' pool forks) would
 # inherit the module's import lock held by a thread it does not have, and hang on its first
-# import of that module: a fork waits for the import under way to finish.
-_IMPORTING = threading.Lock()
+# import of that module: a fork waits for the import under way to finish (re-entrant: a fork
+# made by that thread itself, inside an import, goes on).
+_IMPORTING = threading.RLock()
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(before=_IMPORTING.acquire, after_in_parent=_IMPORTING.release,
                         after_in_child=_IMPORTING.release)
