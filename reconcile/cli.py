@@ -277,8 +277,7 @@ def _run(invoice_paths, inventory, columns, sheet, out_dir, options, password, p
     from reconcile.audit import run_audit
 
     records = records or {}
-    if not scheduler:
-        _import_beside(AFTER_READING)
+    importing = None if scheduler else _import_beside(AFTER_READING)
     try:
         if scheduler:
             result = _run_on_dask(scheduler, invoice_paths, inventory, columns=columns,
@@ -292,6 +291,11 @@ def _run(invoice_paths, inventory, columns, sheet, out_dir, options, password, p
         # no service (InventoryUnusable), or --scheduler: the user's command, not the data
         click.echo(f"Error: {e}\nNothing was audited; no report was written.", err=True)
         return 2
+    finally:
+        # an audit that stops early (a usage error, a bug) may end the process while the
+        # thread is still inside an import: it ends first (at most the imports' 0.25 s)
+        if importing is not None:
+            importing.join()
     from reconcile.reports.answer import answer
     from reconcile.reports.console import for_people, summary_text
     from reconcile.reports.outputs import write_all

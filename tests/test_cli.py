@@ -372,3 +372,29 @@ def test_a_fork_waits_for_the_import_beside_the_reading_under_way(monkeypatch):
     _, status = os.waitpid(pid, 0)
     thread.join(10)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_an_audit_that_stops_early_ends_its_imports_first(tmp_path, monkeypatch):
+    """A usage error found by the audit (an inventory that gives no service) ends the command
+    at once: the thread importing beside the reading has ended by then, so the process never
+    exits from under an import."""
+    import threading
+    import time
+
+    import reconcile.cli as cli
+
+    threads = []
+
+    def slow_imports(modules):
+        thread = threading.Thread(target=time.sleep, args=(0.3,), daemon=True)
+        thread.start()
+        threads.append(thread)
+        return thread
+
+    monkeypatch.setattr(cli, "_import_beside", slow_imports)
+    inventory = tmp_path / "inventory.csv"
+    inventory.write_text("nothing,here\n")
+    got = CliRunner().invoke(main, ["audit", str(SAMPLE_DIR / "invoices"), "--inventory",
+                                    str(inventory), "--out", str(tmp_path / "out")])
+    assert got.exit_code == 2, got.output
+    assert threads and not threads[0].is_alive()
