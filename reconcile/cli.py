@@ -293,9 +293,10 @@ def _run(invoice_paths, inventory, columns, sheet, out_dir, options, password, p
         return 2
     finally:
         # an audit that stops early (a usage error, a bug) may end the process while the
-        # thread is still inside an import: it ends first (at most the imports' 0.25 s)
+        # thread is still inside an import: it ends first (the imports take about 0.25 s;
+        # one that hangs, a bug, does not hold the command past IMPORTS_WAIT_S)
         if importing is not None:
-            importing.join()
+            importing.join(IMPORTS_WAIT_S)
     from reconcile.reports.answer import answer
     from reconcile.reports.console import for_people, summary_text
     from reconcile.reports.outputs import write_all
@@ -320,6 +321,7 @@ def _run(invoice_paths, inventory, columns, sheet, out_dir, options, password, p
 # interpreter. They import no reader module, so the two cannot wait on each other's imports.
 AFTER_READING = ("reconcile.rules", "reconcile.reports.outputs", "reconcile.reports.console",
                  "reconcile.reports.answer")
+IMPORTS_WAIT_S = 60
 
 
 # A process forked while that thread is inside an import (the PDF readers' pool forks) would

@@ -346,29 +346,26 @@ def test_an_import_beside_the_reading_that_fails_is_left_to_where_it_is_used(mon
     assert raised == []
 
 
-def test_a_fork_waits_for_the_import_beside_the_reading_under_way(monkeypatch):
+def test_a_fork_waits_for_the_import_beside_the_reading_under_way(tmp_path, monkeypatch):
     """A process forked while a module is imported beside the reading (the PDF readers' pool
     forks) would inherit its import lock held by a thread it does not have: the fork waits
-    until that import is done."""
+    until that import is done, and the child finds the module whole."""
     import os
-    import threading
+    import sys
     import time
 
     import reconcile.cli as cli
 
-    started, done = threading.Event(), []
-
-    def slow_import(name):
-        started.set()
-        time.sleep(0.3)
-        done.append(name)
-
-    monkeypatch.setattr(cli.importlib, "import_module", slow_import)
-    thread = cli._import_beside(("one",))
-    assert started.wait(10)
+    (tmp_path / "slow_to_import.py").write_text("import time\ntime.sleep(0.3)\nWHOLE = True\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "slow_to_import", raising=False)
+    thread = cli._import_beside(("slow_to_import",))
+    deadline = time.monotonic() + 10
+    while "slow_to_import" not in sys.modules and time.monotonic() < deadline:
+        time.sleep(0.005)  # the import has begun: the module is registered, not yet run
     pid = os.fork()
     if pid == 0:  # the child: the import was over before the fork
-        os._exit(0 if done == ["one"] else 1)
+        os._exit(0 if getattr(sys.modules.get("slow_to_import"), "WHOLE", False) else 1)
     _, status = os.waitpid(pid, 0)
     thread.join(10)
     assert os.waitstatus_to_exitcode(status) == 0
